@@ -1,0 +1,257 @@
+"""The embedded default stack: the reference service, Prometheus and node_exporter on loopback.
+
+``Stack`` starts the real programs (Debian's ``prometheus`` and ``prometheus-node-exporter``)
+on free loopback ports with a generated scrape configuration, and stops them all on exit,
+also on Ctrl-C. The demo, the ``run`` job and the project's tests use it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+import yaml
+
+from hypersync_slo.errors import PrometheusUnavailable, explain
+from hypersync_slo.processes import ManagedProcess, find_tool, free_port, python_module_argv
+
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class ScrapeJob:
+    """One Prometheus scrape job: a name and ``host:port`` targets."""
+
+    name: str
+    targets: tuple[str, ...]
+    metrics_path: str = "/metrics"
+
+
+def prometheus_config(jobs: Sequence[ScrapeJob], *, interval: float, rule_files: Sequence[str] = (),
+                      alertmanagers: Sequence[str] = ()) -> str:
+    """The YAML of a Prometheus configuration scraping ``jobs`` every ``interval`` seconds."""
+    config: dict[str, object] = {
+        "global": {
+            "scrape_interval": f"{interval:g}s",
+            "scrape_timeout": f"{min(interval, 10.0) * 0.8:g}s",
+            "evaluation_interval": f"{interval:g}s",
+        },
+        "scrape_configs": [
+            {
+                "job_name": job.name,
+                "metrics_path": job.metrics_path,
+                "static_configs": [{"targets": list(job.targets)}],
+            }
+            for job in jobs
+        ],
+    }
+    if rule_files:
+        config["rule_files"] = list(rule_files)
+    if alertmanagers:
+        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": list(alertmanagers)}]}]}
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+@dataclass
+class PrometheusServer:
+    """A real Prometheus on loopback with its own TSDB directory."""
+
+    workdir: Path
+    jobs: Sequence[ScrapeJob]
+    interval: float = 1.0
+    rule_files: Sequence[str] = ()
+    alertmanagers: Sequence[str] = ()
+    port: int = field(default_factory=free_port)
+    process: ManagedProcess | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL of the HTTP API."""
+        return f"http://{HOST}:{self.port}"
+
+    def start(self) -> PrometheusServer:
+        """Write the configuration, start Prometheus and wait until it is ready."""
+        binary = find_tool("prometheus")
+        assert binary is not None
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        config = self.workdir / "prometheus.yml"
+        config.write_text(
+            prometheus_config(self.jobs, interval=self.interval, rule_files=self.rule_files,
+                              alertmanagers=self.alertmanagers),
+            "utf-8",
+        )
+        self.process = ManagedProcess(
+            "prometheus",
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={self.workdir / 'data'}",
+                f"--web.listen-address={HOST}:{self.port}",
+                "--web.enable-lifecycle",
+                "--storage.tsdb.retention.time=2d",
+                "--log.level=warn",
+            ],
+            self.workdir / "prometheus.log",
+        ).start()
+        self.process.wait_http(f"{self.url}/-/ready", timeout=30)
+        return self
+
+    def wait_for_targets(self, timeout: float = 30.0) -> None:
+        """Wait until every scrape job has had a successful scrape (``up == 1``)."""
+        deadline = time.monotonic() + timeout
+        pending = {job.name for job in self.jobs}
+        while time.monotonic() < deadline and pending:
+            try:
+                data = httpx.get(f"{self.url}/api/v1/query", params={"query": "up == 1"}, timeout=2).json()
+                up = {item["metric"].get("job") for item in data.get("data", {}).get("result", [])}
+                pending -= up
+            except (httpx.HTTPError, ValueError):
+                pass
+            if pending:
+                time.sleep(max(self.interval / 4, 0.1))
+        if pending:
+            raise PrometheusUnavailable(
+                explain(
+                    "Prometheus started but has not scraped every target.",
+                    prometheus=self.url,
+                    jobs_not_up=", ".join(sorted(pending)),
+                    waited=f"{timeout:g} s",
+                    log=self.workdir / "prometheus.log",
+                )
+            )
+
+    def stop(self) -> None:
+        """Stop Prometheus."""
+        if self.process:
+            self.process.stop()
+
+
+@dataclass
+class NodeExporter:
+    """Debian's node_exporter on loopback (optional: the stack runs without it)."""
+
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    process: ManagedProcess | None = None
+
+    @property
+    def address(self) -> str:
+        """``host:port`` for a scrape job."""
+        return f"{HOST}:{self.port}"
+
+    def start(self) -> NodeExporter:
+        """Start node_exporter and wait until /metrics answers."""
+        binary = find_tool("prometheus-node-exporter")
+        assert binary is not None
+        self.process = ManagedProcess(
+            "node_exporter",
+            [binary, f"--web.listen-address={self.address}", "--log.level=warn"],
+            self.workdir / "node_exporter.log",
+        ).start()
+        self.process.wait_http(f"http://{self.address}/metrics", timeout=20)
+        return self
+
+    def stop(self) -> None:
+        """Stop node_exporter."""
+        if self.process:
+            self.process.stop()
+
+
+@dataclass
+class ReferenceService:
+    """The reference HyperSync service (``hypersync-slo serve-reference``) as a child process."""
+
+    workdir: Path
+    extra_args: Sequence[str] = ()
+    port: int = field(default_factory=free_port)
+    process: ManagedProcess | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL of the service."""
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def address(self) -> str:
+        """``host:port`` for a scrape job."""
+        return f"{HOST}:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        """Where the service's JSON log lines go."""
+        return self.workdir / "reference-service.log"
+
+    def start(self, timeout: float = 30.0) -> ReferenceService:
+        """Start the service and wait until ``/health/live`` answers 200."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.process = ManagedProcess(
+            "reference service",
+            python_module_argv(
+                "hypersync_slo", "serve-reference", "--host", HOST, "--port", str(self.port),
+                "--data-dir", str(self.workdir / "data"), *self.extra_args,
+            ),
+            self.log_path,
+        ).start()
+        self.process.wait_http(f"{self.url}/health/live", timeout=timeout)
+        return self
+
+    def stop(self) -> None:
+        """Stop the service (SIGTERM: it shuts down gracefully)."""
+        if self.process:
+            self.process.stop()
+
+
+@dataclass
+class Stack:
+    """Reference service + Prometheus (+ node_exporter when installed), stopped together."""
+
+    workdir: Path
+    scrape_interval: float = 1.0
+    service_args: Sequence[str] = ()
+    with_node_exporter: bool = True
+    service: ReferenceService | None = None
+    prometheus: PrometheusServer | None = None
+    node_exporter: NodeExporter | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def start(self) -> Stack:
+        """Start every part; on any failure stop what was started and re-raise."""
+        try:
+            find_tool("prometheus")  # fail fast, before anything starts, with the package to install
+            self.service = ReferenceService(self.workdir / "service", self.service_args).start()
+            jobs = [ScrapeJob("hypersync", (self.service.address,))]
+            if self.with_node_exporter:
+                if find_tool("prometheus-node-exporter", required=False):
+                    self.node_exporter = NodeExporter(self.workdir / "node").start()
+                    jobs.append(ScrapeJob("node", (self.node_exporter.address,)))
+                else:
+                    self.notes.append(
+                        "node_exporter not installed (apt-get install prometheus-node-exporter): "
+                        "host metrics are absent."
+                    )
+            self.prometheus = PrometheusServer(
+                self.workdir / "prometheus", jobs, interval=self.scrape_interval
+            ).start()
+            self.prometheus.wait_for_targets()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop everything that was started, newest first."""
+        for part in (self.prometheus, self.node_exporter, self.service):
+            if part is not None:
+                part.stop()
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
