@@ -20,10 +20,12 @@ from hypersync_slo.exitcodes import ExitCode, epilog
 #: Sub-command modules, in the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = (
     "demo",
+    "run",
     "check",
     "lint_metrics",
     "load",
     "report",
+    "render",
     "serve_reference",
 )
 
