@@ -1,0 +1,1 @@
+"""One module per hypersync-slo sub-command, each exposing register(subparsers)."""

@@ -1,0 +1,1 @@
+"""The contract gate: the pytest plugin behind slo_tests/."""

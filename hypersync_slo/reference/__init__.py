@@ -1,0 +1,1 @@
+"""The reference HyperSync service: the embedded default target."""

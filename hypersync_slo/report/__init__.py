@@ -1,0 +1,1 @@
+"""The reporter: Prometheus queries, KPI math and report writers."""

@@ -1,0 +1,1 @@
+"""Alerting rules, Alertmanager routing, dashboards and CloudWatch EMF generated from the SLO file."""
