@@ -55,7 +55,9 @@ DEFAULT_METRICS: dict[str, str] = {
     "config_reload": "hypersync_config_last_reload_timestamp_seconds",
 }
 
-_EXPR = re.compile(r"^\s*(<=|>=|<|>|≤|≥)\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-z%/]*)\s*$")
+_EXPR = re.compile(
+    r"^\s*(<=|>=|<|>|≤|≥)\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-z%/]*)\s*$"
+)
 _QUANTITY = re.compile(r"^\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-z%/]*)\s*$")
 _UNIT_FACTORS: dict[str, tuple[str, float]] = {
     "": ("", 1.0),
@@ -81,10 +83,14 @@ def parse_quantity(text: object, *, where: str, expect: str) -> float:
     if isinstance(text, int | float):
         return float(text)
     if not isinstance(text, str):
-        raise ConfigError(f"{where}: expected a {expect} quantity such as '100ms' or '99.9%', got {text!r}.")
+        raise ConfigError(
+            f"{where}: expected a {expect} quantity such as '100ms' or '99.9%', got {text!r}."
+        )
     match = _QUANTITY.match(text)
     if not match:
-        raise ConfigError(f"{where}: cannot read {text!r}; write it like '100ms', '5s', '99.9%' or '1000'.")
+        raise ConfigError(
+            f"{where}: cannot read {text!r}; write it like '100ms', '5s', '99.9%' or '1000'."
+        )
     return _scaled(float(match.group(1)), match.group(2), where=where, expect=expect, text=text)
 
 
@@ -94,7 +100,9 @@ def _scaled(number: float, suffix: str, *, where: str, expect: str, text: str) -
         raise ConfigError(f"{where}: unknown unit {suffix!r} in {text!r}; use one of {known}.")
     unit, factor = _UNIT_FACTORS[suffix]
     if unit and unit != expect:
-        raise ConfigError(f"{where}: {text!r} is a {unit} value, but this KPI is measured in {expect}.")
+        raise ConfigError(
+            f"{where}: {text!r} is a {unit} value, but this KPI is measured in {expect}."
+        )
     return number * factor
 
 
@@ -123,11 +131,10 @@ class Objective:
         if self.value is not None and not math.isfinite(self.value):
             raise ConfigError(f"objectives.{self.kpi}: the objective must be a finite number.")
         if self.unit == "ratio" and self.value is not None and not 0.0 <= self.value < 1.0:
-            if not (self.value == 1.0 and self.comparator in ("<=", ">=")):
-                raise ConfigError(
-                    f"objectives.{self.kpi}: a ratio objective must lie in [0, 1) "
-                    f"(got {self.value}); write '99.9%' or 0.999."
-                )
+            raise ConfigError(
+                f"objectives.{self.kpi}: a ratio objective must lie in [0, 1) "
+                f"(got {self.value:g}); write '99.9%' or 0.999."
+            )
         if self.unit in ("s", "rps") and self.value is not None and self.value < 0:
             raise ConfigError(f"objectives.{self.kpi}: a {self.unit} objective cannot be negative.")
 
@@ -201,7 +208,9 @@ class Alerts:
                 )
             for level, value in (("critical", crit), ("warning", warn)):
                 if attr != "latency_p99" and value is not None and not 0.0 < value <= 1.0:
-                    raise ConfigError(f"alerts.{level}.{attr} must be a ratio in (0, 1], got {value:g}.")
+                    raise ConfigError(
+                        f"alerts.{level}.{attr} must be a ratio in (0, 1], got {value:g}."
+                    )
 
 
 @dataclass(frozen=True)
@@ -221,7 +230,13 @@ class SloConfig:
     def __post_init__(self) -> None:
         p95 = self.objectives.get("latency_p95")
         p99 = self.objectives.get("latency_p99")
-        if p95 and p99 and p95.value is not None and p99.value is not None and p99.value < p95.value:
+        if (
+            p95
+            and p99
+            and p95.value is not None
+            and p99.value is not None
+            and p99.value < p95.value
+        ):
             raise ConfigError(
                 f"objectives.latency_p99 ({format_value(p99.value, 's')}) is below "
                 f"objectives.latency_p95 ({format_value(p95.value, 's')}): p99 can never be smaller "
@@ -232,7 +247,9 @@ class SloConfig:
         """The objective for ``kpi`` (report-only when the file does not name it)."""
         found = self.objectives.get(kpi)
         if found is None:
-            return Objective(kpi=kpi, comparator=None, value=None, unit=KPI_UNITS[kpi], report_only=True)
+            return Objective(
+                kpi=kpi, comparator=None, value=None, unit=KPI_UNITS[kpi], report_only=True
+            )
         return found
 
     @property
@@ -245,7 +262,8 @@ class SloConfig:
             o.value for o in self.objectives.values() if o.unit == "s" and o.value is not None
         }
         values |= {
-            lvl.latency_p99 for lvl in (self.alerts.critical, self.alerts.warning)
+            lvl.latency_p99
+            for lvl in (self.alerts.critical, self.alerts.warning)
             if lvl.latency_p99 is not None
         }
         return tuple(sorted(values))
@@ -281,7 +299,7 @@ class SloConfig:
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{source} is not valid YAML: {exc}") from exc
+            raise ConfigError(f"{source}: not valid YAML: {exc}") from exc
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: the SLO file must be a YAML mapping with 'objectives'.")
         try:
@@ -292,18 +310,29 @@ class SloConfig:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, source: str) -> SloConfig:
         """Build from an already parsed mapping."""
-        known = {"version", "service", "objectives", "min_tail_samples", "alerts", "health",
-                 "load", "metrics"}
+        known = {
+            "version",
+            "service",
+            "objectives",
+            "min_tail_samples",
+            "alerts",
+            "health",
+            "load",
+            "metrics",
+        }
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ConfigError(f"unknown top-level key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}.")
+            raise ConfigError(
+                f"unknown top-level key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}."
+            )
         if data.get("version", 1) != 1:
             raise ConfigError(f"version {data.get('version')!r} is not supported; use version: 1.")
         tail = data.get("min_tail_samples", 10)
         if not isinstance(tail, int) or isinstance(tail, bool) or tail < 1:
             raise ConfigError(f"min_tail_samples must be a whole number >= 1, got {tail!r}.")
         objectives = {
-            name: _objective(name, spec, tail) for name, spec in _mapping(data, "objectives").items()
+            name: _objective(name, spec, tail)
+            for name, spec in _mapping(data, "objectives").items()
         }
         health = _mapping(data, "health", required=False)
         load = _mapping(data, "load", required=False)
@@ -313,7 +342,9 @@ class SloConfig:
         metrics = dict(DEFAULT_METRICS)
         for role, name in _mapping(data, "metrics", required=False).items():
             if role not in DEFAULT_METRICS:
-                raise ConfigError(f"metrics.{role}: unknown role; known roles: {', '.join(DEFAULT_METRICS)}.")
+                raise ConfigError(
+                    f"metrics.{role}: unknown role; known roles: {', '.join(DEFAULT_METRICS)}."
+                )
             if not isinstance(name, str) or not re.fullmatch(r"[a-zA-Z_:][a-zA-Z0-9_:]*", name):
                 raise ConfigError(f"metrics.{role}: {name!r} is not a valid metric name.")
             metrics[role] = name
@@ -323,8 +354,12 @@ class SloConfig:
             objectives=objectives,
             alerts=_alerts(_mapping(data, "alerts", required=False)),
             min_tail_samples=tail,
-            live_timeout=parse_quantity(health.get("live_timeout", 1.0), where="health.live_timeout", expect="s"),
-            ready_timeout=parse_quantity(health.get("ready_timeout", 2.0), where="health.ready_timeout", expect="s"),
+            live_timeout=parse_quantity(
+                health.get("live_timeout", 1.0), where="health.live_timeout", expect="s"
+            ),
+            ready_timeout=parse_quantity(
+                health.get("ready_timeout", 2.0), where="health.ready_timeout", expect="s"
+            ),
             allow_targets=tuple(allow),
             metrics=metrics,
         )
@@ -366,9 +401,13 @@ def _objective(kpi: str, spec: Any, tail: int) -> Objective:
     if text is not None:
         match = _EXPR.match(str(text))
         if not match:
-            raise ConfigError(f"{where}: cannot read objective {text!r}; write it like '< 100ms' or '>= 99.9%'.")
+            raise ConfigError(
+                f"{where}: cannot read objective {text!r}; write it like '< 100ms' or '>= 99.9%'."
+            )
         comparator = {"≤": "<=", "≥": ">="}.get(match.group(1), match.group(1))  # type: ignore[assignment]
-        value = _scaled(float(match.group(2)), match.group(3), where=where, expect=unit, text=str(text))
+        value = _scaled(
+            float(match.group(2)), match.group(3), where=where, expect=unit, text=str(text)
+        )
     no_data = spec.get("no_data", "fail")
     if no_data not in ("fail", "pass", "skip"):
         raise ConfigError(f"{where}.no_data must be fail, pass or skip, got {no_data!r}.")
@@ -389,13 +428,20 @@ def _objective(kpi: str, spec: Any, tail: int) -> Objective:
 def _alerts(data: Mapping[str, Any]) -> Alerts:
     def level(name: str) -> AlertLevel:
         spec = _mapping(data, name, required=False)
-        extra = sorted(set(spec) - {"error_rate", "latency_p99", "memory_used", "disk_used", "down_for", "events"})
+        extra = sorted(
+            set(spec)
+            - {"error_rate", "latency_p99", "memory_used", "disk_used", "down_for", "events"}
+        )
         if extra:
             raise ConfigError(f"alerts.{name}: unknown key(s) {', '.join(extra)}.")
 
         def q(key: str, expect: str) -> float | None:
             raw = spec.get(key)
-            return None if raw is None else parse_quantity(raw, where=f"alerts.{name}.{key}", expect=expect)
+            return (
+                None
+                if raw is None
+                else parse_quantity(raw, where=f"alerts.{name}.{key}", expect=expect)
+            )
 
         events = spec.get("events", [])
         if not isinstance(events, list):

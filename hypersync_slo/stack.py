@@ -31,8 +31,13 @@ class ScrapeJob:
     metrics_path: str = "/metrics"
 
 
-def prometheus_config(jobs: Sequence[ScrapeJob], *, interval: float, rule_files: Sequence[str] = (),
-                      alertmanagers: Sequence[str] = ()) -> str:
+def prometheus_config(
+    jobs: Sequence[ScrapeJob],
+    *,
+    interval: float,
+    rule_files: Sequence[str] = (),
+    alertmanagers: Sequence[str] = (),
+) -> str:
     """The YAML of a Prometheus configuration scraping ``jobs`` every ``interval`` seconds."""
     config: dict[str, object] = {
         "global": {
@@ -52,7 +57,9 @@ def prometheus_config(jobs: Sequence[ScrapeJob], *, interval: float, rule_files:
     if rule_files:
         config["rule_files"] = list(rule_files)
     if alertmanagers:
-        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": list(alertmanagers)}]}]}
+        config["alerting"] = {
+            "alertmanagers": [{"static_configs": [{"targets": list(alertmanagers)}]}]
+        }
     return yaml.safe_dump(config, sort_keys=False)
 
 
@@ -80,8 +87,12 @@ class PrometheusServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         config = self.workdir / "prometheus.yml"
         config.write_text(
-            prometheus_config(self.jobs, interval=self.interval, rule_files=self.rule_files,
-                              alertmanagers=self.alertmanagers),
+            prometheus_config(
+                self.jobs,
+                interval=self.interval,
+                rule_files=self.rule_files,
+                alertmanagers=self.alertmanagers,
+            ),
             "utf-8",
         )
         self.process = ManagedProcess(
@@ -106,7 +117,9 @@ class PrometheusServer:
         pending = {job.name for job in self.jobs}
         while time.monotonic() < deadline and pending:
             try:
-                data = httpx.get(f"{self.url}/api/v1/query", params={"query": "up == 1"}, timeout=2).json()
+                data = httpx.get(
+                    f"{self.url}/api/v1/query", params={"query": "up == 1"}, timeout=2
+                ).json()
                 up = {item["metric"].get("job") for item in data.get("data", {}).get("result", [])}
                 pending -= up
             except (httpx.HTTPError, ValueError):
@@ -191,8 +204,15 @@ class ReferenceService:
         self.process = ManagedProcess(
             "reference service",
             python_module_argv(
-                "hypersync_slo", "serve-reference", "--host", HOST, "--port", str(self.port),
-                "--data-dir", str(self.workdir / "data"), *self.extra_args,
+                "hypersync_slo",
+                "serve-reference",
+                "--host",
+                HOST,
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.workdir / "data"),
+                *self.extra_args,
             ),
             self.log_path,
         ).start()
@@ -221,7 +241,9 @@ class Stack:
     def start(self) -> Stack:
         """Start every part; on any failure stop what was started and re-raise."""
         try:
-            find_tool("prometheus")  # fail fast, before anything starts, with the package to install
+            find_tool(
+                "prometheus"
+            )  # fail fast, before anything starts, with the package to install
             self.service = ReferenceService(self.workdir / "service", self.service_args).start()
             jobs = [ScrapeJob("hypersync", (self.service.address,))]
             if self.with_node_exporter:

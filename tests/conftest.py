@@ -36,7 +36,9 @@ def reference_service(start_reference_service: StartService) -> ReferenceService
 
 
 @pytest.fixture(scope="session")
-def shared_reference_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReferenceService]:
+def shared_reference_service(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ReferenceService]:
     """A clean reference service shared by read-only tests of a session, with the fault admin on."""
     service = ReferenceService(tmp_path_factory.mktemp("shared-service"), ["--enable-fault-admin"])
     service.start()
@@ -48,11 +50,17 @@ def shared_reference_service(tmp_path_factory: pytest.TempPathFactory) -> Iterat
 def start_prometheus(tmp_path: Path) -> Iterator[Callable[..., PrometheusServer]]:
     """A factory starting a real Prometheus scraping the given jobs every ``interval`` seconds."""
     if shutil.which("prometheus") is None:
-        pytest.fail("prometheus is not installed: apt-get install prometheus (./quickstart does it)")
+        pytest.fail(
+            "prometheus is not installed: apt-get install prometheus (./quickstart does it)"
+        )
     started: list[PrometheusServer] = []
 
-    def start(jobs: Sequence[ScrapeJob], interval: float = 1.0, **kwargs: object) -> PrometheusServer:
-        server = PrometheusServer(tmp_path / f"prometheus{len(started)}", jobs, interval=interval, **kwargs)  # type: ignore[arg-type]
+    def start(
+        jobs: Sequence[ScrapeJob], interval: float = 1.0, **kwargs: object
+    ) -> PrometheusServer:
+        server = PrometheusServer(
+            tmp_path / f"prometheus{len(started)}", jobs, interval=interval, **kwargs
+        )  # type: ignore[arg-type]
         started.append(server)
         return server.start()
 

@@ -1,0 +1,1 @@
+"""Tests of the core modules: config, errors, processes, stack, cli."""
