@@ -1,0 +1,69 @@
+"""Arguments shared by ``run`` and ``demo`` (the pre-release job and its embedded default)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hypersync_slo.config import parse_quantity
+from hypersync_slo.errors import ConfigError, UsageError
+
+
+def seconds(text: str) -> float:
+    """argparse type: ``30``, ``30s``, ``2m`` -> seconds."""
+    try:
+        value = parse_quantity(text, where="duration", expect="s")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    if value <= 0:
+        raise argparse.ArgumentTypeError("duration must be positive")
+    return value
+
+
+def default_out_dir(prefix: str) -> Path:
+    """``reports/<prefix>-<UTC timestamp>/`` under the current directory."""
+    return Path("reports") / f"{prefix}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def add_job_arguments(parser: argparse.ArgumentParser, *, default_duration: str) -> None:
+    """Options every pre-release job has: rate, duration, workers, output, SLO file."""
+    parser.add_argument(
+        "--rps", type=float, default=1000.0, help="target request rate (default 1000)"
+    )
+    parser.add_argument(
+        "--duration",
+        type=seconds,
+        default=seconds(default_duration),
+        help=f"load duration: 30, 30s, 2m (default {default_duration})",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="Locust worker processes (0 = one process, no master/worker)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output directory (default reports/<kind>-<UTC time>/)",
+    )
+    parser.add_argument(
+        "--slo-config", type=Path, default=None, help="SLO file (default: the packaged slo.yaml)"
+    )
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=["check", "load", "report"],
+        help="skip a stage (repeatable)",
+    )
+
+
+def check_rate(rps: float, duration: float) -> None:
+    """Refuse rates and durations outside the safe bounds."""
+    if not 0 < rps <= 20000:
+        raise UsageError(f"--rps must be in (0, 20000], got {rps:g}.")
+    if duration > 3600:
+        raise UsageError(f"--duration is bounded to 1 h, got {duration:g} s.")

@@ -1,0 +1,63 @@
+"""``hypersync-slo run``: the pre-release job against a deployment you name."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from hypersync_slo.commands.jobargs import add_job_arguments, check_rate, default_out_dir
+from hypersync_slo.exitcodes import ExitCode, epilog
+from hypersync_slo.pipeline import JobSettings, run_job
+
+EXAMPLES = """\
+The pre-release job: the contract gate, then an open-model load at --rps for --duration,
+then the SLO report for the load's exact window from Prometheus. One combined verdict.
+
+examples:
+  hypersync-slo run --target-url http://127.0.0.1:8080 --prometheus-url http://127.0.0.1:9090
+  hypersync-slo run --target-url http://127.0.0.1:8080 --prometheus-url http://127.0.0.1:9090 \\
+      --rps 1000 --duration 5m --workers 2 --job hypersync --out reports/release-1.4.0
+
+Load is only ever sent to loopback unless the host is allow-listed (--allow-target or the
+SLO file's load.allow_targets). Results: OUT/summary.md, OUT/contract/, OUT/load/, OUT/report/.
+
+"""
+
+
+def register(sub: Any) -> None:
+    """Add the ``run`` sub-command."""
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "run",
+        help="pre-release job: contract gate, load, SLO report, one verdict",
+        description=EXAMPLES,
+        epilog=epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--target-url", required=True, help="base URL of the HyperSync deployment")
+    parser.add_argument(
+        "--prometheus-url", default=None, help="Prometheus (or compatible) that scrapes it"
+    )
+    parser.add_argument("--job", default=None, help="Prometheus job label of the target's series")
+    parser.add_argument(
+        "--allow-target", action="append", default=[], help="allow load to this non-loopback host"
+    )
+    add_job_arguments(parser, default_duration="60s")
+    parser.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Run the job."""
+    check_rate(args.rps, args.duration)
+    settings = JobSettings(
+        target_url=args.target_url.rstrip("/"),
+        prometheus_url=args.prometheus_url,
+        out_dir=args.out or default_out_dir("run"),
+        rps=args.rps,
+        duration=args.duration,
+        slo_config=args.slo_config,
+        workers=args.workers,
+        job=args.job,
+        allow_targets=args.allow_target,
+        stages=[s for s in ("check", "load", "report") if s not in args.skip],
+    )
+    return int(run_job(settings) if settings.stages else ExitCode.USAGE)

@@ -1,0 +1,253 @@
+"""The pre-release job: contract gate, then load, then the report for the load's exact window.
+
+Each stage is this package's own sub-command run in a child process (so Locust's gevent
+patching and pytest's state never leak into the orchestrator), with its output shown live
+and its exit code kept. The stages' outcomes combine into one verdict; ``summary.json`` and
+``summary.md`` in the output directory say what each stage did and where its files are, and
+are written even when a stage fails or the run is interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hypersync_slo.exitcodes import MEANINGS, ExitCode
+
+#: Exit codes that mean "could not judge" rather than "judged".
+FAULT_CODES = frozenset(
+    {
+        ExitCode.USAGE,
+        ExitCode.TARGET_UNREACHABLE,
+        ExitCode.PROMETHEUS_UNAVAILABLE,
+        ExitCode.MALFORMED_METRICS,
+        ExitCode.BAD_CONFIG,
+        ExitCode.MISSING_TOOL,
+        ExitCode.COULD_NOT_RUN,
+    }
+)
+
+
+@dataclass
+class StageResult:
+    """What one stage did: its command, exit code, meaning, duration and output files."""
+
+    name: str
+    argv: list[str]
+    exit_code: int
+    meaning: str
+    seconds: float
+    outputs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class JobSettings:
+    """Everything the job needs, built once by the command from flags and the SLO file path."""
+
+    target_url: str
+    prometheus_url: str | None
+    out_dir: Path
+    rps: float
+    duration: float
+    slo_config: Path | None = None
+    workers: int = 0
+    job: str | None = None
+    log_file: Path | None = None
+    allow_targets: Sequence[str] = ()
+    scrape_settle: float = 3.0
+    stages: Sequence[str] = ("check", "load", "report")
+
+
+def combine(codes: Sequence[int]) -> ExitCode:
+    """One verdict from the stages' exit codes.
+
+    A violation found by any stage is definitive (1). Otherwise the first stage that could not
+    run decides; then a saturated load generator (9, verdict void); then no data (3); else 0.
+    Ctrl-C (130) wins over everything: the run is incomplete.
+    """
+    known = [
+        ExitCode(c) if c in ExitCode._value2member_map_ else ExitCode.COULD_NOT_RUN for c in codes
+    ]
+    if ExitCode.INTERRUPTED in known:
+        return ExitCode.INTERRUPTED
+    if ExitCode.FAIL in known:
+        return ExitCode.FAIL
+    for code in known:
+        if code in FAULT_CODES:
+            return code
+    for code in (ExitCode.LOAD_SATURATED, ExitCode.NO_DATA):
+        if code in known:
+            return code
+    return ExitCode.PASS
+
+
+def _meaning(code: int) -> str:
+    return (
+        MEANINGS.get(ExitCode(code), "unknown")
+        if code in ExitCode._value2member_map_
+        else "unknown"
+    )
+
+
+def run_stage(name: str, args: Sequence[str], outputs: dict[str, str]) -> StageResult:
+    """Run ``hypersync-slo <args>`` in a child process, its output shown live."""
+    argv = [sys.executable, "-m", "hypersync_slo", *args]
+    print(f"\n=== {name}: hypersync-slo {' '.join(args)}", flush=True)
+    started = time.monotonic()
+    proc = subprocess.Popen(argv)
+    try:
+        code = proc.wait()
+    except KeyboardInterrupt:
+        # The child got the same Ctrl-C; let it write its partial results and exit.
+        try:
+            code = proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = int(ExitCode.INTERRUPTED)
+        code = int(ExitCode.INTERRUPTED) if code in (0, -2) else code
+        result = StageResult(name, argv, code, _meaning(code), time.monotonic() - started, outputs)
+        raise StageInterrupted(result) from None
+    return StageResult(name, argv, code, _meaning(code), time.monotonic() - started, outputs)
+
+
+class StageInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a stage, carrying what that stage had done."""
+
+    def __init__(self, result: StageResult) -> None:
+        super().__init__(result.name)
+        self.result = result
+
+
+def run_job(settings: JobSettings) -> ExitCode:
+    """Run the stages in order; write the summary whatever happens; return the combined code."""
+    out = settings.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    started_at = datetime.now(UTC)
+    results: list[StageResult] = []
+    slo = ["--slo-config", str(settings.slo_config)] if settings.slo_config else []
+    interrupted = False
+    try:
+        if "check" in settings.stages:
+            junit = out / "contract" / "junit.xml"
+            junit.parent.mkdir(parents=True, exist_ok=True)
+            args = ["check", "--target-url", settings.target_url, "--junit-xml", str(junit), *slo]
+            if settings.log_file:
+                args += ["--log-file", str(settings.log_file)]
+            results.append(run_stage("contract gate", args, {"junit": str(junit)}))
+        if "load" in settings.stages:
+            load_dir = out / "load"
+            args = [
+                "load",
+                "--target-url",
+                settings.target_url,
+                "--rps",
+                f"{settings.rps:g}",
+                "--duration",
+                f"{settings.duration:g}s",
+                "--out",
+                str(load_dir),
+                *slo,
+            ]
+            if settings.workers:
+                args += ["--workers", str(settings.workers)]
+            for host in settings.allow_targets:
+                args += ["--allow-target", host]
+            results.append(
+                run_stage("load", args, {"load_result": str(load_dir / "load-result.json")})
+            )
+        if "report" in settings.stages and settings.prometheus_url:
+            load_result = out / "load" / "load-result.json"
+            report_dir = out / "report"
+            if load_result.exists():
+                # Let Prometheus scrape past the end of the load window before querying it.
+                time.sleep(settings.scrape_settle)
+                args = [
+                    "report",
+                    "--prometheus-url",
+                    settings.prometheus_url,
+                    "--load-result",
+                    str(load_result.parent),
+                    "--out",
+                    str(report_dir),
+                    *slo,
+                ]
+                if settings.job:
+                    args += ["--job", settings.job]
+                results.append(
+                    run_stage(
+                        "report",
+                        args,
+                        {
+                            "verdict": str(report_dir / "verdict.json"),
+                            "html": str(report_dir / "report.html"),
+                            "markdown": str(report_dir / "report.md"),
+                            "junit": str(report_dir / "junit.xml"),
+                        },
+                    )
+                )
+            else:
+                print("\n=== report: skipped, the load wrote no load-result.json", flush=True)
+                results.append(
+                    StageResult(
+                        "report", [], int(ExitCode.NO_DATA), "no load window to report on", 0.0
+                    )
+                )
+    except StageInterrupted as stop:
+        results.append(stop.result)
+        interrupted = True
+    except KeyboardInterrupt:
+        interrupted = True
+    verdict = combine(
+        [r.exit_code for r in results] + ([int(ExitCode.INTERRUPTED)] if interrupted else [])
+    )
+    write_summary(out, settings, results, verdict, started_at)
+    return verdict
+
+
+def write_summary(
+    out: Path,
+    settings: JobSettings,
+    results: Sequence[StageResult],
+    verdict: ExitCode,
+    started_at: datetime,
+) -> None:
+    """Write ``summary.json`` and ``summary.md`` and print the summary table."""
+    summary = {
+        "verdict": verdict.name.lower(),
+        "exit_code": int(verdict),
+        "meaning": MEANINGS[verdict],
+        "target_url": settings.target_url,
+        "prometheus_url": settings.prometheus_url,
+        "started_at": started_at.isoformat().replace("+00:00", "Z"),
+        "finished_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "stages": [asdict(r) for r in results],
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", "utf-8")
+    lines = [
+        "# hypersync-slo run summary",
+        "",
+        f"- target: `{settings.target_url}`",
+        f"- prometheus: `{settings.prometheus_url or 'none'}`",
+        f"- verdict: **{verdict.name.lower()}** (exit {int(verdict)}: {MEANINGS[verdict]})",
+        "",
+        "| stage | exit | meaning | seconds | outputs |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for r in results:
+        outputs = ", ".join(
+            f"[{k}]({Path(v).relative_to(out) if Path(v).is_relative_to(out) else v})"
+            for k, v in r.outputs.items()
+        )
+        lines.append(f"| {r.name} | {r.exit_code} | {r.meaning} | {r.seconds:.1f} | {outputs} |")
+    (out / "summary.md").write_text("\n".join(lines) + "\n", "utf-8")
+    print("\n=== summary", flush=True)
+    for r in results:
+        print(f"  {r.name:<14} exit {r.exit_code:>3}  {r.meaning}  ({r.seconds:.1f} s)")
+    print(f"  {'verdict':<14} exit {int(verdict):>3}  {MEANINGS[verdict]}")
+    print(f"  results in {out}/ (summary.md, summary.json)", flush=True)
