@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from hypersync_slo.commands.jobargs import add_job_arguments, check_rate, default_out_dir
+from hypersync_slo.config import SloConfig
 from hypersync_slo.exitcodes import ExitCode, epilog
 from hypersync_slo.pipeline import JobSettings, run_job
 from hypersync_slo.stack import Stack
@@ -61,6 +62,7 @@ def register(sub: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     """Start the stack, run the job, stop the stack."""
     check_rate(args.rps, args.duration)
+    SloConfig.load(args.slo_config)  # fail fast, before anything starts
     out = args.out or default_out_dir("demo")
     service_args = [part for arg in args.service_arg for part in shlex.split(arg)]
     print(

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from hypersync_slo.commands.jobargs import add_job_arguments, check_rate, default_out_dir
+from hypersync_slo.config import SloConfig
 from hypersync_slo.exitcodes import ExitCode, epilog
 from hypersync_slo.pipeline import JobSettings, run_job
 
@@ -48,6 +49,7 @@ def register(sub: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     """Run the job."""
     check_rate(args.rps, args.duration)
+    SloConfig.load(args.slo_config)  # fail fast, before anything starts
     settings = JobSettings(
         target_url=args.target_url.rstrip("/"),
         prometheus_url=args.prometheus_url,

@@ -1,0 +1,48 @@
+"""The command line: help that teaches, errors as paragraphs with their own exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hypersync_slo.cli import main
+
+
+def test_help_lists_commands_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    """--help names the starting commands and the exit-code table."""
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "hypersync-slo demo" in out
+    assert "exit codes:" in out
+    assert "inconclusive" in out
+
+
+def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """Without a sub-command the help is printed and the exit code is 2 (usage)."""
+    assert main([]) == 2
+    assert "usage:" in capsys.readouterr().out
+
+
+def test_bad_slo_file_is_a_paragraph_and_exit_7(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """demo with an impossible SLO file exits 7 before starting anything, with the fix spelled out."""
+    bad = tmp_path / "slo.yaml"
+    bad.write_text(
+        "objectives:\n  latency_p95: {objective: '< 200ms'}\n  latency_p99: {objective: '< 100ms'}\n"
+    )
+    assert main(["demo", "--slo-config", str(bad), "--out", str(tmp_path / "out")]) == 7
+    err = capsys.readouterr().err
+    assert err.startswith(f"hypersync-slo: {bad}: objectives.latency_p99")
+    assert "p99 can never be smaller than p95" in err
+    assert "(exit 7: ConfigError)" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_out_of_bounds_rate_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """A rate beyond the safety bound is refused with exit 2."""
+    assert main(["run", "--target-url", "http://127.0.0.1:1", "--rps", "1e9"]) == 2
+    assert "--rps must be in (0, 20000]" in capsys.readouterr().err
