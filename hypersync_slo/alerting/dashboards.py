@@ -1,0 +1,506 @@
+"""Grafana dashboards, their provisioning files and a Prometheus scrape configuration.
+
+The dashboard is built with Grafana's own ``grafana-foundation-sdk`` (the typed builders Grafana
+generates from its schemas), never as hand-written JSON. It shows the KPIs against their
+budgets, the error budget and burn rates of each SLO, the three metric layers of the contract
+(system, application, business) and the firing alerts as annotations (``ALERTS`` of the
+service). Panels use the ``${datasource}`` variable, so the file works under file provisioning
+(no ``__inputs``/``${DS_…}``), and the ``$job`` variable, defaulting to the rendered job.
+
+``provisioning_files()`` gives the Grafana provisioning YAML (``apiVersion: 1``) for the
+dashboards folder and a Prometheus data source; ``scrape_config()`` a Prometheus configuration
+that discovers the service and node_exporter with file-based service discovery and loads the
+generated rules.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from grafana_foundation_sdk.builders import dashboard as gdash
+from grafana_foundation_sdk.builders import prometheus as gprom
+from grafana_foundation_sdk.builders import stat as gstat
+from grafana_foundation_sdk.builders import timeseries as gts
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import dashboard as model
+
+from hypersync_slo.alerting.rules import ALERTS_FILE, PSEUDO_FS, SLO_FILE, dump_yaml, le_matcher
+from hypersync_slo.config import SloConfig
+
+DATASOURCE = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
+DASHBOARD_UID = "hypersync-slo"
+PROVISIONED_DATASOURCE_UID = "prometheus"
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    """One panel: title, PromQL queries (expr, legend), unit and kind."""
+
+    title: str
+    queries: tuple[tuple[str, str], ...]
+    unit: str
+    kind: str = "timeseries"
+    description: str = ""
+    thresholds: tuple[float, ...] = ()
+
+
+class _Panels:
+    """The panel specs for one SLO file and metric catalogue."""
+
+    def __init__(self, config: SloConfig) -> None:
+        self.c = config
+        self.sel = 'job=~"$job"'
+        self.d = config.metric("request_duration")
+
+    def rate(self, metric: str, by: str = "", extra: str = "") -> str:
+        matchers = self.sel + (f",{extra}" if extra else "")
+        grouping = f" by ({by})" if by else ""
+        return f"sum{grouping} (rate({metric}{{{matchers}}}[$__rate_interval]))"
+
+    def quantile(self, q: float, by: str = "") -> str:
+        return (
+            f"histogram_quantile({q:g}, sum by (le{', ' + by if by else ''}) "
+            f"(rate({self.d}_bucket{{{self.sel}}}[$__rate_interval])))"
+        )
+
+    def objective(self, kpi: str) -> tuple[float, ...]:
+        obj = self.c.objectives.get(kpi)
+        return (obj.value,) if obj and obj.value is not None else ()
+
+    def error_ratio(self) -> str:
+        errors = self.rate(f"{self.d}_count", extra='http_response_status_code=~"5.."')
+        total = self.rate(f"{self.d}_count")
+        return f"({errors} or {total} * 0) / {total}"
+
+    def kpis(self) -> list[PanelSpec]:
+        panels = [
+            PanelSpec(
+                "Availability (non-5xx / all requests)",
+                ((f"1 - ({self.error_ratio()})", "availability"),),
+                "percentunit",
+                "stat",
+                "Objective: " + self.c.objective("availability").describe(),
+                self.objective("availability"),
+            ),
+            PanelSpec(
+                "Error rate (5xx / all requests)",
+                ((self.error_ratio(), "error rate"),),
+                "percentunit",
+                "stat",
+                "Objective: " + self.c.objective("error_rate").describe(),
+                self.objective("error_rate"),
+            ),
+            PanelSpec(
+                "Throughput",
+                ((self.rate(f"{self.d}_count"), "requests/s"),),
+                "reqps",
+                "stat",
+                "Objective: " + self.c.objective("throughput_rps").describe(),
+                self.objective("throughput_rps"),
+            ),
+        ]
+        for kpi, q in (("latency_p95", 0.95), ("latency_p99", 0.99)):
+            panels.append(
+                PanelSpec(
+                    f"{kpi.replace('_', ' ')} (Prometheus histogram estimate)",
+                    ((self.quantile(q), kpi),),
+                    "s",
+                    "stat",
+                    "Objective: " + self.c.objective(kpi).describe(),
+                    self.objective(kpi),
+                )
+            )
+        panels.append(
+            PanelSpec(
+                "Latency percentiles against objectives",
+                tuple((self.quantile(q), f"p{q * 100:g}") for q in (0.5, 0.95, 0.99, 0.999)),
+                "s",
+                description="histogram_quantile over the request-duration histogram",
+                thresholds=self.c.latency_thresholds,
+            )
+        )
+        return panels
+
+    def budget(self) -> list[PanelSpec]:
+        sli = 'slo:sli_error:ratio_rate{w}{{job=~"$job"}}'
+        budget = "on (slo) group_left slo:error_budget:ratio"
+        panels = [
+            PanelSpec(
+                "Error budget remaining (30 days)",
+                ((f"1 - ({sli.format(w='30d')} / {budget})", "{{slo}}"),),
+                "percentunit",
+                "stat",
+                "1 - (bad-event ratio over 30 days / error budget)",
+                (0.0,),
+            ),
+            PanelSpec(
+                "Burn rate by window",
+                tuple(
+                    (f"{sli.format(w=w)} / {budget}", "{{slo}} " + w)
+                    for w in ("5m", "1h", "6h", "1d", "3d")
+                ),
+                "x",
+                description="bad-event ratio / error budget; 1x spends the 30-day budget in 30 days",
+                thresholds=(1.0, 6.0, 14.4),
+            ),
+        ]
+        threshold = self.c.objectives.get("latency_p99")
+        if threshold and threshold.value is not None:
+            fast = self.rate(f"{self.d}_bucket", extra=le_matcher(threshold.value))
+            panels.append(
+                PanelSpec(
+                    f"Requests slower than {threshold.value * 1000:g} ms",
+                    ((f"1 - ({fast} / {self.rate(f'{self.d}_count')})", "slow ratio"),),
+                    "percentunit",
+                )
+            )
+        return panels
+
+    def system(self) -> list[PanelSpec]:
+        fs = f'fstype!~"{PSEUDO_FS}"'
+        return [
+            PanelSpec(
+                "Process CPU",
+                ((self.rate("process_cpu_seconds_total", "instance"), "{{instance}}"),),
+                "percentunit",
+            ),
+            PanelSpec(
+                "Process resident memory",
+                ((f"process_resident_memory_bytes{{{self.sel}}}", "{{instance}}"),),
+                "bytes",
+            ),
+            PanelSpec(
+                "Open file descriptors / limit",
+                (
+                    (
+                        f"process_open_fds{{{self.sel}}} / process_max_fds{{{self.sel}}}",
+                        "{{instance}}",
+                    ),
+                ),
+                "percentunit",
+            ),
+            PanelSpec(
+                "Host CPU busy",
+                (
+                    (
+                        '1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[$__rate_interval]))',
+                        "{{instance}}",
+                    ),
+                ),
+                "percentunit",
+            ),
+            PanelSpec(
+                "Host memory used",
+                (
+                    (
+                        "1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes",
+                        "{{instance}}",
+                    ),
+                ),
+                "percentunit",
+                thresholds=tuple(
+                    v
+                    for v in (self.c.alerts.warning.memory_used, self.c.alerts.critical.memory_used)
+                    if v
+                ),
+            ),
+            PanelSpec(
+                "Disk used",
+                (
+                    (
+                        f"1 - node_filesystem_avail_bytes{{{fs}}} / node_filesystem_size_bytes{{{fs}}}",
+                        "{{instance}} {{mountpoint}}",
+                    ),
+                ),
+                "percentunit",
+                thresholds=tuple(
+                    v
+                    for v in (self.c.alerts.warning.disk_used, self.c.alerts.critical.disk_used)
+                    if v
+                ),
+            ),
+            PanelSpec(
+                "Disk I/O",
+                (
+                    (
+                        "sum by (instance) (rate(node_disk_read_bytes_total[$__rate_interval]))",
+                        "read {{instance}}",
+                    ),
+                    (
+                        "sum by (instance) (rate(node_disk_written_bytes_total[$__rate_interval]))",
+                        "written {{instance}}",
+                    ),
+                ),
+                "Bps",
+            ),
+            PanelSpec(
+                "Network I/O",
+                (
+                    (
+                        "sum by (instance) (rate(node_network_receive_bytes_total[$__rate_interval]))",
+                        "in {{instance}}",
+                    ),
+                    (
+                        "sum by (instance) (rate(node_network_transmit_bytes_total[$__rate_interval]))",
+                        "out {{instance}}",
+                    ),
+                ),
+                "Bps",
+            ),
+            PanelSpec("Running processes", (("node_procs_running", "{{instance}}"),), "short"),
+        ]
+
+    def application(self) -> list[PanelSpec]:
+        m = self.c.metric
+        return [
+            PanelSpec(
+                "Requests by route",
+                ((self.rate(f"{self.d}_count", "http_route"), "{{http_route}}"),),
+                "reqps",
+            ),
+            PanelSpec(
+                "Responses by status code",
+                (
+                    (
+                        self.rate(f"{self.d}_count", "http_response_status_code"),
+                        "{{http_response_status_code}}",
+                    ),
+                ),
+                "reqps",
+            ),
+            PanelSpec(
+                "p99 latency by route",
+                ((self.quantile(0.99, "http_route"), "{{http_route}}"),),
+                "s",
+            ),
+            PanelSpec(
+                "Active requests, connections, queue depth",
+                (
+                    (f"sum({m('active_requests')}{{{self.sel}}})", "active requests"),
+                    (f"sum({m('active_connections')}{{{self.sel}}})", "active connections"),
+                    (f"sum({m('queue_depth')}{{{self.sel}}})", "queue depth"),
+                ),
+                "short",
+            ),
+        ]
+
+    def business(self) -> list[PanelSpec]:
+        m = self.c.metric
+        return [
+            PanelSpec(
+                "Operator executions",
+                (
+                    (
+                        self.rate(m("operator_executions"), "operator, outcome"),
+                        "{{operator}} {{outcome}}",
+                    ),
+                ),
+                "ops",
+            ),
+            PanelSpec(
+                "Policy evaluations",
+                ((self.rate(m("policy_evaluations"), "decision"), "{{decision}}"),),
+                "ops",
+            ),
+            PanelSpec(
+                "Receipts generated", ((self.rate(m("receipts_generated")), "receipts/s"),), "ops"
+            ),
+            PanelSpec(
+                "Agents active", ((f"sum({m('agents_active')}{{{self.sel}}})", "agents"),), "short"
+            ),
+            PanelSpec(
+                "Agent actions", ((self.rate(m("agent_actions"), "action"), "{{action}}"),), "ops"
+            ),
+            PanelSpec(
+                "Compute seconds by operator",
+                ((self.rate(m("compute_seconds"), "operator"), "{{operator}}"),),
+                "s",
+            ),
+            PanelSpec(
+                "Storage used", ((f"sum({m('storage_used')}{{{self.sel}}})", "bytes"),), "bytes"
+            ),
+        ]
+
+
+def _panel(spec: PanelSpec, panel_id: int) -> gts.Panel | gstat.Panel:
+    builder: gts.Panel | gstat.Panel = gstat.Panel() if spec.kind == "stat" else gts.Panel()
+    builder.id(panel_id).title(spec.title).datasource(DATASOURCE).unit(spec.unit)
+    builder.span(6 if spec.kind == "stat" else 12).height(5 if spec.kind == "stat" else 8)
+    if spec.description:
+        builder.description(spec.description)
+    if spec.thresholds:
+        steps = [model.Threshold(value=None, color="green")]
+        steps += [
+            model.Threshold(value=v, color=c)
+            for v, c in zip(spec.thresholds, ("orange", "red", "dark-red"), strict=False)
+        ]
+        builder.thresholds(
+            gdash.ThresholdsConfig().mode(model.ThresholdsMode.ABSOLUTE).steps(steps)
+        )
+    for index, (expr, legend) in enumerate(spec.queries):
+        builder.with_target(
+            gprom.Dataquery()
+            .ref_id(chr(ord("A") + index))
+            .expr(expr)
+            .legend_format(legend)
+            .datasource(DATASOURCE)
+        )
+    return builder
+
+
+def build_dashboard(config: SloConfig, *, job: str = "hypersync") -> dict[str, Any]:
+    """The HyperSync SLO dashboard as classic dashboard JSON (a dict)."""
+    panels = _Panels(config)
+    board = (
+        gdash.Dashboard(f"{config.service} SLOs")
+        .uid(DASHBOARD_UID if config.service == "hypersync" else _uid(config.service))
+        .tags(["hypersync", "slo", "generated"])
+        .time("now-6h", "now")
+        .refresh("30s")
+        .timezone("utc")
+        .readonly()
+        .tooltip(model.DashboardCursorSync.CROSSHAIR)
+        .with_variable(
+            gdash.DatasourceVariable("datasource").label("Data source").type("prometheus")
+        )
+        .with_variable(
+            gdash.QueryVariable("job")
+            .label("Job")
+            .datasource(DATASOURCE)
+            .query("label_values(up, job)")
+            .current(model.VariableOption(selected=True, text=job, value=job))
+        )
+        .annotation(
+            gdash.AnnotationQuery()
+            .name("Firing alerts")
+            .datasource(DATASOURCE)
+            .enable(True)
+            .icon_color("red")
+            .expr(f'ALERTS{{alertstate="firing",service="{config.service}"}}')
+        )
+    )
+    panel_id = 1
+    for title, specs in (
+        ("KPIs against objectives", panels.kpis()),
+        ("Error budget and burn rate", panels.budget()),
+        ("System layer (process and host)", panels.system()),
+        ("Application layer (HTTP)", panels.application()),
+        ("Business layer (HyperSync operations)", panels.business()),
+    ):
+        board.with_row(gdash.Row(title).id(panel_id))
+        panel_id += 1
+        for spec in specs:
+            board.with_panel(_panel(spec, panel_id))
+            panel_id += 1
+    data: dict[str, Any] = json.loads(json.dumps(board.build(), cls=JSONEncoder))
+    # The annotation's query options that Grafana's Prometheus plugin reads next to ``expr``.
+    for annotation in data.get("annotations", {}).get("list", []):
+        if annotation.get("name") == "Firing alerts":
+            annotation.update(
+                {
+                    "titleFormat": "{{alertname}} ({{severity}})",
+                    "tagKeys": "severity,kpi",
+                    "useValueForTime": False,
+                    "step": "60s",
+                }
+            )
+    return data
+
+
+def _uid(service: str) -> str:
+    return (re.sub(r"[^a-zA-Z0-9_-]", "-", service)[:36] + "-slo").strip("-")
+
+
+def dashboard_json(config: SloConfig, *, job: str = "hypersync") -> str:
+    """The dashboard as JSON text, keys sorted, byte-stable."""
+    return (
+        json.dumps(build_dashboard(config, job=job), indent=2, sort_keys=True, ensure_ascii=False)
+        + "\n"
+    )
+
+
+def dashboard_queries(data: dict[str, Any]) -> list[str]:
+    """Every PromQL expression of a classic dashboard (panel targets and annotations)."""
+    exprs: list[str] = []
+
+    def walk(panels: list[dict[str, Any]]) -> None:
+        for panel in panels:
+            exprs.extend(t["expr"] for t in panel.get("targets") or [] if t.get("expr"))
+            walk(panel.get("panels") or [])
+
+    walk(data.get("panels") or [])
+    exprs.extend(a["expr"] for a in data.get("annotations", {}).get("list", []) if a.get("expr"))
+    return exprs
+
+
+def provisioning_files(
+    *, dashboards_path: str, prometheus_url: str = "http://prometheus:9090"
+) -> dict[str, str]:
+    """Grafana provisioning YAML: the dashboards provider and the Prometheus data source."""
+    header = "# Generated by hypersync-slo render; Grafana reads it at start (apiVersion 1).\n"
+    providers = {
+        "apiVersion": 1,
+        "providers": [
+            {
+                "name": "hypersync-slo",
+                "orgId": 1,
+                "folder": "HyperSync",
+                "type": "file",
+                "disableDeletion": False,
+                "updateIntervalSeconds": 30,
+                "allowUiUpdates": False,
+                "options": {"path": dashboards_path, "foldersFromFilesStructure": False},
+            }
+        ],
+    }
+    datasources = {
+        "apiVersion": 1,
+        "datasources": [
+            {
+                "name": "Prometheus",
+                "type": "prometheus",
+                "access": "proxy",
+                "uid": PROVISIONED_DATASOURCE_UID,
+                "url": prometheus_url,
+                "isDefault": True,
+                "jsonData": {"httpMethod": "POST", "timeInterval": "15s"},
+                "editable": False,
+            }
+        ],
+    }
+    return {
+        "dashboards/hypersync-slo.yaml": dump_yaml(providers, header),
+        "datasources/prometheus.yaml": dump_yaml(datasources, header),
+    }
+
+
+def scrape_config(
+    *,
+    job: str = "hypersync",
+    node_job: str = "node",
+    alertmanager: str = "alertmanager:9093",
+    scrape_interval: str = "15s",
+) -> str:
+    """A Prometheus configuration: file-SD scrape jobs, the generated rules, one Alertmanager."""
+    config = {
+        "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval},
+        "rule_files": [f"rules/{ALERTS_FILE}", f"rules/{SLO_FILE}"],
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]},
+        "scrape_configs": [
+            {
+                "job_name": name,
+                "file_sd_configs": [
+                    {"files": [f"targets/{name}-*.json"], "refresh_interval": "1m"}
+                ],
+            }
+            for name in (job, node_job)
+        ],
+    }
+    header = (
+        "# Generated by hypersync-slo render. Targets come from file-based service discovery:\n"
+        f'# write targets/{job}-<anything>.json as [{{"targets": ["host:port"], "labels": {{}}}}].\n'
+    )
+    return dump_yaml(config, header)

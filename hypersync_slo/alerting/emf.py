@@ -1,0 +1,238 @@
+"""CloudWatch Embedded Metric Format (EMF): a run's KPIs as log lines CloudWatch turns into metrics.
+
+One record is one JSON object on one line; the CloudWatch agent (or a Lambda's stdout) extracts
+the metrics its ``_aws`` block names. ``kpi_record()`` writes the record of one run;
+``validate_record()`` checks any record against the EMF specification (the JSON Schema of the
+AWS user guide plus its prose rules), so what the writer emits is proven, not assumed:
+
+* ``_aws.Timestamp``: integer milliseconds since the epoch;
+* ``_aws.CloudWatchMetrics``: directives with ``Namespace`` (1-1024 chars), ``Dimensions`` (an
+  array of at least one array of at most 30 keys, each 1-250 chars) and ``Metrics`` (at most 100,
+  each with ``Name``, an optional ``Unit`` from the enumerated set and ``StorageResolution`` 1 or
+  60);
+* every dimension key is a top-level string member (at most 1024 chars), every metric name a
+  top-level number or array of at most 100 numbers; the line is at most 1 MB.
+
+Units follow the Prometheus side: latencies in ``Seconds``, throughput in ``Count/Second``,
+ratios as ``Percent`` (0-100, the unit CloudWatch graphs as a percentage). Dimensions are the
+service and the figure's source only: request-scoped values (trace or request IDs) stay plain
+members so they never become billed metrics. The ``aws-embedded-metrics`` package is not used:
+it is a logger for a running process with an agent or Lambda sink, not a writer of files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from hypersync_slo.config import KPI_UNITS
+from hypersync_slo.errors import ConfigError, explain
+
+UNITS = frozenset(
+    {
+        "Seconds",
+        "Microseconds",
+        "Milliseconds",
+        "Bytes",
+        "Kilobytes",
+        "Megabytes",
+        "Gigabytes",
+        "Terabytes",
+        "Bits",
+        "Kilobits",
+        "Megabits",
+        "Gigabits",
+        "Terabits",
+        "Percent",
+        "Count",
+        "Bytes/Second",
+        "Kilobytes/Second",
+        "Megabytes/Second",
+        "Gigabytes/Second",
+        "Terabytes/Second",
+        "Bits/Second",
+        "Kilobits/Second",
+        "Megabits/Second",
+        "Gigabits/Second",
+        "Terabits/Second",
+        "Count/Second",
+        "None",
+    }
+)
+MAX_DIMENSION_KEYS = 30
+MAX_METRICS = 100
+MAX_VALUES = 100
+MAX_LINE_BYTES = 1_000_000
+DEFAULT_NAMESPACE = "HyperSync/SLO"
+#: Keys that would explode cardinality (and the bill) as dimensions.
+HIGH_CARDINALITY = frozenset(
+    {
+        "requestId",
+        "request_id",
+        "traceId",
+        "trace_id",
+        "userId",
+        "user_id",
+        "receipt_id",
+        "agent_id",
+        "execution_id",
+    }
+)
+#: SLO-file unit -> (EMF unit, factor applied to the base-unit value)
+_UNIT_MAP: dict[str, tuple[str, float]] = {
+    "s": ("Seconds", 1.0),
+    "ratio": ("Percent", 100.0),
+    "rps": ("Count/Second", 1.0),
+}
+
+
+def kpi_record(
+    kpis: Mapping[str, float],
+    *,
+    service: str,
+    timestamp_ms: int,
+    source: str,
+    namespace: str = DEFAULT_NAMESPACE,
+    samples: Mapping[str, int] | None = None,
+    extra: Mapping[str, str | int | float | bool] | None = None,
+    storage_resolution: int = 60,
+) -> dict[str, Any]:
+    """The EMF record of one run's KPIs (base-unit values keyed by KPI name, e.g. ``latency_p99``).
+
+    A NaN KPI (no data) is left out of the metrics and listed in the ``no_data`` member, so
+    CloudWatch never graphs a made-up number. ``samples`` become ``<kpi>_samples`` members.
+    """
+    metrics: list[dict[str, Any]] = []
+    record: dict[str, Any] = {"Service": service, "Source": source}
+    no_data: list[str] = []
+    for kpi in sorted(kpis):
+        if kpi not in KPI_UNITS:
+            raise ConfigError(f"EMF: unknown KPI {kpi!r}; known KPIs are {', '.join(KPI_UNITS)}.")
+        value = float(kpis[kpi])
+        if not math.isfinite(value):
+            no_data.append(kpi)
+            continue
+        unit, factor = _UNIT_MAP[KPI_UNITS[kpi]]
+        record[kpi] = value * factor
+        metrics.append({"Name": kpi, "Unit": unit, "StorageResolution": storage_resolution})
+    for kpi, count in sorted((samples or {}).items()):
+        record[f"{kpi}_samples"] = int(count)
+    if no_data:
+        record["no_data"] = ",".join(no_data)
+    for key, member in sorted((extra or {}).items()):
+        if key in record or key == "_aws":
+            raise ConfigError(f"EMF: extra member {key!r} would overwrite a KPI or dimension.")
+        record[key] = member
+    record["_aws"] = {
+        "Timestamp": int(timestamp_ms),
+        "CloudWatchMetrics": [
+            {"Namespace": namespace, "Dimensions": [["Service", "Source"]], "Metrics": metrics}
+        ],
+    }
+    problems = validate_record(record)
+    if problems:
+        raise ConfigError(
+            explain(
+                "EMF: the record would be rejected by CloudWatch.", problems="; ".join(problems)
+            )
+        )
+    return record
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def validate_record(record: Mapping[str, Any]) -> list[str]:
+    """Every way ``record`` breaks the EMF specification (empty when it is valid)."""
+    problems: list[str] = []
+    aws = record.get("_aws")
+    if not isinstance(aws, Mapping):
+        return ["_aws: required object is missing"]
+    stamp = aws.get("Timestamp")
+    if not isinstance(stamp, int) or isinstance(stamp, bool) or stamp < 0:
+        problems.append(
+            f"_aws.Timestamp: must be integer milliseconds since the epoch, got {stamp!r}"
+        )
+    elif stamp < 10**11:
+        problems.append(f"_aws.Timestamp: {stamp} looks like seconds, not milliseconds")
+    directives = aws.get("CloudWatchMetrics")
+    if not isinstance(directives, list):
+        return [*problems, "_aws.CloudWatchMetrics: required array is missing"]
+    for i, directive in enumerate(directives):
+        where = f"_aws.CloudWatchMetrics[{i}]"
+        if not isinstance(directive, Mapping):
+            problems.append(f"{where}: must be an object")
+            continue
+        namespace = directive.get("Namespace")
+        if not isinstance(namespace, str) or not 1 <= len(namespace) <= 1024:
+            problems.append(f"{where}.Namespace: must be a string of 1-1024 characters")
+        dimensions = directive.get("Dimensions")
+        if not isinstance(dimensions, list) or not dimensions:
+            problems.append(f"{where}.Dimensions: must be an array of at least one dimension set")
+            dimensions = []
+        for j, dim_set in enumerate(dimensions):
+            if not isinstance(dim_set, list):
+                problems.append(
+                    f"{where}.Dimensions[{j}]: must be an array of keys (an array of arrays)"
+                )
+                continue
+            if len(dim_set) > MAX_DIMENSION_KEYS:
+                problems.append(
+                    f"{where}.Dimensions[{j}]: {len(dim_set)} keys, at most {MAX_DIMENSION_KEYS}"
+                )
+            for key in dim_set:
+                if not isinstance(key, str) or not 1 <= len(key) <= 250:
+                    problems.append(
+                        f"{where}.Dimensions[{j}]: key {key!r} must be a string of 1-250 characters"
+                    )
+                    continue
+                target = record.get(key)
+                if not isinstance(target, str):
+                    problems.append(f"dimension {key!r}: no top-level string member of that name")
+                elif len(target) > 1024:
+                    problems.append(f"dimension {key!r}: value longer than 1024 characters")
+                if key in HIGH_CARDINALITY:
+                    problems.append(
+                        f"dimension {key!r}: request-scoped, would create one metric per value"
+                    )
+        metrics = directive.get("Metrics")
+        if not isinstance(metrics, list):
+            problems.append(f"{where}.Metrics: required array is missing")
+            metrics = []
+        if len(metrics) > MAX_METRICS:
+            problems.append(f"{where}.Metrics: {len(metrics)} metrics, at most {MAX_METRICS}")
+        for k, metric in enumerate(metrics):
+            mwhere = f"{where}.Metrics[{k}]"
+            if not isinstance(metric, Mapping):
+                problems.append(f"{mwhere}: must be an object")
+                continue
+            name = metric.get("Name")
+            if not isinstance(name, str) or not 1 <= len(name) <= 1024:
+                problems.append(f"{mwhere}.Name: must be a string of 1-1024 characters")
+                continue
+            unit = metric.get("Unit", "None")
+            if unit not in UNITS:
+                problems.append(f"{mwhere}.Unit: {unit!r} is not an EMF unit")
+            resolution = metric.get("StorageResolution", 60)
+            if resolution not in (1, 60) or isinstance(resolution, bool):
+                problems.append(f"{mwhere}.StorageResolution: must be 1 or 60, got {resolution!r}")
+            value = record.get(name)
+            if isinstance(value, list):
+                if len(value) > MAX_VALUES or not all(_is_number(v) for v in value):
+                    problems.append(
+                        f"metric {name!r}: an array member must hold at most {MAX_VALUES} numbers"
+                    )
+            elif not _is_number(value):
+                problems.append(f"metric {name!r}: no top-level numeric member of that name")
+    size = len(json.dumps(record, separators=(",", ":")).encode("utf-8"))
+    if size > MAX_LINE_BYTES:
+        problems.append(f"record is {size} bytes, more than {MAX_LINE_BYTES}")
+    return problems
+
+
+def emf_lines(records: Iterable[Mapping[str, Any]]) -> str:
+    """Records as EMF log text: one compact JSON object per line, keys sorted."""
+    return "".join(json.dumps(r, separators=(",", ":"), sort_keys=True) + "\n" for r in records)

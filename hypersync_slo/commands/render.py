@@ -1,0 +1,107 @@
+"""``hypersync-slo render``: alerting rules, Alertmanager routing, dashboards and EMF from the SLO file."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from hypersync_slo.alerting.alertmanager import load_routing
+from hypersync_slo.alerting.render import RunKpis, render_files, write_files
+from hypersync_slo.alerting.rules import DEFAULT_JOB, DEFAULT_RUNBOOK_BASE
+from hypersync_slo.config import SloConfig
+from hypersync_slo.exitcodes import ExitCode, epilog
+
+DESCRIPTION = """\
+Generate the monitoring that goes with the SLO file, ready to deploy and to review:
+
+  OUT/prometheus/rules/hypersync-alerts.rules.yml   critical / warning / info alerts (CONTRACT §4)
+  OUT/prometheus/rules/hypersync-slo.rules.yml      SLI recording rules, multi-window burn-rate alerts
+  OUT/prometheus/prometheus.yml                     scrape config with file-based service discovery
+  OUT/alertmanager/alertmanager.yml                 critical -> PagerDuty, warning -> Slack, info -> email
+  OUT/grafana/dashboards/hypersync-slo.json         KPIs, error budget, the three metric layers, alerts
+  OUT/grafana/provisioning/...                      Grafana provisioning (apiVersion 1)
+  OUT/cloudwatch/kpis.emf.jsonl                     a run's KPIs as CloudWatch EMF (with --kpis)
+
+Same input, byte-identical output. Refused before anything is written: thresholds that
+contradict each other (a warning above its critical), a route to an unknown receiver, a
+receiver without its secret file, a secret written inline.
+
+examples:
+  hypersync-slo render --out monitoring/
+  hypersync-slo render --out monitoring/ --slo-config slo.yaml --job hypersync-prod \\
+      --runbook-base https://wiki.example.org/runbooks/hypersync --routing routing.yaml
+  hypersync-slo render --out monitoring/ --routing routing.yaml --check-secrets
+  promtool check rules monitoring/prometheus/rules/*.yml
+  amtool check-config monitoring/alertmanager/alertmanager.yml
+
+"""
+
+
+def register(sub: Any) -> None:
+    """Add the ``render`` sub-command."""
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "render",
+        help="generate alert rules, Alertmanager routing, Grafana dashboards, EMF",
+        description=DESCRIPTION,
+        epilog=epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--out", type=Path, required=True, help="directory to write into")
+    parser.add_argument(
+        "--slo-config", type=Path, default=None, help="SLO file (default: the packaged slo.yaml)"
+    )
+    parser.add_argument(
+        "--job",
+        default=DEFAULT_JOB,
+        help=f"Prometheus job label of the service's series (default {DEFAULT_JOB})",
+    )
+    parser.add_argument(
+        "--runbook-base",
+        default=DEFAULT_RUNBOOK_BASE,
+        help="https URL the runbook_url annotations point into (#<alertname>)",
+    )
+    parser.add_argument(
+        "--routing",
+        type=Path,
+        default=None,
+        help="routing file: receivers and which level goes where "
+        "(default: PagerDuty / Slack / email with secrets under /etc/alertmanager/secrets)",
+    )
+    parser.add_argument(
+        "--check-secrets",
+        action="store_true",
+        help="refuse unless every secret file the routing names exists and is non-empty here",
+    )
+    parser.add_argument(
+        "--kpis", type=Path, default=None, help="a run's KPIs as JSON, written as CloudWatch EMF"
+    )
+    parser.add_argument(
+        "--prometheus-url",
+        default="http://prometheus:9090",
+        help="URL of Prometheus for the Grafana data source",
+    )
+    parser.add_argument(
+        "--alertmanager",
+        default="alertmanager:9093",
+        help="host:port of Alertmanager for prometheus.yml",
+    )
+    parser.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Render every artefact into ``--out``."""
+    config = SloConfig.load(args.slo_config)
+    files = render_files(
+        config,
+        job=args.job,
+        runbook_base=args.runbook_base,
+        routing=load_routing(args.routing),
+        check_secrets=args.check_secrets,
+        run_kpis=RunKpis.load(args.kpis) if args.kpis else None,
+        prometheus_url=args.prometheus_url,
+        alertmanager=args.alertmanager,
+    )
+    for path in write_files(args.out, files):
+        print(path)
+    return int(ExitCode.PASS)
