@@ -1,0 +1,125 @@
+"""GET a ``/metrics`` URL the way a scraper does: an Accept header, timeouts, a size limit.
+
+Every failure is in the package's error tree: connection refused, TLS, timeouts and redirect
+loops are ``TargetUnreachable``; a body over the size limit or not UTF-8 is
+``MalformedExposition``. The HTTP status is returned, not judged: the caller decides.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import httpx
+
+from hypersync_slo.errors import MalformedExposition, TargetUnreachable, UsageError, explain
+
+#: What Prometheus 3 sends by default (prometheus/prometheus scrape/scrape.go acceptHeader).
+PROMETHEUS3_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,"
+    "application/openmetrics-text;version=0.0.1;q=0.4,"
+    "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,"
+    "text/plain;version=0.0.4;q=0.2,*/*;q=0.1"
+)
+ACCEPT_TEXT = "text/plain;version=0.0.4"
+ACCEPT_OPENMETRICS = "application/openmetrics-text;version=1.0.0"
+
+
+@dataclass(frozen=True)
+class FetchedExposition:
+    """A fetched body: text, Content-Type (None when absent), status, elapsed seconds."""
+
+    url: str
+    text: str
+    content_type: str | None
+    status_code: int
+    elapsed: float
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def decode_body(body: bytes, where: str) -> str:
+    """The body as UTF-8 text; ``MalformedExposition`` naming the first bad byte otherwise."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = body.count(b"\n", 0, exc.start) + 1
+        raise MalformedExposition(
+            explain(
+                f"the exposition from {where} is not UTF-8 text",
+                observed=f"byte {body[exc.start : exc.start + 1]!r} at offset {exc.start} (line {line})",
+                expected="UTF-8 text in the Prometheus text or OpenMetrics format",
+            )
+        ) from exc
+
+
+def fetch_exposition(
+    url: str,
+    *,
+    accept: str | None,
+    timeout: float,
+    verify: bool = True,
+    headers: Mapping[str, str] | None = None,
+    max_bytes: int = 10_000_000,
+) -> FetchedExposition:
+    """GET ``url`` with ``Accept: accept``; the whole exchange must finish within ``timeout`` s."""
+    sent = dict(headers or {})
+    if accept is not None:
+        sent["Accept"] = accept
+    started = time.monotonic()
+    deadline = started + timeout
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        with (
+            httpx.Client(timeout=timeout, verify=verify, follow_redirects=True) as client,
+            client.stream("GET", url, headers=sent) as response,
+        ):
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise MalformedExposition(
+                        explain(
+                            f"the exposition from {url} is larger than the limit",
+                            limit=f"{max_bytes} bytes",
+                            observed=f"more than {max_bytes} bytes (stopped reading)",
+                            fix="expose fewer series (OpenMetrics advises under ~10k), or raise the limit",
+                        )
+                    )
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout("the whole response took longer than the timeout")
+            status = response.status_code
+            content_type = response.headers.get("content-type")
+            response_headers = dict(response.headers)
+    except httpx.InvalidURL as exc:
+        raise UsageError(
+            explain(f"not a URL: {url}", observed=str(exc), expected="http://host:port/metrics")
+        ) from exc
+    except httpx.TooManyRedirects as exc:
+        raise TargetUnreachable(
+            explain(
+                f"GET {url} redirects in a loop",
+                observed=str(exc),
+                expected="200 with the exposition",
+            )
+        ) from exc
+    except httpx.TimeoutException as exc:
+        raise TargetUnreachable(
+            explain(
+                f"GET {url} timed out",
+                timeout=f"{timeout:g} s for the whole response",
+                observed=str(exc) or type(exc).__name__,
+            )
+        ) from exc
+    except httpx.HTTPError as exc:
+        raise TargetUnreachable(
+            explain(
+                f"GET {url} failed",
+                observed=f"{type(exc).__name__}: {exc}",
+                expected="an HTTP answer with the exposition",
+            )
+        ) from exc
+    elapsed = time.monotonic() - started
+    text = decode_body(b"".join(chunks), url)
+    return FetchedExposition(url, text, content_type, status, elapsed, response_headers)
