@@ -1,0 +1,63 @@
+"""Run the reference service on uvicorn (uvloop + httptools), one process, one event loop.
+
+SIGTERM/SIGINT shut it down gracefully (uvicorn's own handling): ``/health/ready`` turns 503
+("shutting down") at once, in-flight requests complete, then the lifespan shutdown closes the
+receipt store and flushes spans and logs.
+"""
+
+from __future__ import annotations
+
+import logging
+from types import FrameType
+
+import uvicorn
+
+from hypersync_slo.reference.app import ReferenceApp
+from hypersync_slo.reference.logs import LogWriter, route_stdlib_logging
+from hypersync_slo.reference.options import ServiceOptions
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, marking the app as draining as soon as a stop signal arrives."""
+
+    def __init__(self, config: uvicorn.Config, app: ReferenceApp) -> None:
+        super().__init__(config)
+        self.reference_app = app
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.reference_app.health.draining = True
+        super().handle_exit(sig, frame)
+
+
+def build(options: ServiceOptions, writer: LogWriter) -> tuple[ReferenceApp, _Server]:
+    """The app and its uvicorn server, wired together (not started)."""
+    app = ReferenceApp(options, writer)
+    config = uvicorn.Config(
+        app,
+        host=options.host,
+        port=options.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        log_level=logging.INFO,
+        server_header=False,
+        timeout_graceful_shutdown=5,
+        backlog=2048,
+    )
+    server = _Server(config, app)
+    app.metrics.state.connections = lambda: len(server.server_state.connections)
+    return app, server
+
+
+def run(options: ServiceOptions) -> bool:
+    """Serve until stopped; False when the service could not start."""
+    writer = LogWriter(options.log_file)
+    route_stdlib_logging(writer)
+    try:
+        _, server = build(options, writer)
+        server.run()
+        return server.started
+    finally:
+        writer.close()
