@@ -1,1 +1,30 @@
-"""The reporter: Prometheus queries, KPI math and report writers."""
+"""The reporter: Prometheus queries, KPI math and report writers.
+
+Public API (used by the ``report`` and ``run`` commands and the contract gate's KPI tests)::
+
+    client = PrometheusClient("http://127.0.0.1:9090", timeout=10.0)
+    report = evaluate_window(client, SloConfig.load(None), start, end, job="hypersync")
+    paths = write_report(report, Path("reports/now"))   # verdict.json, report.md, ...
+"""
+
+from __future__ import annotations
+
+from hypersync_slo.report.evaluation import Report, evaluate_window
+from hypersync_slo.report.openslo import load_slo_file, read_openslo
+from hypersync_slo.report.preflight import check_thresholds_are_buckets, histogram_buckets
+from hypersync_slo.report.prometheus import PrometheusClient, RecordedAnswers
+from hypersync_slo.report.reconcile import Finding
+from hypersync_slo.report.writers import write_report
+
+__all__ = [
+    "Finding",
+    "PrometheusClient",
+    "RecordedAnswers",
+    "Report",
+    "check_thresholds_are_buckets",
+    "evaluate_window",
+    "histogram_buckets",
+    "load_slo_file",
+    "read_openslo",
+    "write_report",
+]

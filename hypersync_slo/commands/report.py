@@ -1,0 +1,198 @@
+"""``hypersync-slo report``: judge a time window's KPIs from Prometheus and write the report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from hypersync_slo.config import parse_quantity
+from hypersync_slo.errors import ConfigError, PrometheusUnavailable, UsageError, explain
+from hypersync_slo.exitcodes import epilog
+from hypersync_slo.report import (
+    PrometheusClient,
+    check_thresholds_are_buckets,
+    evaluate_window,
+    histogram_buckets,
+    load_slo_file,
+    write_report,
+)
+from hypersync_slo.verdicts import Verdict, exit_code_for
+
+DESCRIPTION = """\
+Query Prometheus for a window, compute every KPI (availability, latency p50/p95/p99/p99.9,
+throughput, error and success rate) against the SLO file's budgets, and write
+verdict.json, report.md, report.html (with plots) and junit.xml to --out.
+
+Latency verdicts are exact from the histogram bucket at the threshold; a KPI with too few
+samples is 'no_data' (fails closed, exit 3); Prometheus unreachable or erroring is exit 5,
+with whatever was computed still written.
+
+examples:
+  hypersync-slo report --prometheus-url http://127.0.0.1:9090 --last 30m --job hypersync
+  hypersync-slo report --prometheus-url http://127.0.0.1:9090 \\
+      --start 2026-11-27T02:00:00Z --end 2026-11-27T02:10:00Z --out reports/audit
+  hypersync-slo report --prometheus-url http://127.0.0.1:9090 --load-result reports/run/load
+      (the window, target and client numbers come from load-result.json; disagreements
+      between client and server become findings)
+
+environment (read here only):
+  HYPERSYNC_PROMETHEUS_TOKEN                    bearer token for Prometheus
+  HYPERSYNC_PROMETHEUS_USER / _PASSWORD         basic auth for Prometheus
+
+"""
+
+
+def register(sub: Any) -> None:
+    """Add the ``report`` sub-command."""
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "report",
+        help="judge a window's KPIs from Prometheus; write verdict.json, report.md/.html, junit.xml",
+        description=DESCRIPTION,
+        epilog=epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--prometheus-url", required=True, help="Prometheus-API base URL (Prometheus, Thanos, ...)"
+    )
+    parser.add_argument("--start", help="window start: RFC 3339 (2026-11-27T02:00:00Z) or Unix s")
+    parser.add_argument("--end", help="window end: RFC 3339 or Unix seconds")
+    parser.add_argument("--last", help="window ending now: 30m, 2h, 1d")
+    parser.add_argument(
+        "--load-result", type=Path, help="a load run's directory (or load-result.json) to reconcile"
+    )
+    parser.add_argument(
+        "--slo-config", type=Path, help="SLO file: slo.yaml or OpenSLO v1 (default: packaged)"
+    )
+    parser.add_argument(
+        "--out", type=Path, help="output directory (default reports/<UTC timestamp>/)"
+    )
+    parser.add_argument("--job", help="Prometheus job label of the target's series")
+    parser.add_argument(
+        "--routes",
+        default="/v1/.*",
+        help="regex of http_route values the KPIs judge (default '/v1/.*'; '' for all)",
+    )
+    parser.add_argument("--step", type=float, help="plot resolution in seconds (default: auto)")
+    parser.add_argument("--timeout", type=float, default=10.0, help="per-query timeout (s)")
+    parser.add_argument(
+        "--insecure", action="store_true", help="do not verify Prometheus's TLS certificate"
+    )
+    parser.set_defaults(func=handle)
+
+
+def parse_time(text: str, flag: str) -> datetime:
+    """RFC 3339 (``Z`` or offset) or Unix seconds, as an aware UTC datetime."""
+    try:
+        return datetime.fromtimestamp(float(text), UTC)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"{flag} {text!r} is not a time; write 2026-11-27T02:00:00Z or Unix seconds."
+        ) from None
+    if moment.tzinfo is None:
+        raise UsageError(f"{flag} {text!r} has no time zone; add Z for UTC.")
+    return moment.astimezone(UTC)
+
+
+def read_load_result(path: Path) -> dict[str, Any]:
+    """The load run's result: a directory holding load-result.json, or the file itself."""
+    file = path / "load-result.json" if path.is_dir() else path
+    try:
+        data = json.loads(file.read_text("utf-8"))
+    except OSError as exc:
+        raise UsageError(f"--load-result: cannot read {file}: {exc.strerror or exc}.") from exc
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--load-result: {file} is not JSON: {exc}.") from exc
+    if not isinstance(data, dict):
+        raise UsageError(f"--load-result: {file} must hold a JSON object.")
+    return data
+
+
+def window_of(args: argparse.Namespace, load: dict[str, Any] | None) -> tuple[datetime, datetime]:
+    """The window from --start/--end, --last, or the load result."""
+    if args.last and (args.start or args.end):
+        raise UsageError("give either --start and --end, or --last, not both.")
+    if args.last:
+        try:
+            span = parse_quantity(args.last, where="--last", expect="s")
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from exc
+        end = datetime.now(UTC)
+        return end - timedelta(seconds=span), end
+    if args.start or args.end:
+        if not (args.start and args.end):
+            raise UsageError("--start and --end go together.")
+        return parse_time(args.start, "--start"), parse_time(args.end, "--end")
+    if load is not None:
+        window = load.get("window") or {}
+        if not (window.get("start") and window.get("end")):
+            raise UsageError("--load-result has no window.start/window.end; give --start/--end.")
+        return parse_time(str(window["start"]), "window.start"), parse_time(
+            str(window["end"]), "window.end"
+        )
+    raise UsageError("say which window: --start T --end T, --last 30m, or --load-result DIR.")
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Evaluate the window, write every output file, exit with the verdict's code."""
+    config = load_slo_file(args.slo_config)
+    load = read_load_result(args.load_result) if args.load_result else None
+    start, end = window_of(args, load)
+    out = args.out or Path("reports") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    user, password = (
+        os.environ.get("HYPERSYNC_PROMETHEUS_USER"),
+        os.environ.get("HYPERSYNC_PROMETHEUS_PASSWORD"),
+    )
+    client = PrometheusClient(
+        args.prometheus_url,
+        timeout=args.timeout,
+        token=os.environ.get("HYPERSYNC_PROMETHEUS_TOKEN") or None,
+        basic_auth=(user, password or "") if user else None,
+        verify=not args.insecure,
+    )
+    with client:
+        try:
+            bounds = histogram_buckets(client, config, args.job)
+        except PrometheusUnavailable:
+            bounds = []  # the evaluation below reports the outage with the query that failed
+        problems = check_thresholds_are_buckets(config, bounds) if bounds else []
+        if problems:
+            raise ConfigError(
+                "the SLO file's latency thresholds are not buckets of the target's histogram:\n"
+                + "\n".join(problems)
+            )
+        report = evaluate_window(
+            client,
+            config,
+            start,
+            end,
+            job=args.job,
+            load_result=load,
+            routes=args.routes or None,
+            step=args.step,
+        )
+    paths = write_report(report, out)
+    for kpi in report.kpis:
+        print(kpi.describe())
+    for finding in report.findings:
+        print("finding: " + finding.message.splitlines()[0])
+    verdict = report.verdict
+    print(f"verdict: {verdict.value}; written: {', '.join(str(p) for p in paths.values())}")
+    if verdict is Verdict.ERROR and report.errors:
+        print(file=sys.stderr)
+        raise PrometheusUnavailable(
+            explain(
+                f"Prometheus at {client.url} could not answer every query; "
+                f"the partial report is in {out}.",
+                first_failure=report.errors[0].replace("\n", "\n  "),
+            )
+        )
+    return int(exit_code_for(verdict))

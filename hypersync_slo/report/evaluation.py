@@ -1,0 +1,473 @@
+"""One window's evaluation: query Prometheus, compute every KPI, judge it, reconcile.
+
+``evaluate_window`` never lets a failure mid-way lose what was already computed: a query that
+fails turns the KPIs depending on it into ``error`` (with Prometheus's error text) and the rest
+is still judged. The resulting ``Report`` holds the verdicts, the findings, the time series for
+the plots and the query timings.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import pandas as pd
+
+from hypersync_slo.config import QUANTILES, SloConfig
+from hypersync_slo.errors import PrometheusUnavailable, UsageError, explain
+from hypersync_slo.report import kpis
+from hypersync_slo.report.prometheus import PrometheusClient, choose_step
+from hypersync_slo.report.queries import STATUS_LABEL, Queries
+from hypersync_slo.report.reconcile import Finding, ServerCounts, reconcile
+from hypersync_slo.verdicts import KpiResult, Verdict, errored, judge, overall
+
+KPI_ORDER = (
+    "availability",
+    "latency_p50",
+    "latency_p95",
+    "latency_p99",
+    "latency_p999",
+    "throughput_rps",
+    "error_rate",
+    "success_rate",
+)
+SUBWINDOW = 60.0
+T = TypeVar("T")
+
+
+@dataclass
+class Report:
+    """The outcome of one window: KPI verdicts, findings, plot series and provenance."""
+
+    window: tuple[datetime, datetime]
+    target: str
+    prometheus_url: str
+    job: str | None
+    slo_file: str
+    kpis: list[KpiResult] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    series: dict[str, pd.Series] = field(default_factory=dict)
+    budgets: dict[str, float] = field(default_factory=dict)
+    step: float = 0.0
+    query_seconds: float = 0.0
+    compute_seconds: float = 0.0
+    queries: int = 0
+    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def verdict(self) -> Verdict:
+        """The overall verdict over the gating KPIs."""
+        return overall(self.kpis)
+
+    def kpi(self, name: str) -> KpiResult:
+        """The result of one KPI by name."""
+        for result in self.kpis:
+            if result.name == name:
+                return result
+        raise KeyError(name)
+
+    @property
+    def seconds(self) -> float:
+        """The window's length in seconds."""
+        return (self.window[1] - self.window[0]).total_seconds()
+
+
+def _guard(report: Report, what: str, call: Callable[[], T]) -> T | PrometheusUnavailable:
+    """Run one query step; a Prometheus failure is recorded and returned instead of raised."""
+    try:
+        return call()
+    except PrometheusUnavailable as exc:
+        report.errors.append(f"{what}:\n{exc}")
+        return exc
+
+
+def evaluate_window(
+    client: PrometheusClient,
+    config: SloConfig,
+    start: datetime,
+    end: datetime,
+    *,
+    job: str | None = None,
+    load_result: Mapping[str, Any] | None = None,
+    routes: str | None = "/v1/.*",
+    step: float | None = None,
+    plots: bool = True,
+) -> Report:
+    """Compute and judge every KPI for ``[start, end]`` from ``client``."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise UsageError("the window's start and end must carry a time zone (use UTC).")
+    seconds = (end - start).total_seconds()
+    if seconds <= 0:
+        raise UsageError(
+            explain(
+                "The report window is empty or reversed.",
+                start=start.isoformat(),
+                end=end.isoformat(),
+                what_to_do="give --start before --end, or --last 30m",
+            )
+        )
+    began = time.perf_counter()
+    queries_before = client.stats.queries
+    seconds_before = client.stats.seconds
+    q = Queries(config, job=job, routes=routes)
+    window = (start, end)
+    t_end = end.timestamp()
+    report = Report(
+        window=window,
+        target=str((load_result or {}).get("target_url") or (job and f"job={job}") or "all jobs"),
+        prometheus_url=client.url,
+        job=job,
+        slo_file=config.source,
+    )
+    report.step = step or choose_step(start.timestamp(), t_end, floor=1.0, points=5761)
+    results: dict[str, KpiResult] = {}
+
+    # Latency from the histogram buckets.
+    bucket_query = q.buckets(seconds)
+    got = _guard(report, "latency buckets", lambda: client.instant(bucket_query, t_end))
+    estimates: dict[str, kpis.QuantileEstimate | None] = {}
+    if isinstance(got, PrometheusUnavailable):
+        for name in QUANTILES:
+            results[name] = errored(
+                config.objective(name),
+                source="prometheus",
+                window=window,
+                query=bucket_query,
+                reason=str(got).splitlines()[0],
+            )
+    else:
+        buckets = kpis.Buckets.from_mapping({s.labels.get("le", "nan"): s.value for s in got})
+        for name, quantile in QUANTILES.items():
+            results[name], estimates[name] = _latency(
+                config, name, quantile=quantile, buckets=buckets, query=bucket_query, window=window
+            )
+
+    # Error, success and throughput from the request counts per status code.
+    status_query = q.requests_by_status(seconds)
+    by_status = _guard(report, "requests by status", lambda: client.instant(status_query, t_end))
+    errors_ratio: kpis.Ratio | None = None
+    if isinstance(by_status, PrometheusUnavailable):
+        for name in ("error_rate", "success_rate", "throughput_rps"):
+            results[name] = errored(
+                config.objective(name),
+                source="prometheus",
+                window=window,
+                query=status_query,
+                reason=str(by_status).splitlines()[0],
+            )
+    else:
+        counts: dict[str, float] = {}
+        for sample in by_status:
+            status = sample.labels.get(STATUS_LABEL, "unknown")
+            counts[status] = counts.get(status, 0.0) + sample.value
+        errors_ratio = kpis.error_share(counts)
+        success = kpis.success_share(errors_ratio)
+        total = round(errors_ratio.total)
+        status_detail = {
+            "requests": errors_ratio.total,
+            "errors_5xx": errors_ratio.part,
+            "by_status": counts,
+            "dropped_non_finite": errors_ratio.dropped,
+        }
+        results["error_rate"] = judge(
+            config.objective("error_rate"),
+            errors_ratio.value,
+            total,
+            source="prometheus",
+            window=window,
+            query=status_query,
+            detail=status_detail,
+        )
+        results["success_rate"] = judge(
+            config.objective("success_rate"),
+            success.value,
+            total,
+            source="prometheus",
+            window=window,
+            query=status_query,
+            detail=status_detail,
+        )
+        results["throughput_rps"] = _throughput(
+            client, config, q, report, completed=errors_ratio.total, status_query=status_query
+        )
+
+    # Availability: probe results from the load run, else probe_success, else up.
+    results["availability"] = _availability(client, config, q, report, load_result)
+    report.kpis = [results[name] for name in KPI_ORDER]
+    report.budgets = {
+        name: obj.value
+        for name, obj in config.objectives.items()
+        if obj.value is not None and not obj.report_only
+    }
+
+    if plots:
+        _plot_series(client, config, q, report)
+    if load_result is not None:
+        server = ServerCounts(
+            requests=errors_ratio.total if errors_ratio else None,
+            errors=errors_ratio.part if errors_ratio else None,
+            requests_method="increase() over the window",
+            quantiles={name.removeprefix("latency_"): est for name, est in estimates.items()},
+        )
+        exact = _guard(report, "exact request count", lambda: _exact_requests(client, q, report))
+        if isinstance(exact, float):
+            server.requests = exact
+            server.requests_method = "raw counter samples, resets counted"
+        server.business = _business(client, q, report, seconds)
+        report.findings = reconcile(load_result, server)
+    report.queries = client.stats.queries - queries_before
+    report.query_seconds = client.stats.seconds - seconds_before
+    report.compute_seconds = max(0.0, time.perf_counter() - began - report.query_seconds)
+    return report
+
+
+def _latency(
+    config: SloConfig,
+    name: str,
+    *,
+    quantile: float,
+    buckets: kpis.Buckets,
+    query: str,
+    window: tuple[datetime, datetime],
+) -> tuple[KpiResult, kpis.QuantileEstimate | None]:
+    objective = config.objective(name)
+    estimate = kpis.bucket_quantile(buckets, quantile)
+    samples = round(buckets.total)
+    detail: dict[str, Any] = {
+        "quantile": quantile,
+        "method": "histogram_quantile rule over increase() of the buckets",
+        "buckets": list(buckets.finite_bounds),
+    }
+    if buckets.dropped:
+        detail["dropped_non_finite"] = buckets.dropped
+    if estimate is not None:
+        detail["bucket_lower"] = estimate.lower
+        detail["bucket_upper"] = estimate.upper
+        if estimate.in_overflow:
+            detail["note"] = (
+                "the quantile lies in the +Inf bucket: the value is the highest finite bound, "
+                "a lower limit"
+            )
+    holds: bool | None = None
+    if objective.value is not None and not objective.report_only and estimate is not None:
+        within = kpis.quantile_within(buckets, quantile, objective.value)
+        share = kpis.threshold_share(buckets, objective.value)
+        detail["threshold"] = objective.value
+        detail["required_share"] = quantile
+        detail["exact"] = share.exact
+        if share.fraction is not None:
+            detail["share_at_or_below_threshold"] = share.fraction
+        if within is None:
+            if samples >= max(1, objective.min_samples):
+                return (
+                    KpiResult(
+                        name=name,
+                        source="prometheus",
+                        observed=estimate.value,
+                        objective=objective.describe(),
+                        unit=objective.unit,
+                        samples=samples,
+                        window=window,
+                        query=query,
+                        verdict=Verdict.ERROR,
+                        reason=(
+                            f"the threshold {objective.value:g} s is not a bucket of the "
+                            f"histogram and lies between buckets {share.lower_bucket} and "
+                            f"{share.upper_bucket}: the verdict cannot be decided exactly; "
+                            f"buckets: {', '.join(f'{b:g}' for b in buckets.finite_bounds)}"
+                        ),
+                        detail=detail,
+                    ),
+                    estimate,
+                )
+        else:
+            holds = within if objective.comparator in ("<", "<=") else not within
+    result = judge(
+        objective,
+        None if estimate is None else estimate.value,
+        samples,
+        source="prometheus",
+        window=window,
+        query=query,
+        holds=holds,
+        detail=detail,
+    )
+    return result, estimate
+
+
+def _throughput(
+    client: PrometheusClient,
+    config: SloConfig,
+    q: Queries,
+    report: Report,
+    *,
+    completed: float,
+    status_query: str,
+) -> KpiResult:
+    objective = config.objective("throughput_rps")
+    start, end = report.window
+    seconds = report.seconds
+    average = kpis.throughput(completed, seconds)
+    detail: dict[str, Any] = {"requests": completed, "window_seconds": seconds}
+    worst: float | None = None
+    rate_query = q.throughput_rate(SUBWINDOW)
+    if seconds >= SUBWINDOW:
+        step = min(report.step, 15.0)
+        step = max(step, choose_step(start.timestamp() + SUBWINDOW, end.timestamp()))
+        got = _guard(
+            report,
+            "worst 60 s throughput",
+            lambda: client.range(rate_query, start.timestamp() + SUBWINDOW, end.timestamp(), step),
+        )
+        if not isinstance(got, PrometheusUnavailable) and got:
+            series = kpis.clean_series(got[0].points)
+            worst = kpis.worst_subwindow(series, start.timestamp(), end.timestamp(), SUBWINDOW)
+            detail["worst_60s_query"] = rate_query
+            detail["worst_60s_step"] = step
+        detail["worst_60s_rps"] = worst
+    else:
+        detail["worst_60s_rps"] = None
+        detail["note"] = "the window is shorter than 60 s: no sub-window to judge"
+    holds = None
+    if average is not None and objective.value is not None:
+        holds = objective.holds(average) and (worst is None or objective.holds(worst))
+        if worst is not None and not objective.holds(worst):
+            detail["failed_on"] = "worst 60 s sub-window"
+    return judge(
+        objective,
+        average,
+        round(completed),
+        source="prometheus",
+        window=report.window,
+        query=status_query + f"  / {seconds:g} s",
+        holds=holds,
+        detail=detail,
+    )
+
+
+def _availability(
+    client: PrometheusClient,
+    config: SloConfig,
+    q: Queries,
+    report: Report,
+    load_result: Mapping[str, Any] | None,
+) -> KpiResult:
+    objective = config.objective("availability")
+    probes = (load_result or {}).get("probes")
+    if isinstance(probes, Mapping) and isinstance(probes.get("total"), int | float):
+        total = float(probes["total"])
+        good = float(probes.get("successful", 0))
+        ratio = kpis.Ratio(good, total)
+        return judge(
+            objective,
+            ratio.value,
+            round(total),
+            source="probe",
+            window=report.window,
+            query="health probes of the load run (load-result.json: probes)",
+            detail={"successful": good, "total": total},
+        )
+    present = _guard(
+        report,
+        "probe_success presence",
+        lambda: client.instant(q.present("probe_success"), report.window[1]),
+    )
+    metric = "probe_success" if isinstance(present, list) and present else "up"
+    good_query, total_query = q.availability(metric, report.seconds)
+    try:
+        good_samples = client.instant(good_query, report.window[1])
+        total_samples = client.instant(total_query, report.window[1])
+    except PrometheusUnavailable as exc:
+        report.errors.append(f"availability:\n{exc}")
+        return errored(
+            objective,
+            source="prometheus",
+            window=report.window,
+            query=f"{good_query} / {total_query}",
+            reason=str(exc).splitlines()[0],
+        )
+    good = sum(s.value for s in good_samples if math.isfinite(s.value))
+    total = sum(s.value for s in total_samples if math.isfinite(s.value))
+    ratio = kpis.Ratio(good, total)
+    return judge(
+        objective,
+        ratio.value,
+        round(total),
+        source="prometheus",
+        window=report.window,
+        query=f"{good_query} / {total_query}",
+        detail={"metric": metric, "successful_checks": good, "checks": total},
+    )
+
+
+def _plot_series(client: PrometheusClient, config: SloConfig, q: Queries, report: Report) -> None:
+    start, end = report.window[0].timestamp(), report.window[1].timestamp()
+    step = report.step
+    width = max(4 * step, 4.0)
+    wanted: dict[str, str] = {
+        name: q.quantile_series(quantile, width) for name, quantile in QUANTILES.items()
+    }
+    wanted["throughput_rps"] = q.throughput_rate(width)
+    wanted["errors_rps"] = q.error_rate_series(width)
+    for name, query in wanted.items():
+        got = _guard(
+            report,
+            f"plot series {name}",
+            lambda query=query: client.range(  # type: ignore[misc]
+                query, start, end, step
+            ),
+        )
+        if isinstance(got, PrometheusUnavailable):
+            continue
+        report.series[name] = kpis.clean_series(got[0].points) if got else pd.Series(dtype=float)
+    if "throughput_rps" in report.series:
+        requests = report.series["throughput_rps"]
+        errors = report.series.get("errors_rps", pd.Series(dtype=float))
+        errors = errors.reindex(requests.index).fillna(0.0)
+        with_traffic = requests[requests > 0]
+        report.series["error_rate"] = (errors[with_traffic.index] / with_traffic).clip(0.0, 1.0)
+        allowed = config.objective("error_rate").value
+        if allowed:
+            report.series["error_budget_used"] = kpis.budget_used(errors, requests, allowed)
+
+
+def _exact_requests(client: PrometheusClient, q: Queries, report: Report) -> float:
+    start, end = report.window[0].timestamp(), report.window[1].timestamp()
+    step = choose_step(start, end, floor=1.0)
+    series = client.range(q.raw_request_counters(), start, end, step)
+    return sum(kpis.counter_increase([v for _, v in s.points]) for s in series)
+
+
+def _business(
+    client: PrometheusClient, q: Queries, report: Report, seconds: float
+) -> dict[str, float | Mapping[str, float] | None]:
+    at = report.window[1]
+    plan: dict[str, tuple[str, str | None, dict[str, str]]] = {
+        "operator_executions": ("operator_executions", "operator", {"outcome": "success"}),
+        "policy_evaluations": ("policy_evaluations", "decision", {}),
+        "receipts_generated": ("receipts_generated", None, {}),
+        "agent_actions": ("agent_actions", "action", {}),
+    }
+    out: dict[str, float | Mapping[str, float] | None] = {}
+    for key, (role, by, match) in plan.items():
+        query = q.business(role, by, seconds, **match)
+        got = _guard(
+            report,
+            f"business counter {key}",
+            lambda query=query: client.instant(  # type: ignore[misc]
+                query, at
+            ),
+        )
+        if isinstance(got, PrometheusUnavailable):
+            continue
+        if by is None:
+            values = [s.value for s in got if math.isfinite(s.value)]
+            out[key] = sum(values) if values else None
+        else:
+            out[key] = {s.labels.get(by, ""): s.value for s in got if math.isfinite(s.value)}
+    return out

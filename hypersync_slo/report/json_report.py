@@ -1,0 +1,57 @@
+"""``verdict.json``: the machine-readable verdict of one report."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from hypersync_slo.report.evaluation import Report
+from hypersync_slo.verdicts import exit_code_for
+
+
+def _iso(moment: Any) -> str:
+    return str(moment.isoformat()).replace("+00:00", "Z")
+
+
+def verdict_document(report: Report) -> dict[str, Any]:
+    """The verdict.json document as a dict."""
+    verdict = report.verdict
+    return {
+        "verdict": verdict.value,
+        "exit_code": int(exit_code_for(verdict)),
+        "window": {
+            "start": _iso(report.window[0]),
+            "end": _iso(report.window[1]),
+            "seconds": report.seconds,
+        },
+        "target": report.target,
+        "prometheus_url": report.prometheus_url,
+        "job": report.job,
+        "kpis": [kpi.to_dict() for kpi in report.kpis],
+        "findings": [finding.to_dict() for finding in report.findings],
+        "errors": list(report.errors),
+        "generated_at": _iso(report.generated_at),
+        "slo_file": report.slo_file,
+        "timings": {
+            "queries": report.queries,
+            "query_seconds": round(report.query_seconds, 4),
+            "compute_seconds": round(report.compute_seconds, 4),
+            "step_seconds": report.step,
+        },
+    }
+
+
+def render(report: Report) -> str:
+    """verdict.json text (NaN and ±Inf never appear: they are null or strings)."""
+    return json.dumps(_finite(verdict_document(report)), indent=2, allow_nan=False) + "\n"
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value

@@ -1,0 +1,97 @@
+"""``report.md``: the verdict for people, showing its work (values, sources, counts, queries)."""
+
+from __future__ import annotations
+
+from hypersync_slo.config import format_value
+from hypersync_slo.exitcodes import MEANINGS
+from hypersync_slo.report.evaluation import Report
+from hypersync_slo.verdicts import KpiResult, exit_code_for
+
+MARKS = {"pass": "PASS", "fail": "FAIL", "no_data": "NO DATA", "error": "ERROR"}
+
+
+def observed_text(kpi: KpiResult) -> str:
+    """The observed value for people, with the bucket bounds of a histogram estimate."""
+    if kpi.observed is None:
+        return "n/a"
+    text = format_value(kpi.observed, kpi.unit)
+    lower, upper = kpi.detail.get("bucket_lower"), kpi.detail.get("bucket_upper")
+    if isinstance(lower, float | int) and isinstance(upper, float | int):
+        text += f" (bucket {format_value(float(lower), 's')} – {format_value(float(upper), 's')})"
+    worst = kpi.detail.get("worst_60s_rps")
+    if isinstance(worst, float | int):
+        text += f"; worst 60 s: {format_value(float(worst), 'rps')}"
+    return text
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render(report: Report) -> str:
+    """report.md text."""
+    verdict = report.verdict
+    code = exit_code_for(verdict)
+    start, end = (m.isoformat().replace("+00:00", "Z") for m in report.window)
+    lines = [
+        f"# SLO report: {MARKS[verdict.value]}",
+        "",
+        f"- verdict: **{verdict.value}** (exit {int(code)}: {MEANINGS[code]})",
+        f"- window: {start} – {end} ({report.seconds:g} s)",
+        f"- target: {report.target}",
+        f"- source: Prometheus at {report.prometheus_url}"
+        + (f", job `{report.job}`" if report.job else ""),
+        f"- SLO file: {report.slo_file}",
+        f"- generated: {report.generated_at.isoformat().replace('+00:00', 'Z')}",
+        "",
+        "| KPI | verdict | observed | objective | source | samples | why |",
+        "| --- | --- | --- | --- | --- | ---: | --- |",
+    ]
+    for kpi in report.kpis:
+        verdict_text = MARKS[kpi.verdict.value] + ("" if kpi.gating else " (not gating)")
+        lines.append(
+            "| "
+            + " | ".join(
+                _cell(x)
+                for x in (
+                    kpi.name,
+                    verdict_text,
+                    observed_text(kpi),
+                    kpi.objective,
+                    kpi.source,
+                    str(kpi.samples),
+                    kpi.reason,
+                )
+            )
+            + " |"
+        )
+    lines += [
+        "",
+        "Latency verdicts are exact: `p95 < 100 ms` holds when at least 95 % of requests fell in",
+        "the histogram bucket `le=0.1` (Prometheus's `le` is inclusive). The value shown is the",
+        "`histogram_quantile` estimate, interpolated inside the bucket whose bounds are given.",
+        "",
+    ]
+    if report.findings:
+        lines += ["## Reconciliation findings (client vs server)", ""]
+        for finding in report.findings:
+            first, *rest = finding.message.splitlines()
+            lines.append(f"- **{first}**")
+            lines.extend(f"  - {line}" for line in rest)
+        lines.append("")
+    elif report.findings == [] and report.target.startswith("http"):
+        lines += ["## Reconciliation", "", "Client and server agree within tolerance.", ""]
+    if report.errors:
+        lines += ["## Errors while querying", ""]
+        for error in report.errors:
+            lines += ["```", error, "```", ""]
+    lines += ["## Queries", ""]
+    for kpi in report.kpis:
+        lines += [f"- `{kpi.name}`: `{kpi.query}`"]
+    lines += [
+        "",
+        f"{report.queries} queries, {report.query_seconds:.3f} s waiting for Prometheus, "
+        f"{report.compute_seconds:.3f} s computing.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,302 @@
+"""The Prometheus adapter: the only module that imports ``prometheus_api_client``.
+
+``PrometheusClient`` speaks the Prometheus HTTP API (so Prometheus, Thanos, Mimir and
+VictoriaMetrics alike) with a timeout, bearer-token or basic auth and TLS verification, all
+passed in as values (only the CLI layer reads the environment). Range queries keep under the
+11 000-points-per-series limit by splitting the range, and split further if a store answers
+with its own, lower limit. Every failure becomes ``PrometheusUnavailable`` naming the URL, the
+query and Prometheus's own error text.
+
+For tests and dry runs a ``requests`` transport adapter can be injected (``transport=``), e.g.
+``RecordedAnswers`` serving recorded API answers; the client's own parsing still runs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import requests
+from prometheus_api_client.exceptions import PrometheusApiClientException
+from prometheus_api_client.prometheus_connect import PrometheusConnect
+from requests.adapters import BaseAdapter
+from urllib3.util.retry import Retry
+
+from hypersync_slo.errors import PrometheusUnavailable, explain
+
+#: Prometheus refuses range queries with more points per series than this.
+MAX_POINTS = 11_000
+_ERROR_TEXT = re.compile(r'"errorType"\s*:\s*"([^"]*)"\s*,\s*"error"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_STATUS = re.compile(r"HTTP Status Code (\d+)")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One instant-query sample: the series labels, its value and evaluation time."""
+
+    labels: Mapping[str, str]
+    value: float
+    time: float
+
+
+@dataclass(frozen=True)
+class RangeSeries:
+    """One range-query series: its labels and ``(unix time, value)`` points."""
+
+    labels: Mapping[str, str]
+    points: list[tuple[float, float]]
+
+
+@dataclass
+class QueryStats:
+    """Time spent waiting for the store, for the benchmark's query-vs-compute split."""
+
+    queries: int = 0
+    seconds: float = 0.0
+    points: int = 0
+    log: list[str] = field(default_factory=list)
+
+
+def points_in(start: float, end: float, step: float) -> int:
+    """How many points a range query returns per series (both ends included)."""
+    return math.floor((end - start) / step + 1e-9) + 1
+
+
+def choose_step(start: float, end: float, *, floor: float = 1.0, points: int = MAX_POINTS) -> float:
+    """The smallest whole-second step >= ``floor`` keeping a range under ``points`` per series."""
+    span = max(0.0, end - start)
+    return float(max(math.ceil(floor), math.ceil(span / max(1, points - 1))))
+
+
+class PrometheusClient:
+    """A typed, failure-explaining client for the Prometheus HTTP API."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 10.0,
+        token: str | None = None,
+        basic_auth: tuple[str, str] | None = None,
+        verify: bool | str = True,
+        transport: BaseAdapter | None = None,
+        retries: int = 1,
+        max_points: int = MAX_POINTS,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self.max_points = max_points
+        self.stats = QueryStats()
+        session = requests.Session()
+        session.verify = verify
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        retry = Retry(
+            total=retries,
+            connect=retries,
+            read=0,
+            status=retries,
+            backoff_factor=0.1,
+            status_forcelist=[502, 503, 504],
+            raise_on_status=False,
+        )
+        self._connect = PrometheusConnect(
+            url=self.url,
+            headers=headers,  # type: ignore[arg-type]
+            disable_ssl=not verify,
+            retry=retry,
+            auth=basic_auth,  # type: ignore[arg-type]
+            session=session,
+            timeout=timeout,  # type: ignore[arg-type]
+            method="GET",
+        )
+        if transport is not None:
+            session.mount(self.url, transport)
+
+    def close(self) -> None:
+        """Release the HTTP connection pool."""
+        self._connect.close()
+
+    def __enter__(self) -> PrometheusClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def instant(self, query: str, at: datetime | float) -> list[Sample]:
+        """Evaluate ``query`` at one moment (vector or scalar result)."""
+        when = at.timestamp() if isinstance(at, datetime) else float(at)
+        result = self._call(
+            query, lambda: self._connect.custom_query(query, params={"time": f"{when:.3f}"})
+        )
+        if (
+            isinstance(result, list)
+            and len(result) == 2
+            and not isinstance(result[0], dict)
+            and isinstance(result[1], str)
+        ):
+            return [Sample({}, _number(result[1]), float(result[0]))]  # scalar
+        samples: list[Sample] = []
+        for item in result or []:
+            stamp, value = item.get("value", (when, "NaN"))
+            samples.append(Sample(dict(item.get("metric", {})), _number(value), float(stamp)))
+        return samples
+
+    def range(
+        self, query: str, start: datetime | float, end: datetime | float, step: float
+    ) -> list[RangeSeries]:
+        """Evaluate ``query`` over ``[start, end]`` every ``step`` seconds, splitting as needed."""
+        t0 = start.timestamp() if isinstance(start, datetime) else float(start)
+        t1 = end.timestamp() if isinstance(end, datetime) else float(end)
+        if step <= 0:
+            raise PrometheusUnavailable(
+                explain("A range query needs a positive step.", query=query, step=step)
+            )
+        merged: dict[tuple[tuple[str, str], ...], dict[float, float]] = {}
+        labels_of: dict[tuple[tuple[str, str], ...], Mapping[str, str]] = {}
+        for c0, c1 in self._chunks(t0, t1, step, self.max_points):
+            for series in self._range_chunk(query, c0, c1, step):
+                key = tuple(sorted(series.labels.items()))
+                labels_of[key] = series.labels
+                merged.setdefault(key, {}).update(series.points)
+        return [
+            RangeSeries(labels_of[key], sorted(points.items())) for key, points in merged.items()
+        ]
+
+    @staticmethod
+    def _chunks(t0: float, t1: float, step: float, limit: int) -> list[tuple[float, float]]:
+        span = step * (limit - 1)
+        chunks: list[tuple[float, float]] = []
+        cursor = t0
+        while True:
+            stop = min(t1, cursor + span)
+            chunks.append((cursor, stop))
+            if stop >= t1:
+                return chunks
+            cursor = stop + step
+
+    def _range_chunk(self, query: str, t0: float, t1: float, step: float) -> list[RangeSeries]:
+        params = {"start": f"{t0:.3f}", "end": f"{t1:.3f}", "step": f"{step:g}"}
+        try:
+            result = self._call(
+                query,
+                lambda: self._connect.custom_query_range(
+                    query,
+                    datetime.fromtimestamp(t0),
+                    datetime.fromtimestamp(t1),
+                    f"{step:g}",
+                    params=params,
+                ),
+            )
+        except PrometheusUnavailable as exc:
+            # A store with a lower point limit than Prometheus's: halve until it fits.
+            if "maximum resolution" in str(exc) and points_in(t0, t1, step) > 2:
+                half = max(2, points_in(t0, t1, step) // 2)
+                series: list[RangeSeries] = []
+                for c0, c1 in self._chunks(t0, t1, step, half):
+                    series.extend(self._range_chunk(query, c0, c1, step))
+                return series
+            raise
+        out: list[RangeSeries] = []
+        for item in result or []:
+            points = [(float(t), _number(v)) for t, v in item.get("values", [])]
+            self.stats.points += len(points)
+            out.append(RangeSeries(dict(item.get("metric", {})), points))
+        return out
+
+    def _call(self, query: str, call: Callable[[], Any]) -> Any:
+        began = time.perf_counter()
+        try:
+            return call()
+        except PrometheusApiClientException as exc:
+            raise PrometheusUnavailable(
+                self._explain("Prometheus refused the query.", query, exc)
+            ) from exc
+        except requests.RequestException as exc:
+            raise PrometheusUnavailable(
+                self._explain("Prometheus could not be reached.", query, exc)
+            ) from exc
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PrometheusUnavailable(
+                self._explain(
+                    "Prometheus answered something that is not its API's JSON.", query, exc
+                )
+            ) from exc
+        finally:
+            self.stats.queries += 1
+            self.stats.seconds += time.perf_counter() - began
+            self.stats.log.append(query)
+
+    def _explain(self, what: str, query: str, exc: Exception) -> str:
+        text = str(exc)
+        fields: dict[str, object] = {"prometheus": self.url, "query": query}
+        status = _STATUS.search(text)
+        found = _ERROR_TEXT.search(text)
+        if status:
+            fields["http_status"] = status.group(1)
+        if found:
+            fields["error_type"] = found.group(1)
+            fields["error"] = json.loads(f'"{found.group(2)}"')
+        else:
+            fields["error"] = f"{type(exc).__name__}: {text}"[:500]
+        if found and "maximum resolution" in str(fields["error"]):
+            fields["what_to_do"] = "use a larger step or a shorter window"
+        else:
+            fields["what_to_do"] = (
+                "check that Prometheus runs at this URL, the credentials and TLS settings, "
+                "and the query"
+            )
+        return explain(what, **fields)
+
+
+def _number(text: object) -> float:
+    try:
+        return float(str(text))
+    except ValueError:
+        return math.nan
+
+
+Answer = tuple[int, bytes | str]
+
+
+class RecordedAnswers(BaseAdapter):
+    """A ``requests`` transport answering from recorded Prometheus API responses.
+
+    ``answer(path, params)`` gets the API path (``/api/v1/query``) and the form parameters and
+    returns ``(status code, body)``. Every request is kept in ``requests_seen``.
+    """
+
+    def __init__(self, answer: Callable[[str, Mapping[str, str]], Answer]) -> None:
+        super().__init__()
+        self.answer = answer
+        self.requests_seen: list[tuple[str, dict[str, str]]] = []
+
+    def send(  # type: ignore[override]
+        self, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
+        """Answer one request from the recording."""
+        parts = urlsplit(request.url or "")
+        params = dict(parse_qsl(parts.query))
+        body = request.body
+        if isinstance(body, bytes):
+            params.update(parse_qsl(body.decode()))
+        elif isinstance(body, str):
+            params.update(parse_qsl(body))
+        self.requests_seen.append((parts.path, params))
+        status, payload = self.answer(parts.path, params)
+        response = requests.Response()
+        response.status_code = status
+        response._content = payload.encode() if isinstance(payload, str) else payload
+        response.headers["Content-Type"] = "application/json"
+        response.url = request.url or ""
+        response.request = request
+        return response
+
+    def close(self) -> None:
+        """Nothing to release."""

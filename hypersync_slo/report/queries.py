@@ -1,0 +1,112 @@
+"""PromQL builders for the KPIs, from the SLO file's metric catalogue.
+
+Window totals are instant queries evaluated at the window's end over a range equal to the
+window (``increase(x[D])`` at ``time=end``): Prometheus aggregates on its side, so a 30-day
+window costs the same few queries as a 30-second one. Time series for the plots and the worst
+60 s sub-window are range queries with a step chosen to stay under 11 000 points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from hypersync_slo.config import SloConfig
+
+STATUS_LABEL = "http_response_status_code"
+ROUTE_LABEL = "http_route"
+#: By default the KPIs judge the HyperSync API routes, not /metrics scrapes or health checks.
+DEFAULT_ROUTES = "/v1/.*"
+
+
+def duration(seconds: float) -> str:
+    """A PromQL duration in whole milliseconds (``[61500ms]``), never zero."""
+    return f"{max(1, round(seconds * 1000))}ms"
+
+
+def _quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+@dataclass(frozen=True)
+class Queries:
+    """Every PromQL query the reporter sends, for one catalogue, job and route filter."""
+
+    config: SloConfig
+    job: str | None = None
+    routes: str | None = DEFAULT_ROUTES
+
+    def selector(self, extra: Mapping[str, str] | None = None, *, routes: bool = True) -> str:
+        """``{job="x",http_route=~"/v1/.*",...}``; ``extra`` values starting with ``~`` are regexes."""
+        matchers: list[str] = []
+        if self.job:
+            matchers.append(f'job="{_quote(self.job)}"')
+        if routes and self.routes:
+            matchers.append(f'{ROUTE_LABEL}=~"{_quote(self.routes)}"')
+        for label, value in (extra or {}).items():
+            if value.startswith("~"):
+                matchers.append(f'{label}=~"{_quote(value[1:])}"')
+            else:
+                matchers.append(f'{label}="{_quote(value)}"')
+        return "{" + ",".join(matchers) + "}"
+
+    @property
+    def _duration_metric(self) -> str:
+        return self.config.metric("request_duration")
+
+    def buckets(self, seconds: float) -> str:
+        """Cumulative bucket counts over the window, summed by ``le``."""
+        metric = self._duration_metric
+        return f"sum by (le) (increase({metric}_bucket{self.selector()}[{duration(seconds)}]))"
+
+    def requests_by_status(self, seconds: float) -> str:
+        """Completed requests over the window per status code."""
+        metric = self._duration_metric
+        return (
+            f"sum by ({STATUS_LABEL}) "
+            f"(increase({metric}_count{self.selector()}[{duration(seconds)}]))"
+        )
+
+    def raw_request_counters(self) -> str:
+        """The raw request counters, one series per label set (for exact, reset-aware counts)."""
+        return f"{self._duration_metric}_count{self.selector()}"
+
+    def availability(self, metric: str, seconds: float) -> tuple[str, str]:
+        """(successful checks, all checks) over the window from a 0/1 series such as ``up``."""
+        sel = self.selector(routes=False)
+        d = duration(seconds)
+        return (
+            f"sum(sum_over_time({metric}{sel}[{d}]))",
+            f"sum(count_over_time({metric}{sel}[{d}]))",
+        )
+
+    def present(self, metric: str) -> str:
+        """How many series of ``metric`` exist for the job right now."""
+        return f"count({metric}{self.selector(routes=False)})"
+
+    def throughput_rate(self, width: float) -> str:
+        """Completed requests per second, averaged over the ``width`` seconds before each point."""
+        return f"sum(rate({self._duration_metric}_count{self.selector()}[{duration(width)}]))"
+
+    def error_rate_series(self, width: float) -> str:
+        """Failed (5xx) requests per second, over ``width`` before each point."""
+        sel = self.selector({STATUS_LABEL: "~5.."})
+        return f"sum(rate({self._duration_metric}_count{sel}[{duration(width)}]))"
+
+    def quantile_series(self, q: float, width: float) -> str:
+        """``histogram_quantile`` over ``width`` before each point."""
+        metric = self._duration_metric
+        return (
+            f"histogram_quantile({q:g}, sum by (le) "
+            f"(rate({metric}_bucket{self.selector()}[{duration(width)}])))"
+        )
+
+    def business(self, role: str, by: str | None, seconds: float, **match: str) -> str:
+        """Growth of a business counter over the window, optionally per label ``by``."""
+        metric = self.config.metric(role)
+        inner = f"increase({metric}{self.selector(match, routes=False)}[{duration(seconds)}])"
+        return f"sum by ({by}) ({inner})" if by else f"sum({inner})"
+
+    def bucket_bounds(self) -> str:
+        """The ``le`` values of the latency histogram (for the bucket preflight)."""
+        return f"count by (le) ({self._duration_metric}_bucket{self.selector(routes=False)})"

@@ -1,0 +1,256 @@
+"""Reconciliation: what the load generator sent and saw vs what the service recorded.
+
+Given a load run's ``load-result.json`` and the server's numbers for the same window, each
+disagreement beyond tolerance is a ``Finding``: request counts (a scrape gap, series that
+disappeared, a target restart), error counts, client vs server percentiles (time spent before the
+service's timer starts, or a missing label) and business counters vs business calls sent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypersync_slo.errors import explain
+from hypersync_slo.report.kpis import QuantileEstimate
+
+#: The load result's latency keys and the quantile each stands for.
+CLIENT_QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99, "p999": 0.999}
+BUSINESS_KEYS = ("operator_executions", "policy_evaluations", "receipts_generated", "agent_actions")
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """How far client and server may disagree before it is a finding."""
+
+    count_relative: float = 0.02
+    count_absolute: float = 10.0
+    latency_below: float = 0.005
+    latency_above_relative: float = 0.5
+    latency_above_absolute: float = 0.02
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One disagreement between client and server, explained."""
+
+    kind: str
+    subject: str
+    client: float | None
+    server: float | None
+    tolerance: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the ``findings`` items of verdict.json)."""
+        return {
+            "kind": self.kind,
+            "subject": self.subject,
+            "client": self.client,
+            "server": self.server,
+            "tolerance": self.tolerance,
+            "message": self.message,
+        }
+
+
+@dataclass
+class ServerCounts:
+    """The server's side of a window, as the reporter read it from Prometheus."""
+
+    requests: float | None = None
+    errors: float | None = None
+    requests_method: str = ""
+    quantiles: Mapping[str, QuantileEstimate | None] = field(default_factory=dict)
+    business: Mapping[str, float | Mapping[str, float] | None] = field(default_factory=dict)
+
+
+def _count_tolerance(expected: float, tol: Tolerances) -> float:
+    return max(tol.count_absolute, tol.count_relative * expected)
+
+
+def _tolerance_text(tol: Tolerances) -> str:
+    return f"max({tol.count_absolute:g}, {tol.count_relative:.0%} of the client count)"
+
+
+def _count_finding(
+    kind: str, subject: str, client: float, server: float | None, *, tol: Tolerances, hint: str
+) -> Finding | None:
+    if server is None:
+        return Finding(
+            kind,
+            subject,
+            client,
+            None,
+            _tolerance_text(tol),
+            explain(
+                f"{subject}: the client sent {client:g} but Prometheus has no such series",
+                client=f"{client:g}",
+                server="absent (no series in the window)",
+                likely_cause="a missing label or metric, or a scrape gap covering the window",
+            ),
+        )
+    if abs(client - server) <= _count_tolerance(client, tol):
+        return None
+    return Finding(
+        kind,
+        subject,
+        client,
+        server,
+        _tolerance_text(tol),
+        explain(
+            f"{subject}: client and server counts disagree",
+            client=f"{client:g} (load generator)",
+            server=f"{server:.6g} (prometheus)",
+            tolerance=_tolerance_text(tol),
+            likely_cause=hint,
+        ),
+    )
+
+
+def reconcile(
+    load_result: Mapping[str, Any], server: ServerCounts, tol: Tolerances | None = None
+) -> list[Finding]:
+    """Every client/server disagreement beyond tolerance, as findings (empty when they agree)."""
+    tol = tol or Tolerances()
+    findings: list[Finding] = []
+    sent = _number(load_result.get("requests"))
+    if sent is not None and sent > 0:
+        hint = (
+            "the server saw fewer: requests lost before the service (connection errors, "
+            "timeouts), a scrape gap or a target restart"
+            if server.requests is not None and server.requests < sent
+            else "the server saw more: other traffic in the window, or the window is wider "
+            "than the load's"
+        )
+        found = _count_finding(
+            "request_count", "requests", sent, server.requests, tol=tol, hint=hint
+        )
+        if found:
+            findings.append(found)
+    client_errors = _number(load_result.get("errors"))
+    if (
+        client_errors is not None
+        and server.errors is not None
+        and sent
+        and server.errors > client_errors + _count_tolerance(client_errors, tol)
+    ):
+        findings.append(
+            Finding(
+                "error_count",
+                "errors",
+                client_errors,
+                server.errors,
+                _tolerance_text(tol),
+                explain(
+                    "errors: the server counted more 5xx than the client saw errors",
+                    client=f"{client_errors:g} (all causes)",
+                    server=f"{server.errors:.6g} 5xx (prometheus)",
+                    likely_cause="traffic from another client in the window",
+                ),
+            )
+        )
+    findings.extend(_latency_findings(load_result, server, tol))
+    findings.extend(_business_findings(load_result, server, tol))
+    return findings
+
+
+def _latency_findings(
+    load_result: Mapping[str, Any], server: ServerCounts, tol: Tolerances
+) -> list[Finding]:
+    latency = load_result.get("latency") or {}
+    client = latency.get("uncorrected") or latency.get("corrected") or {}
+    findings: list[Finding] = []
+    for key in CLIENT_QUANTILES:
+        seen = _number(client.get(key))
+        estimate = server.quantiles.get(key)
+        if seen is None or estimate is None:
+            continue
+        low, high = estimate.lower, estimate.upper
+        allowed_high = high + max(tol.latency_above_absolute, tol.latency_above_relative * high)
+        if seen < low - tol.latency_below:
+            cause = (
+                "the client saw it faster than the server's histogram: the series are not the "
+                "same requests (a missing or wrong label, or another client's traffic)"
+            )
+        elif math.isfinite(allowed_high) and seen > allowed_high:
+            cause = (
+                "time spent before the service's timer starts (accept queue, event loop, "
+                "network) or in the load generator itself"
+            )
+        else:
+            continue
+        findings.append(
+            Finding(
+                "latency",
+                f"latency {key}",
+                seen,
+                estimate.value,
+                f"inside [{low:g} s - {tol.latency_below:g} s, {allowed_high:g} s]",
+                explain(
+                    f"latency {key}: client and server disagree",
+                    client=f"{seen * 1000:.4g} ms (load generator, uncorrected)",
+                    server=(
+                        f"{estimate.value * 1000:.4g} ms, between buckets {low:g} s and "
+                        f"{high:g} s (prometheus histogram)"
+                    ),
+                    likely_cause=cause,
+                ),
+            )
+        )
+    return findings
+
+
+def _business_findings(
+    load_result: Mapping[str, Any], server: ServerCounts, tol: Tolerances
+) -> list[Finding]:
+    calls = load_result.get("business_calls") or {}
+    findings: list[Finding] = []
+    for key in BUSINESS_KEYS:
+        if key not in calls:
+            continue
+        sent = calls[key]
+        have = server.business.get(key)
+        if isinstance(sent, Mapping):
+            server_map = have if isinstance(have, Mapping) else {}
+            for label, count in sent.items():
+                client = _number(count)
+                if client is None or client <= 0:
+                    continue
+                got = server_map.get(str(label)) if have is not None else None
+                found = _count_finding(
+                    "business_counter",
+                    f"{key}{{{label}}}",
+                    client,
+                    got,
+                    tol=tol,
+                    hint="the counter did not grow by the successful calls sent: a frozen or "
+                    "double-counting counter, or a scrape gap",
+                )
+                if found:
+                    findings.append(found)
+        else:
+            client = _number(sent)
+            if client is None or client <= 0:
+                continue
+            got = None if isinstance(have, Mapping) else have
+            found = _count_finding(
+                "business_counter",
+                key,
+                client,
+                got,
+                tol=tol,
+                hint="the counter did not grow by the successful calls sent: a frozen or "
+                "double-counting counter, or a scrape gap",
+            )
+            if found:
+                findings.append(found)
+    return findings
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None

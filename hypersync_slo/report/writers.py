@@ -1,0 +1,42 @@
+"""Write a ``Report`` to a directory: verdict.json, report.md, report.html, junit.xml.
+
+Each file is written on its own, verdict.json first, so a failure in one (say, plotting) never
+loses the others; such a failure is recorded in the report's errors and re-raised after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from hypersync_slo.report import html, json_report, junit, markdown
+from hypersync_slo.report.evaluation import Report
+
+FILES: dict[str, tuple[str, Callable[[Report], str]]] = {
+    "verdict": ("verdict.json", json_report.render),
+    "markdown": ("report.md", markdown.render),
+    "junit": ("junit.xml", junit.render),
+    "html": ("report.html", html.render),
+}
+
+
+def write_report(report: Report, out_dir: Path) -> dict[str, Path]:
+    """Write every output file; returns ``{"verdict": path, "markdown": ..., ...}``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    failure: Exception | None = None
+    for key, (name, render) in FILES.items():
+        path = out_dir / name
+        try:
+            text = render(report)
+        except Exception as exc:  # keep writing the other files, then re-raise
+            failure = failure or exc
+            report.errors.append(f"could not write {name}: {type(exc).__name__}: {exc}")
+            continue
+        path.write_text(text, "utf-8")
+        written[key] = path
+    if failure is not None:
+        # verdict.json again, so it lists the failure too.
+        (out_dir / "verdict.json").write_text(json_report.render(report), "utf-8")
+        raise failure
+    return written

@@ -1,0 +1,208 @@
+"""The verdict model: one ``KpiResult`` per KPI, judged against its ``Objective``.
+
+Shared by the reporter, the contract gate's KPI tests and the load run, so every
+verdict anywhere in the tool is reached the same way:
+
+* fewer samples than the objective's minimum (or no observation, or NaN) is ``no_data``,
+  stated with the count; it never becomes ``pass``;
+* ``no_data`` fails closed: it counts against the overall verdict unless the SLO file's
+  ``no_data`` policy for that KPI is ``pass`` or ``skip`` (then the KPI still reads
+  ``no_data``, it just does not gate);
+* ``error`` means the source could not be read.
+
+The overall verdict ranks ``fail`` > ``error`` > ``no_data`` > ``pass`` over the gating KPIs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum, StrEnum
+from typing import Any, Literal
+
+from hypersync_slo.config import Objective, format_value
+from hypersync_slo.exitcodes import ExitCode
+
+Source = Literal["client", "prometheus", "probe"]
+
+
+class Verdict(StrEnum):
+    """The four verdicts of CONTRACT section 5."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    NO_DATA = "no_data"
+    ERROR = "error"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: Rank for ``overall``: the highest rank among gating KPIs wins.
+_RANK = {Verdict.PASS: 0, Verdict.NO_DATA: 1, Verdict.ERROR: 2, Verdict.FAIL: 3}
+_EXIT = {
+    Verdict.PASS: ExitCode.PASS,
+    Verdict.FAIL: ExitCode.FAIL,
+    Verdict.NO_DATA: ExitCode.NO_DATA,
+    Verdict.ERROR: ExitCode.PROMETHEUS_UNAVAILABLE,
+}
+
+
+@dataclass(frozen=True)
+class KpiResult:
+    """One KPI's verdict with everything a reader needs to audit it."""
+
+    name: str
+    source: Source
+    observed: float | None
+    objective: str
+    unit: str
+    samples: int
+    window: tuple[datetime, datetime]
+    query: str
+    verdict: Verdict
+    reason: str = ""
+    gating: bool = True
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """One line for people: ``latency_p99: fail, observed 612 ms (prometheus, 61043 samples)``."""
+        shown = "n/a" if self.observed is None else format_value(self.observed, self.unit)
+        text = (
+            f"{self.name}: {self.verdict.value}, observed {shown} "
+            f"({self.source}, {self.samples} samples), objective {self.objective}"
+        )
+        return f"{text}; {self.reason}" if self.reason else text
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the ``kpis`` items of verdict.json)."""
+        observed = self.observed
+        if observed is not None and not math.isfinite(observed):
+            observed = None
+        return {
+            "name": self.name,
+            "source": self.source,
+            "observed": observed,
+            "objective": self.objective,
+            "unit": self.unit,
+            "samples": self.samples,
+            "window": {"start": _iso(self.window[0]), "end": _iso(self.window[1])},
+            "query": self.query,
+            "verdict": self.verdict.value,
+            "reason": self.reason,
+            "gating": self.gating,
+            "detail": _jsonable(self.detail),
+        }
+
+
+def judge(
+    objective: Objective,
+    observed: float | None,
+    samples: int,
+    *,
+    source: Source,
+    window: tuple[datetime, datetime],
+    query: str,
+    name: str | None = None,
+    holds: bool | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> KpiResult:
+    """Judge one observation against ``objective``.
+
+    ``holds`` overrides the comparison of ``observed`` with the objective when the verdict is
+    decided another way (a latency threshold judged exactly from the histogram bucket at the
+    threshold). The minimum-samples rule and the no-data policy apply either way.
+    """
+    needed = max(1, objective.min_samples)
+    gating = not objective.report_only and objective.no_data == "fail"
+
+    def result(verdict: Verdict, reason: str, gates: bool) -> KpiResult:
+        return KpiResult(
+            name=name or objective.kpi,
+            source=source,
+            observed=observed,
+            objective=objective.describe(),
+            unit=objective.unit,
+            samples=samples,
+            window=window,
+            query=query,
+            verdict=verdict,
+            reason=reason,
+            gating=gates,
+            detail=dict(detail or {}),
+        )
+
+    if observed is None or math.isnan(observed) or samples < needed:
+        if observed is None or math.isnan(observed):
+            reason = f"no observation in the window ({samples} samples)"
+        else:
+            reason = f"only {samples} samples; at least {needed} needed to judge {objective.kpi}"
+        if objective.no_data != "fail" and not objective.report_only:
+            reason += f" (no_data policy '{objective.no_data}': does not gate)"
+        return result(Verdict.NO_DATA, reason, gating)
+    if objective.report_only:
+        return result(Verdict.PASS, "report only", False)
+    ok = objective.holds(observed) if holds is None else holds
+    return result(
+        Verdict.PASS if ok else Verdict.FAIL,
+        "" if ok else f"outside objective {objective.describe()}",
+        True,
+    )
+
+
+def errored(
+    objective: Objective,
+    *,
+    source: Source,
+    window: tuple[datetime, datetime],
+    query: str,
+    reason: str,
+    name: str | None = None,
+) -> KpiResult:
+    """A KPI whose source could not be read."""
+    return KpiResult(
+        name=name or objective.kpi,
+        source=source,
+        observed=None,
+        objective=objective.describe(),
+        unit=objective.unit,
+        samples=0,
+        window=window,
+        query=query,
+        verdict=Verdict.ERROR,
+        reason=reason,
+        gating=not objective.report_only,
+    )
+
+
+def overall(results: Iterable[KpiResult]) -> Verdict:
+    """The combined verdict of the gating KPIs (no gating KPI at all is ``no_data``)."""
+    gating = [r.verdict for r in results if r.gating]
+    if not gating:
+        return Verdict.NO_DATA
+    return max(gating, key=_RANK.__getitem__)
+
+
+def exit_code_for(verdict: Verdict) -> ExitCode:
+    """The process exit code of an overall verdict (``error`` is "could not run": 5)."""
+    return _EXIT[verdict]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Enum):
+        return value.value
+    return value
