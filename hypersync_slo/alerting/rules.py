@@ -272,29 +272,27 @@ class _Builder:
         total = self.requests(window)
         return f"({errors} or {total} * 0) / {total}"
 
+    def within_ratio(self, window: str, threshold: float) -> str:
+        fast = f"sum by (job) (rate({self.duration}_bucket{{{self.sel},{le_matcher(threshold)}}}[{window}]))"
+        return f"{fast} / {self.requests(window)}"
+
     def slow_ratio(self, window: str, threshold: float) -> str:
         fast = f"sum by (job) (rate({self.duration}_bucket{{{self.sel},{le_matcher(threshold)}}}[{window}]))"
         total = self.requests(window)
         return f"1 - ({fast} / {total})"
-
-    def quantile(self, q: float, window: str) -> str:
-        return (
-            f"histogram_quantile({q:g}, sum by (job, le) "
-            f"(rate({self.duration}_bucket{{{self.sel}}}[{window}])))"
-        )
 
     # -- threshold alerts (CONTRACT §4) --------------------------------------------------------
 
     def link(self, alert: str) -> str:
         return f"{self.runbook}#{alert.lower()}"
 
-    def rule(
+    def rule(  # noqa: PLR0917
         self,
         alert: str,
         expr: str,
         level: AlertLevel,
         kpi: str,
-        summary: str,  # noqa: PLR0917
+        summary: str,
         description: str,
         threshold: float | None,
         for_seconds: float | None = None,
@@ -348,13 +346,13 @@ class _Builder:
             rules.append(
                 self.rule(
                     "HypersyncHighLatencyP99",
-                    f"{self.quantile(0.99, self.window)} > {level.latency_p99:g}",
+                    f"{self.within_ratio(self.window, level.latency_p99)} < 0.99",
                     level,
                     "latency_p99",
                     f"HyperSync p99 latency is above {level.latency_p99:g} s.",
-                    f"p99 request latency of job {job} is {{{{ $value | humanizeDuration }}}} over the "
-                    f"last {self.window} (threshold {level.latency_p99:g} s; Prometheus histogram "
-                    "estimate).",
+                    f"Only {{{{ $value | humanizePercentage }}}} of the requests of job {job} finished "
+                    f"within {level.latency_p99:g} s over the last {self.window}, so p99 is above "
+                    f"{level.latency_p99:g} s (exact: {level.latency_p99:g} s is a histogram bucket bound).",
                     level.latency_p99,
                 )
             )
