@@ -1,0 +1,375 @@
+"""The open-model driver: runs INSIDE the Locust process (imports locust and gevent).
+
+Use it as a locustfile (``locust -f hypersync_slo/loadgen/driver.py OpenModelUser
+--open-rps 1000 ...``) or import it from one (``load/locustfile.py`` does). One
+``OpenModelUser`` per load process runs the whole schedule of that process:
+
+* a scheduler greenlet walks the seeded arrival plan (``schedule.Schedule``) and at each
+  intended time spawns a greenlet for the next request of the traffic mix, never waiting for
+  earlier responses (open model: the arrival rate does not depend on the target);
+* each request greenlet takes a connection from a pool of ``--open-connections`` keep-alive
+  connections (waiting for one if all are busy: that wait is client-side queueing), sends,
+  reads the answer and records latency from the *intended* time (corrected) and from the
+  moment it got its connection (uncorrected), its error cause and its business operation;
+* a reporter greenlet publishes the process's part every second (a file for the local runner,
+  a Locust custom message to the master for a worker); the master writes the workers' parts
+  and quits the run once every worker has sent its final part.
+
+Sends more than ``--open-late-tolerance`` after their intended time are *late* (the generator's
+own delay); when more than ``--open-max-pending`` requests are in the client at once the next
+send is *dropped* (counted, never sent) so memory stays bounded while a target stalls.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import resource
+import socket
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import gevent
+from gevent.queue import Queue
+from geventhttpclient import HTTPClient
+from geventhttpclient.response import HTTPConnectionClosed
+from locust import User, events, task
+from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
+
+from hypersync_slo.loadgen.parts import write_part
+from hypersync_slo.loadgen.recorder import Recorder
+from hypersync_slo.loadgen.schedule import ARRIVAL_KINDS, Schedule
+from hypersync_slo.loadgen.traffic import PlannedRequest, TrafficModel
+
+PART_MESSAGE = "hypersync_slo_part"
+REPORT_INTERVAL = 1.0
+log = logging.getLogger("hypersync_slo.loadgen.driver")
+
+
+def add_options(parser: Any) -> None:
+    """The open-model options (``--open-*``); a plain Locust run ignores them."""
+    parser.add_argument(
+        "--open-rps",
+        type=float,
+        default=0.0,
+        help="open model: total target requests/s over all load processes",
+    )
+    parser.add_argument(
+        "--open-duration", type=float, default=60.0, help="open model: seconds of arrivals"
+    )
+    parser.add_argument(
+        "--open-arrival",
+        choices=ARRIVAL_KINDS,
+        default="uniform",
+        help="open model: evenly spaced or Poisson arrivals",
+    )
+    parser.add_argument("--open-seed", type=int, default=0, help="open model: schedule/mix seed")
+    parser.add_argument(
+        "--open-workers",
+        type=int,
+        default=1,
+        help="open model: number of load processes sharing the rate",
+    )
+    parser.add_argument(
+        "--open-out", default="", help="open model: directory for the per-process part files"
+    )
+    parser.add_argument(
+        "--open-connections",
+        type=int,
+        default=100,
+        help="open model: keep-alive connections per load process",
+    )
+    parser.add_argument(
+        "--open-timeout",
+        type=float,
+        default=10.0,
+        help="open model: connect and network timeout per request (s)",
+    )
+    parser.add_argument(
+        "--open-late-tolerance",
+        type=float,
+        default=0.010,
+        help="open model: a send this much after its intended time is late (s)",
+    )
+    parser.add_argument(
+        "--open-max-pending",
+        type=int,
+        default=0,
+        help="open model: requests in the client before sends are dropped "
+        "(0: rate x timeout, at least 100)",
+    )
+
+
+def classify(exc: BaseException) -> str:
+    """The error cause of a failed request: refused, reset, timeout, or the exception's name."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection_refused"
+    if isinstance(exc, ConnectionResetError | BrokenPipeError | HTTPConnectionClosed):
+        return "connection_reset"
+    if isinstance(exc, TimeoutError | socket.timeout | gevent.Timeout):
+        return "timeout"
+    if isinstance(exc, OSError) and exc.errno == errno.ECONNREFUSED:
+        return "connection_refused"
+    if isinstance(exc, OSError) and exc.errno in (errno.ECONNRESET, errno.EPIPE):
+        return "connection_reset"
+    return f"error_{type(exc).__name__}"
+
+
+def _rss_bytes() -> int:
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return pages * resource.getpagesize()
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class OpenModelRun:
+    """One load process's share of an open-model run."""
+
+    current: ClassVar[OpenModelRun | None] = None
+
+    def __init__(self, environment: Environment) -> None:
+        opts: Any = environment.parsed_options
+        self.environment = environment
+        runner = environment.runner
+        self.index = int(runner.worker_index) if isinstance(runner, WorkerRunner) else 0
+        self.streams = max(1, int(opts.open_workers))
+        self.schedule = Schedule(
+            rate=float(opts.open_rps),
+            duration=float(opts.open_duration),
+            kind=opts.open_arrival,
+            seed=int(opts.open_seed),
+            stream=self.index % self.streams,
+            streams=self.streams,
+        )
+        self.out = Path(opts.open_out) if opts.open_out else None
+        self.timeout = float(opts.open_timeout)
+        self.connections = max(1, int(opts.open_connections))
+        self.max_pending = int(opts.open_max_pending) or max(
+            100, min(20_000, int(self.schedule.stream_rate * self.timeout))
+        )
+        parts = urlsplit(environment.host or "")
+        if not parts.hostname:
+            raise ValueError("the open model needs --host http://HOST:PORT")
+        self.pool: Queue[HTTPClient] = Queue()
+        for _ in range(self.connections):
+            self.pool.put(
+                HTTPClient(
+                    parts.hostname,
+                    parts.port or (443 if parts.scheme == "https" else 80),
+                    connection_timeout=self.timeout,
+                    network_timeout=self.timeout,
+                    concurrency=1,
+                    ssl=parts.scheme == "https",
+                    insecure=True,
+                )
+            )
+        self.model = TrafficModel(seed=f"{opts.open_seed}:{self.index}")
+        self.late_tolerance = float(opts.open_late_tolerance)
+        self.origin = time.perf_counter()
+        self.origin_wall = time.time()
+        self.recorder = Recorder(origin=self.origin, late_tolerance=self.late_tolerance)
+        self.pending = 0
+        self.due = 0
+        self.finished = False
+        self.stopping = False
+        self.published_final = False
+        self.cpu_start = _cpu_seconds()
+        self.rss_start = _rss_bytes()
+
+    def run(self) -> None:
+        """Send the whole schedule, drain in-flight requests, publish the final part."""
+        OpenModelRun.current = self
+        perf = time.perf_counter
+        self.origin = perf()
+        self.origin_wall = time.time()
+        self.recorder = Recorder(origin=self.origin, late_tolerance=self.late_tolerance)
+        self.cpu_start = _cpu_seconds()
+        reporter = gevent.spawn(self._report_loop)
+        origin = self.origin
+        spawn = gevent.spawn
+        for offset in self.schedule.offsets():
+            intended = origin + offset
+            delay = intended - perf()
+            if delay > 0:
+                gevent.sleep(delay)
+            elif self.due % 32 == 0:
+                gevent.sleep(0)  # behind schedule: still let responses be handled
+            if self.stopping:
+                break
+            self.due += 1
+            request = self.model.next()
+            if self.pending >= self.max_pending:
+                self.recorder.dropped_send(request.name)
+                continue
+            self.pending += 1
+            spawn(self._send, request, intended)
+        deadline = perf() + self.timeout + 2.0
+        while self.pending and perf() < deadline and not self.stopping:
+            gevent.sleep(0.02)
+        self.finished = True
+        reporter.kill(block=False)
+        self.publish(final=True)
+
+    def _send(self, request: PlannedRequest, intended: float) -> None:
+        perf = time.perf_counter
+        recorder = self.recorder
+        try:
+            recorder.started(intended, perf())
+            client = self.pool.get()
+            sent = perf()
+            cause: str | None = None
+            status = 0
+            body = b""
+            error: BaseException | None = None
+            try:
+                response = client.request(
+                    request.method, request.path, body=request.body or b"", headers=request.headers
+                )
+                try:
+                    body = response.read()
+                    status = response.status_code
+                finally:
+                    response.release()
+            except (Exception, gevent.Timeout) as exc:
+                cause, error = classify(exc), exc
+            finally:
+                self.pool.put(client)
+            ended = perf()
+            business = None
+            if cause is None:
+                if status in request.expect:
+                    business = self.model.settle(request, status, body)
+                else:
+                    cause = f"http_{status}"
+            recorder.finished(
+                request.name,
+                intended=intended,
+                sent=sent,
+                ended=ended,
+                cause=cause,
+                business=business,
+            )
+            request_event: Any = self.environment.events.request
+            request_event.fire(
+                request_type=request.method,
+                name=request.name,
+                response_time=(ended - sent) * 1000.0,
+                response_length=len(body),
+                response=None,
+                context={},
+                start_time=self.origin_wall + (sent - self.origin),
+                url=request.path,
+                exception=(error or RuntimeError(cause)) if cause else None,
+            )
+        finally:
+            self.pending -= 1
+
+    def _report_loop(self) -> None:
+        while True:
+            gevent.sleep(REPORT_INTERVAL)
+            self.publish(final=False)
+
+    def publish(self, *, final: bool, interrupted: bool = False) -> None:
+        """Send or write this process's part (the final one only once)."""
+        if self.published_final:
+            return
+        self.published_final = final
+        now = time.perf_counter()
+        elapsed = (
+            self.schedule.duration
+            if (self.finished and not interrupted)
+            else min(now - self.origin, self.schedule.duration)
+        )
+        runner = self.environment.runner
+        part = self.recorder.part(
+            now=now,
+            final=final,
+            worker=self.index,
+            streams=self.streams,
+            origin_wall=self.origin_wall,
+            elapsed=elapsed,
+            scheduled_due=self.due,
+            stream_rps=self.schedule.stream_rate,
+            pending=self.pending,
+            interrupted=interrupted,
+            connections=self.connections,
+            cpu_seconds=_cpu_seconds() - self.cpu_start,
+            rss_start=self.rss_start,
+            rss_bytes=_rss_bytes(),
+            cpu_warning=bool(getattr(runner, "cpu_warning_emitted", False)),
+        )
+        try:
+            if isinstance(runner, WorkerRunner):
+                runner.send_message(PART_MESSAGE, part)
+            elif self.out is not None:
+                write_part(self.out, self.index, part)
+        except Exception:
+            log.exception("could not publish the load part")
+        if (
+            final
+            and runner is not None
+            and not isinstance(runner, WorkerRunner)
+            and not interrupted
+        ):
+            gevent.spawn_later(0.1, runner.quit)
+
+
+class OpenModelUser(User):
+    """One per load process: runs that process's share of the open-model schedule.
+
+    Start exactly one per process (``-u 1`` locally, ``-u N`` for N workers); any extra user in
+    the same process stays idle.
+    """
+
+    @task
+    def drive(self) -> None:
+        """Run the schedule once, then idle until the run is stopped."""
+        opts = self.environment.parsed_options
+        if OpenModelRun.current is None and opts is not None and opts.open_rps > 0:
+            OpenModelRun(self.environment).run()
+        elif opts is None or opts.open_rps <= 0:
+            log.warning("OpenModelUser idle: pass --open-rps N to run the open model")
+        while True:
+            gevent.sleep(3600)
+
+
+def _on_init(environment: Environment, **_kwargs: Any) -> None:
+    runner = environment.runner
+    if not isinstance(runner, MasterRunner):
+        return
+    opts = environment.parsed_options
+    out = Path(opts.open_out) if opts is not None and opts.open_out else None
+    finals: set[int] = set()
+
+    def on_part(msg: Any, **_kw: Any) -> None:
+        data = msg.data
+        if out is not None:
+            write_part(out, int(data.get("worker", 0)), data)
+        if data.get("final") and not data.get("interrupted"):
+            finals.add(int(data.get("worker", 0)))
+            if opts is not None and len(finals) >= max(1, int(opts.open_workers)):
+                gevent.spawn_later(0.2, runner.quit)
+
+    runner.register_message(PART_MESSAGE, on_part)
+
+
+def _on_test_stop(environment: Environment, **_kwargs: Any) -> None:
+    run = OpenModelRun.current
+    if run is not None and not run.finished:
+        run.stopping = True
+        run.publish(final=True, interrupted=True)
+
+
+_events: Any = events
+_events.init_command_line_parser.add_listener(add_options)
+_events.init.add_listener(_on_init)
+_events.test_stop.add_listener(_on_test_stop)
