@@ -1,0 +1,63 @@
+"""The load-result.json output contract, as a checker the tests share."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+LATENCY_KEYS = {"p50", "p95", "p99", "p999", "max", "samples"}
+NUMBER = (int, float)
+
+
+def check_latency(block: dict[str, Any], where: str) -> None:
+    """A latency summary: the six keys, seconds or null, samples an int."""
+    assert set(block) >= LATENCY_KEYS, where
+    assert isinstance(block["samples"], int), where
+    for key in LATENCY_KEYS - {"samples"}:
+        assert block[key] is None or isinstance(block[key], NUMBER), (where, key)
+
+
+def check_result(result: dict[str, Any]) -> None:
+    """Every contract key with its type; request names are route templates."""
+    for key in ("target_url",):
+        assert isinstance(result[key], str)
+    for key in ("target_rps", "achieved_rps"):
+        assert isinstance(result[key], NUMBER)
+    for key in ("requests", "errors", "dropped", "late"):
+        assert isinstance(result[key], int), key
+        assert result[key] >= 0, key
+    assert isinstance(result["saturated"], bool)
+    assert RFC3339_UTC.match(result["window"]["start"]), result["window"]
+    assert RFC3339_UTC.match(result["window"]["end"]), result["window"]
+    assert result["window"]["start"] <= result["window"]["end"]
+    assert all(isinstance(v, int) for v in result["errors_by_cause"].values())
+    check_latency(result["latency"]["corrected"], "corrected")
+    check_latency(result["latency"]["uncorrected"], "uncorrected")
+    assert result["latency"]["source"] == "client"
+    for name, entry in result["by_request"].items():
+        assert re.match(r"^(GET|POST|PUT|DELETE) /", name), name
+        assert "?" not in name, name
+        assert not re.search(r"/[0-9a-f]{8,}", name), name
+        assert isinstance(entry["requests"], int)
+        assert isinstance(entry["errors"], int)
+        check_latency(entry["latency"]["corrected"], name)
+        check_latency(entry["latency"]["uncorrected"], name)
+    calls = result["business_calls"]
+    assert set(calls) == {
+        "operator_executions",
+        "policy_evaluations",
+        "receipts_generated",
+        "agent_actions",
+    }
+    assert isinstance(calls["receipts_generated"], int)
+    for kind in ("operator_executions", "policy_evaluations", "agent_actions"):
+        assert all(isinstance(v, int) for v in calls[kind].values())
+    for point in result["rate_over_time"]:
+        assert len(point) == 2
+        assert all(isinstance(v, NUMBER) for v in point)
+    verdict = result["verdict"]
+    assert verdict["status"] in ("pass", "fail", "no_data", "void")
+    for kpi in verdict["kpis"]:
+        assert kpi["status"] in ("pass", "fail", "no_data", "report_only")
+        assert {"observed", "objective", "samples", "source", "window"} <= set(kpi)
