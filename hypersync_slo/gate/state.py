@@ -1,0 +1,48 @@
+"""Run-wide state of the gate, kept in ``config.stash`` under one ``StashKey``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from hypersync_slo.config import SloConfig
+from hypersync_slo.errors import ConfigError, UsageError
+from hypersync_slo.gate.options import SloSettings
+from hypersync_slo.gate.outcomes import GateLedger
+
+
+@dataclass
+class GateState:
+    """Run-wide state of the gate, kept in ``config.stash[GATE_STATE]``."""
+
+    settings: SloSettings | None = None
+    settings_error: UsageError | None = None
+    slo_config: SloConfig | None = None
+    config_error: ConfigError | None = None
+    ledger: GateLedger = field(default_factory=GateLedger)
+    gate_items: int = 0
+
+    def require_settings(self) -> SloSettings:
+        """The settings, or the usage error that prevented building them."""
+        if self.settings is None:
+            raise self.settings_error or UsageError("the gate's settings were not built")
+        return self.settings
+
+    def require_config(self) -> SloConfig:
+        """The SLO file, or the error that prevented loading it."""
+        if self.slo_config is None:
+            raise self.config_error or ConfigError("the SLO file was not loaded")
+        return self.slo_config
+
+
+GATE_STATE = pytest.StashKey[GateState]()
+
+
+def gate_state(config: pytest.Config) -> GateState:
+    """The gate's run-wide state (created on first use)."""
+    state = config.stash.get(GATE_STATE, None)
+    if state is None:
+        state = GateState()
+        config.stash[GATE_STATE] = state
+    return state

@@ -1,0 +1,188 @@
+"""CONTRACT section 2: every required family with its type and labels, latency buckets at the
+SLO thresholds, counters that never decrease, business counters that count."""
+
+from __future__ import annotations
+
+import math
+from itertools import pairwise
+
+import pytest
+
+from hypersync_slo.config import SloConfig
+from hypersync_slo.errors import ContractViolation
+from hypersync_slo.exposition import counter_values, histogram_buckets
+from hypersync_slo.gate.business import BusinessTraffic, counter_total
+from hypersync_slo.gate.catalogue import REQUIRED, RequiredFamily
+from hypersync_slo.gate.client import TargetClient
+from hypersync_slo.gate.contracts import violation
+from hypersync_slo.gate.fixtures import Evidence
+from hypersync_slo.gate.scrape import TEXT_ACCEPT, parse_answer, scrape
+
+START_TIME = "process_start_time_seconds"
+
+
+@pytest.mark.slo(contract="M-07")
+@pytest.mark.parametrize("required", REQUIRED, ids=[r.role for r in REQUIRED])
+def test_required_family_present(
+    business_traffic: BusinessTraffic, slo_config: SloConfig, required: RequiredFamily
+) -> None:
+    """A family the contract requires is present with its type and labels (after business calls)."""
+    expo = business_traffic.after
+    url = f"GET {business_traffic.after_answer.url}"
+    name = required.name(slo_config)
+    family = expo.family(name)
+    types = (required.type, "info") if required.role == "build_info" else (required.type,)
+    if family is None:
+        raise violation(
+            "M-07",
+            f"the required family {name} is missing.",
+            url=url,
+            expected=f"# TYPE {name} {required.type}"
+            + (f" with labels {', '.join(required.labels)}" if required.labels else ""),
+            observed=f"no family {name} among {len(expo.families)} families",
+            catalogue_role=f"metrics.{required.role}",
+        )
+    if family.type not in types:
+        raise violation(
+            "M-07",
+            f"{name} has the wrong type.",
+            url=url,
+            expected=f"# TYPE {name} {required.type}",
+            observed=f"# TYPE {family.name} {family.type}",
+        )
+    if required.labels:
+        samples = [s for s in family.samples if not s.name.endswith(("_created", "_sum", "_count"))]
+        if not samples:
+            raise violation(
+                "M-07",
+                f"{name} has no series, so its labels cannot be seen.",
+                url=url,
+                expected=f"series with labels {', '.join(required.labels)} "
+                "(initialise known label values at 0)",
+                observed="a family without samples after one business call of each kind",
+            )
+        missing = sorted({lbl for s in samples for lbl in required.labels if lbl not in s.labels})
+        if missing:
+            raise violation(
+                "M-07",
+                f"{name} lacks required labels.",
+                url=url,
+                expected=f"labels {', '.join(required.labels)} on every series",
+                observed=f"missing {', '.join(missing)} on e.g. {samples[0].render_series()}",
+            )
+    if required.role == "build_info":
+        values = {s.value for s in family.samples}
+        if values != {1.0}:
+            raise violation(
+                "M-07",
+                f"{name} is not 1.",
+                url=url,
+                expected="an info metric with value 1",
+                observed=f"values {sorted(values)}",
+            )
+
+
+@pytest.mark.slo(contract="O-02")
+def test_latency_buckets_include_slo_thresholds(
+    business_traffic: BusinessTraffic, slo_config: SloConfig, evidence: Evidence
+) -> None:
+    """The latency histogram has a bucket at every latency threshold of the SLO file."""
+    name = slo_config.metric("request_duration")
+    url = f"GET {business_traffic.after_answer.url}"
+    try:
+        buckets = histogram_buckets(business_traffic.after, name)
+    except ContractViolation as exc:
+        raise violation(
+            "O-02",
+            f"no latency histogram {name}.",
+            url=url,
+            expected=f"# TYPE {name} histogram",
+            observed=str(exc).splitlines()[0],
+        ) from None
+    finite = [b for b in buckets if math.isfinite(b)]
+    missing = [
+        t
+        for t in slo_config.latency_thresholds
+        if not any(math.isclose(t, b, rel_tol=1e-9) for b in finite)
+    ]
+    evidence.figure("buckets", ",".join(f"{b:g}" for b in finite))
+    if missing:
+        raise violation(
+            "O-02",
+            "latency thresholds of the SLO file are not histogram buckets.",
+            url=url,
+            expected=f"le buckets at {', '.join(f'{t:g}' for t in slo_config.latency_thresholds)} s "
+            f"(every threshold in {slo_config.source})",
+            observed=f"missing {', '.join(f'{t:g}' for t in missing)} s; buckets: "
+            f"{', '.join(f'{b:g}' for b in finite)}",
+            why="a threshold between buckets can only be interpolated, never judged exactly",
+        )
+
+
+@pytest.mark.slo(contract="M-10")
+def test_counters_never_decrease(
+    business_traffic: BusinessTraffic, target: TargetClient, evidence: Evidence
+) -> None:
+    """No counter series falls between consecutive scrapes (three scrapes, unless it restarted)."""
+    third_answer = scrape(target, TEXT_ACCEPT)
+    scrapes = [business_traffic.before, business_traffic.after, parse_answer(third_answer)]
+    started = [{s.value for s in expo.series() if s.name == START_TIME} for expo in scrapes]
+    if any(a and b and a != b for a, b in pairwise(started)):
+        pytest.skip("the target restarted between scrapes (process_start_time_seconds changed)")
+    decreased: list[str] = []
+    for number, (first, second) in enumerate(pairwise(scrapes), start=1):
+        before, after = counter_values(first), counter_values(second)
+        decreased.extend(
+            f"{_series(name, labels)}: {before[(name, labels)]:g} -> {value:g} "
+            f"(scrape {number} -> {number + 1})"
+            for (name, labels), value in after.items()
+            if (name, labels) in before and value < before[(name, labels)]
+        )
+    evidence.figure("counter_series", len(counter_values(scrapes[-1])))
+    if decreased:
+        raise violation(
+            "M-10",
+            f"{len(decreased)} counter readings decreased between consecutive scrapes.",
+            url=f"GET {third_answer.url} (three scrapes)",
+            expected="counters only grow (or reset with a process restart)",
+            observed="; ".join(decreased[:5]),
+        )
+
+
+def _series(name: str, labels: frozenset[tuple[str, str]]) -> str:
+    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels))
+    return f"{name}{{{inner}}}" if inner else name
+
+
+@pytest.mark.slo(contract="B-01")
+def test_business_counters_count_business_calls(
+    business_traffic: BusinessTraffic, slo_config: SloConfig, evidence: Evidence
+) -> None:
+    """One business call of each kind raises its counter by at least one."""
+    problems: list[str] = []
+    for made in business_traffic.calls:
+        call = made.call
+        name = slo_config.metric(call.counter_role)
+        if not made.ok:
+            problems.append(
+                f"{call.kind}: {call.method} {call.path} answered {made.answer.status_code}, "
+                f"not {call.expected_status}"
+            )
+            continue
+        before = counter_total(business_traffic.before, name, made.labels) or 0.0
+        after = counter_total(business_traffic.after, name, made.labels)
+        selector = f"{name}{{{','.join(f'{k}={v!r}' for k, v in made.labels.items())}}}"
+        if after is None:
+            problems.append(f"{call.kind}: no series {selector} after the call")
+        elif after - before < 1:
+            problems.append(f"{call.kind}: {selector} went {before:g} -> {after:g}")
+        else:
+            evidence.figure(f"{call.counter_role}_delta", after - before)
+    if problems:
+        raise violation(
+            "B-01",
+            "business counters did not count the business calls made.",
+            url=f"GET {business_traffic.after_answer.url} before and after one call of each kind",
+            expected="each counter grows by at least 1 per successful call",
+            observed="; ".join(problems),
+        )
