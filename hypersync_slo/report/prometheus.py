@@ -13,6 +13,7 @@ For tests and dry runs a ``requests`` transport adapter can be injected (``trans
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import re
@@ -35,6 +36,7 @@ from hypersync_slo.errors import PrometheusUnavailable, explain
 MAX_POINTS = 11_000
 _ERROR_TEXT = re.compile(r'"errorType"\s*:\s*"([^"]*)"\s*,\s*"error"\s*:\s*"((?:[^"\\]|\\.)*)"')
 _STATUS = re.compile(r"HTTP Status Code (\d+)")
+_BODY = re.compile(r"HTTP Status Code \d+ \((b?'.*'|b?\".*\")\)\s*$", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -218,11 +220,17 @@ class PrometheusClient:
             raise PrometheusUnavailable(
                 self._explain("Prometheus refused the query.", query, exc)
             ) from exc
+        except (requests.exceptions.JSONDecodeError, KeyError, TypeError) as exc:
+            raise PrometheusUnavailable(
+                self._explain(
+                    "Prometheus answered something that is not its API's JSON.", query, exc
+                )
+            ) from exc
         except requests.RequestException as exc:
             raise PrometheusUnavailable(
                 self._explain("Prometheus could not be reached.", query, exc)
             ) from exc
-        except (ValueError, KeyError, TypeError) as exc:
+        except ValueError as exc:
             raise PrometheusUnavailable(
                 self._explain(
                     "Prometheus answered something that is not its API's JSON.", query, exc
@@ -237,22 +245,41 @@ class PrometheusClient:
         text = str(exc)
         fields: dict[str, object] = {"prometheus": self.url, "query": query}
         status = _STATUS.search(text)
-        found = _ERROR_TEXT.search(text)
         if status:
             fields["http_status"] = status.group(1)
-        if found:
-            fields["error_type"] = found.group(1)
-            fields["error"] = json.loads(f'"{found.group(2)}"')
+        error_type, error = _api_error(text)
+        if error is not None:
+            fields["error_type"] = error_type
+            fields["error"] = error
         else:
             fields["error"] = f"{type(exc).__name__}: {text}"[:500]
-        if found and "maximum resolution" in str(fields["error"]):
+        if "maximum resolution" in str(fields["error"]):
             fields["what_to_do"] = "use a larger step or a shorter window"
+        elif status:
+            fields["what_to_do"] = "check the query and the metric names in the SLO file"
         else:
             fields["what_to_do"] = (
-                "check that Prometheus runs at this URL, the credentials and TLS settings, "
-                "and the query"
+                "check that Prometheus runs at this URL, and the credentials and TLS settings"
             )
         return explain(what, **fields)
+
+
+def _api_error(text: str) -> tuple[str | None, str | None]:
+    """Prometheus's ``errorType`` and ``error`` from prometheus_api_client's exception text."""
+    body: object = None
+    literal = _BODY.search(text)
+    if literal:
+        try:
+            raw = ast.literal_eval(literal.group(1))
+            body = json.loads(raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw)
+        except (ValueError, SyntaxError):
+            body = None
+    if isinstance(body, dict) and "error" in body:
+        return str(body.get("errorType")), str(body["error"])
+    found = _ERROR_TEXT.search(text)
+    if found:
+        return found.group(1), found.group(2)
+    return None, None
 
 
 def _number(text: object) -> float:
@@ -276,6 +303,7 @@ class RecordedAnswers(BaseAdapter):
         super().__init__()
         self.answer = answer
         self.requests_seen: list[tuple[str, dict[str, str]]] = []
+        self.headers_seen: list[dict[str, str]] = []
 
     def send(  # type: ignore[override]
         self, request: requests.PreparedRequest, **kwargs: Any
@@ -289,6 +317,7 @@ class RecordedAnswers(BaseAdapter):
         elif isinstance(body, str):
             params.update(parse_qsl(body))
         self.requests_seen.append((parts.path, params))
+        self.headers_seen.append(dict(request.headers))
         status, payload = self.answer(parts.path, params)
         response = requests.Response()
         response.status_code = status

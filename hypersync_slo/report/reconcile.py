@@ -26,7 +26,7 @@ class Tolerances:
     """How far client and server may disagree before it is a finding."""
 
     count_relative: float = 0.02
-    count_absolute: float = 10.0
+    count_absolute: float = 2.0
     latency_below: float = 0.005
     latency_above_relative: float = 0.5
     latency_above_absolute: float = 0.02

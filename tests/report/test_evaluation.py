@@ -1,0 +1,276 @@
+"""evaluate_window through the injected client: exact verdicts, no data, errors, reconciliation."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hypersync_slo.config import SloConfig
+from hypersync_slo.report import PrometheusClient, RecordedAnswers, evaluate_window, write_report
+from hypersync_slo.verdicts import Verdict
+
+START = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+END = START + timedelta(seconds=120)
+URL = "http://prometheus.recorded:9090"
+
+#: 1000 requests: 960 within 100 ms (p95 passes), 989 within 500 ms (p99 fails: 990 needed).
+BUCKETS = {"0.05": 900, "0.1": 960, "0.25": 985, "0.5": 989, "1.0": 1000, "+Inf": 1000}
+
+
+def vector(*items: tuple[Mapping[str, str], float | str]) -> str:
+    """An instant-query answer body."""
+    result = [{"metric": dict(m), "value": [END.timestamp(), str(v)]} for m, v in items]
+    return json.dumps({"status": "success", "data": {"resultType": "vector", "result": result}})
+
+
+def matrix(points: list[tuple[float, float]], metric: Mapping[str, str] | None = None) -> str:
+    """A range-query answer body with one series."""
+    result = [{"metric": dict(metric or {}), "values": [[t, str(v)] for t, v in points]}]
+    return json.dumps({"status": "success", "data": {"resultType": "matrix", "result": result}})
+
+
+class FakePrometheus:
+    """Answers a query by exact match, else by the longest matching substring, else empty."""
+
+    def __init__(self, answers: Mapping[str, tuple[int, str]]) -> None:
+        self.answers = answers
+        self.transport = RecordedAnswers(self.answer)
+
+    def answer(self, path: str, params: Mapping[str, str]) -> tuple[int, str]:
+        """The recorded answer for one request."""
+        if params["query"] in self.answers:
+            return self.answers[params["query"]]
+        for needle, reply in self.answers.items():
+            if needle in params["query"]:
+                return reply
+        if path.endswith("query_range"):
+            return 200, json.dumps(
+                {"status": "success", "data": {"resultType": "matrix", "result": []}}
+            )
+        return 200, vector()
+
+    def client(self) -> PrometheusClient:
+        """A client talking to this fake."""
+        return PrometheusClient(URL, transport=self.transport)
+
+
+def healthy(**overrides: tuple[int, str]) -> FakePrometheus:
+    """A window of 1000 requests, one 5xx, every scrape up, and a rate series."""
+    rate = [(START.timestamp() + i, 8.0) for i in range(0, 121, 5)]
+    answers: dict[str, tuple[int, str]] = {
+        "sum by (le) (increase": (200, vector(*(({"le": le}, n) for le, n in BUCKETS.items()))),
+        "sum by (http_response_status_code)": (
+            200,
+            vector(
+                ({"http_response_status_code": "200"}, 999),
+                ({"http_response_status_code": "503"}, 1),
+            ),
+        ),
+        "sum(sum_over_time(up": (200, vector(({}, 120))),
+        "sum(count_over_time(up": (200, vector(({}, 120))),
+        "sum(rate(http_server_request_duration_seconds_count": (200, matrix(rate)),
+        "histogram_quantile(0.99": (200, matrix([(START.timestamp() + 60, 0.545)])),
+    }
+    answers.update(overrides)
+    return FakePrometheus(dict(sorted(answers.items(), key=lambda kv: -len(kv[0]))))
+
+
+def evaluate(fake: FakePrometheus, **kwargs: Any) -> Any:
+    """evaluate_window over the test window with the default SLO file."""
+    return evaluate_window(
+        fake.client(), SloConfig.default(), START, END, job="hypersync", **kwargs
+    )
+
+
+def test_latency_verdicts_are_exact_from_the_bucket_at_the_threshold() -> None:
+    """p95 passes (96 % <= 100 ms) and p99 fails (98.9 % <= 500 ms), with bucket bounds shown."""
+    report = evaluate(healthy())
+    p95, p99 = report.kpi("latency_p95"), report.kpi("latency_p99")
+    assert p95.verdict is Verdict.PASS
+    assert p95.detail["exact"] is True
+    assert p95.detail["share_at_or_below_threshold"] == pytest.approx(0.96)
+    assert (p95.detail["bucket_lower"], p95.detail["bucket_upper"]) == (0.05, 0.1)
+    assert p99.verdict is Verdict.FAIL
+    assert p99.observed == pytest.approx(0.5 + 0.5 / 11)
+    assert (p99.detail["bucket_lower"], p99.detail["bucket_upper"]) == (0.5, 1.0)
+    assert p99.samples == 1000
+    assert p99.source == "prometheus"
+    assert "sum by (le) (increase(http_server_request_duration_seconds_bucket{" in p99.query
+
+
+def test_too_few_samples_for_p999_is_no_data_with_count() -> None:
+    """p99.9 with 1000 samples (10 000 needed) is no_data, the count stated; it is report-only."""
+    p999 = evaluate(healthy()).kpi("latency_p999")
+    assert p999.verdict is Verdict.NO_DATA
+    assert p999.reason.startswith("only 1000 samples; at least 10000 needed")
+
+
+def test_rates_throughput_and_availability() -> None:
+    """Error 0.1 % fails '< 0.1 %'; success, throughput and availability computed from counts."""
+    report = evaluate(healthy())
+    error = report.kpi("error_rate")
+    assert error.observed == pytest.approx(0.001)
+    assert error.verdict is Verdict.FAIL
+    assert report.kpi("success_rate").observed == pytest.approx(0.999)
+    throughput = report.kpi("throughput_rps")
+    assert throughput.observed == pytest.approx(1000 / 120)
+    assert throughput.detail["worst_60s_rps"] == 8.0
+    assert throughput.verdict is Verdict.FAIL
+    availability = report.kpi("availability")
+    assert (availability.observed, availability.samples) == (1.0, 120)
+    assert availability.verdict is Verdict.PASS
+    assert report.verdict is Verdict.FAIL
+
+
+def test_empty_window_is_no_data_everywhere() -> None:
+    """No series at all: every KPI no_data, overall no_data, never pass."""
+    report = evaluate(FakePrometheus({}))
+    assert {k.verdict for k in report.kpis} == {Verdict.NO_DATA}
+    assert report.verdict is Verdict.NO_DATA
+
+
+def test_nan_and_inf_samples_never_become_numbers() -> None:
+    """NaN bucket counts are dropped and counted; NaN-only status counts are no data."""
+    fake = healthy(
+        **{
+            "sum by (le) (increase": (200, vector(({"le": "0.1"}, "NaN"), ({"le": "+Inf"}, "NaN"))),
+            "sum by (http_response_status_code)": (
+                200,
+                vector(({"http_response_status_code": "200"}, "+Inf")),
+            ),
+        }
+    )
+    report = evaluate(fake)
+    p95 = report.kpi("latency_p95")
+    assert p95.verdict is Verdict.NO_DATA
+    assert p95.detail["dropped_non_finite"] == 2
+    assert report.kpi("error_rate").verdict is Verdict.NO_DATA
+
+
+def test_a_failing_query_errors_its_kpis_and_keeps_the_rest() -> None:
+    """bad_data on the bucket query: latency KPIs error, the others are still judged."""
+    error = (Path(__file__).parent.parent / "data/report/error-bad-query.json").read_text()
+    report = evaluate(healthy(**{"sum by (le) (increase": (400, error)}))
+    assert report.kpi("latency_p99").verdict is Verdict.ERROR
+    assert report.kpi("latency_p99").reason == "Prometheus refused the query."
+    assert report.kpi("availability").verdict is Verdict.PASS
+    assert any("unclosed left parenthesis" in e for e in report.errors)
+    assert report.verdict is Verdict.FAIL  # error_rate 0.1 % still fails
+
+
+def test_threshold_off_bucket_is_error_not_a_guess() -> None:
+    """A p95 threshold between buckets that the counts cannot decide is an error, naming buckets."""
+    config = SloConfig.from_mapping(
+        {"objectives": {"latency_p95": {"objective": "< 70ms"}}}, source="t.yaml"
+    )
+    buckets = {"0.05": 900, "0.1": 960, "+Inf": 1000}
+    fake = healthy(
+        **{"sum by (le) (increase": (200, vector(*(({"le": le}, n) for le, n in buckets.items())))}
+    )
+    report = evaluate_window(fake.client(), config, START, END)
+    p95 = report.kpi("latency_p95")
+    assert p95.verdict is Verdict.ERROR
+    assert "0.07 s is not a bucket" in p95.reason
+    assert "buckets: 0.05, 0.1" in p95.reason
+
+
+RAW_COUNTERS = 'http_server_request_duration_seconds_count{job="hypersync",http_route=~"/v1/.*"}'
+
+
+def _load_result(requests: int, transform: int) -> dict[str, Any]:
+    latency = {"p50": 0.03, "p95": 0.09, "p99": 0.7, "p999": 0.9, "max": 1.0, "samples": requests}
+    return {
+        "target_url": "http://127.0.0.1:8080",
+        "window": {"start": START.isoformat(), "end": END.isoformat()},
+        "requests": requests,
+        "errors": 1,
+        "latency": {"corrected": latency, "uncorrected": latency},
+        "business_calls": {
+            "operator_executions": {"transform": transform},
+            "receipts_generated": 10,
+        },
+    }
+
+
+def test_reconciliation_counts_through_a_restart_and_flags_disagreements() -> None:
+    """Exact server count survives a counter reset; a frozen business counter is a finding."""
+    raw = [(START.timestamp() + i * 30, v) for i, v in enumerate([100, 400, 700, 50, 350])]
+    fake = healthy(
+        **{
+            RAW_COUNTERS: (200, matrix(raw, {"route": "a"})),
+            "sum by (operator)": (200, vector(({"operator": "transform"}, 500))),
+            "hypersync_receipts_generated_total": (200, vector(({}, 0))),
+        }
+    )
+    report = evaluate(fake, load_result=_load_result(950, 500))
+    kinds = {(f.kind, f.subject) for f in report.findings}
+    assert ("request_count", "requests") not in kinds  # 300+300+50+300 = 950, reset counted
+    assert ("business_counter", "receipts_generated") in kinds
+    assert ("business_counter", "operator_executions{transform}") not in kinds
+    assert ("latency", "latency p99") not in kinds  # 0.7 s lies within the (0.5, 1] bucket
+    receipts = next(f for f in report.findings if f.subject == "receipts_generated")
+    assert receipts.message.splitlines()[:3] == [
+        "receipts_generated: client and server counts disagree",
+        "client: 10 (load generator)",
+        "server: 0 (prometheus)",
+    ]
+
+
+def test_client_much_slower_than_server_is_a_finding() -> None:
+    """A client p50 far above the server's bucket is 'time before the service's timer starts'."""
+    result = _load_result(950, 500)
+    result["latency"]["uncorrected"] = dict(result["latency"]["uncorrected"], p50=0.4)
+    report = evaluate(healthy(), load_result=result)
+    finding = next(f for f in report.findings if f.subject == "latency p50")
+    assert "before the service's timer starts" in finding.message
+
+
+def test_write_report_outputs(tmp_path: Path) -> None:
+    """verdict.json, report.md, junit.xml (one case per KPI) and a self-contained report.html."""
+    report = evaluate(healthy(), load_result=_load_result(950, 500))
+    paths = write_report(report, tmp_path)
+    assert set(paths) == {"verdict", "markdown", "junit", "html"}
+    verdict = json.loads(paths["verdict"].read_text())
+    assert verdict["verdict"] == "fail"
+    assert verdict["exit_code"] == 1
+    assert [k["name"] for k in verdict["kpis"]] == [
+        "availability",
+        "latency_p50",
+        "latency_p95",
+        "latency_p99",
+        "latency_p999",
+        "throughput_rps",
+        "error_rate",
+        "success_rate",
+    ]
+    for kpi in verdict["kpis"]:
+        assert {
+            "name",
+            "source",
+            "observed",
+            "objective",
+            "unit",
+            "samples",
+            "query",
+            "verdict",
+        } <= set(kpi)
+    assert verdict["window"]["start"] == "2026-11-27T02:00:00Z"
+    assert verdict["slo_file"] == "<default slo.yaml>"
+    assert verdict["findings"]
+    suite = ET.parse(paths["junit"]).getroot().find("testsuite")
+    assert suite is not None
+    cases = suite.findall("testcase")
+    assert [c.get("name") for c in cases] == [k["name"] for k in verdict["kpis"]]
+    p99 = next(c for c in cases if c.get("name") == "latency_p99")
+    assert p99.find("failure") is not None
+    html = paths["html"].read_text()
+    assert html.count('src="data:image/png;base64,') == 4
+    assert "http://" not in html.replace(URL, "").replace("http://127.0.0.1:8080", "")
+    markdown = paths["markdown"].read_text()
+    assert "| latency_p99 | FAIL |" in markdown
