@@ -199,6 +199,7 @@ def _promtool_pass(
 def handle(args: argparse.Namespace) -> int:
     """Read, parse, lint, compare with promtool, print; exit 0/1 (6 when unparseable)."""
     source, text, content_type, check_ct = _read(args)
+    served_as = (content_type or "no Content-Type") if check_ct else "file"
     try:
         expo = parse_exposition(text, content_type)
     except MalformedExposition as exc:
@@ -244,7 +245,7 @@ def handle(args: argparse.Namespace) -> int:
         print(f"{source}: {note}")
     extra = f", {len(suppressed)} warnings silenced by --allow" if suppressed else ""
     print(
-        f"{source}: {expo.format} ({expo.content_type or 'no Content-Type'}), "
+        f"{source}: {expo.format} ({served_as}), "
         f"{len(expo.families)} families, {expo.series_count()} series: "
         f"{errors} errors, {warnings} warnings{extra} -> {'FAIL' if failed else 'ok'}"
     )
