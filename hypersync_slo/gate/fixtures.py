@@ -2,7 +2,8 @@
 
 ``slo_settings`` (the frozen options), ``slo_config`` (the SLO file), ``target`` (a bounded
 ``TargetClient``), ``evidence`` (per-test figures and warnings), ``metrics_answer`` and
-``metrics_exposition`` (one text-0.0.4 scrape, parsed), ``business_traffic`` (scrapes around one
+``metrics_exposition`` (one text-0.0.4 scrape, parsed), ``kpi_report`` (every KPI judged from
+Prometheus over --slo-window), ``business_traffic`` (scrapes around one
 business call of each kind), ``target_log`` (the target's JSON log), ``fault_admin`` (the
 reference service's fault switch, only with ``--slo-fault-admin``) and ``prometheus_client``.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,7 @@ from hypersync_slo.gate.faultadmin import FaultAdmin
 from hypersync_slo.gate.options import SloSettings
 from hypersync_slo.gate.scrape import TEXT_ACCEPT, parse_answer, scrape
 from hypersync_slo.gate.state import GateState, gate_state
+from hypersync_slo.report import PrometheusClient, Report, evaluate_window
 
 
 def _state(request: pytest.FixtureRequest) -> GateState:
@@ -115,3 +118,18 @@ def fault_admin(target: TargetClient, slo_settings: SloSettings) -> FaultAdmin:
             "such as the reference service started with --enable-fault-admin)"
         )
     return FaultAdmin.connect(target)
+
+
+@pytest.fixture(scope="session")
+def kpi_report(slo_settings: SloSettings, slo_config: SloConfig) -> Report:
+    """Every KPI judged from Prometheus over the window ending now (--slo-window)."""
+    if slo_settings.prometheus_url is None:
+        pytest.skip("no --slo-prometheus-url: KPI tests need Prometheus")
+    end = datetime.now(UTC)
+    start = end - timedelta(seconds=slo_settings.window)
+    with PrometheusClient(
+        slo_settings.prometheus_url, timeout=slo_settings.timeout, verify=slo_settings.verify_tls
+    ) as client:
+        return evaluate_window(
+            client, slo_config, start, end, job=slo_settings.prometheus_job, plots=False
+        )

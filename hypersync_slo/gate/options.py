@@ -27,6 +27,10 @@ OPTIONS: dict[str, tuple[str, str]] = {
         "Prometheus base URL for the KPI tests (-m kpi); without it they skip",
         "str",
     ),
+    "prometheus-job": (
+        "Prometheus job label of the target for the KPI tests (default: all jobs)",
+        "str",
+    ),
     "config": ("SLO file (slo.yaml); default: the packaged one", "path"),
     "timeout": ("total seconds allowed for one request to the target (default 5)", "float"),
     "auth-header": ("header carrying the token (default Authorization)", "str"),
@@ -95,6 +99,7 @@ class SloSettings:
 
     target_url: str | None = None
     prometheus_url: str | None = None
+    prometheus_job: str | None = None
     config_path: Path | None = None
     timeout: float = DEFAULT_TIMEOUT
     auth_header: str = "Authorization"
@@ -202,6 +207,7 @@ def build_settings(config: pytest.Config, environ: Mapping[str, str]) -> SloSett
     return SloSettings(
         target_url=_url(raw("target-url"), "target-url"),
         prometheus_url=_url(raw("prometheus-url"), "prometheus-url"),
+        prometheus_job=str(raw("prometheus-job")) if raw("prometheus-job") else None,
         config_path=Path(str(config_path)) if config_path else None,
         timeout=timeout,
         auth_header=str(raw("auth-header") or "Authorization"),
