@@ -112,7 +112,10 @@ def make_tracer(
         from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: PLC0415
 
         provider.add_span_processor(
-            BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_traces_url(otlp_endpoint), timeout=5))
+            BatchSpanProcessor(
+                OTLPSpanExporter(endpoint=otlp_traces_url(otlp_endpoint), timeout=5),
+                schedule_delay_millis=1000,
+            )
         )
     tracer = provider.get_tracer("hypersync_slo.reference", version)
     assert isinstance(tracer, Tracer)
