@@ -115,6 +115,9 @@ def register(sub: Any) -> None:
     parser.set_defaults(func=handle)
 
 
+#: Text output shows at most this many findings per rule (a 10 MB body can have 100k duplicates).
+MAX_LINES_PER_RULE = 100
+
 _FILE_CONTENT_TYPES = {
     "text": "text/plain; version=0.0.4; charset=utf-8",
     "openmetrics": "application/openmetrics-text; version=1.0.0; charset=utf-8",
@@ -237,8 +240,16 @@ def handle(args: argparse.Namespace) -> int:
             code=code,
         )
         return code
+    shown: dict[str, int] = {}
     for finding in findings:
-        print(_line(source, finding))
+        shown[finding.rule] = shown.get(finding.rule, 0) + 1
+        if shown[finding.rule] <= MAX_LINES_PER_RULE:
+            print(_line(source, finding))
+    for rule, count in shown.items():
+        if count > MAX_LINES_PER_RULE:
+            print(
+                f"{source}: {rule}: {count - MAX_LINES_PER_RULE} more not shown (--json lists all)"
+            )
     if result is not None and comparison is not None:
         _print_comparison(source, result, comparison)
     if note:

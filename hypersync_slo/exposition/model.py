@@ -27,7 +27,7 @@ class Sample:
     """
 
     name: str
-    labels: Mapping[str, str]
+    labels: Mapping[str, str] = field(hash=False)
     value: float
     line: int
     timestamp: float | None = None
@@ -90,7 +90,7 @@ class Exposition:
 
     format: Format
     content_type: str | None
-    families: Mapping[str, Family]
+    families: Mapping[str, Family] = field(hash=False)
     structure: tuple[Finding, ...] = field(default=(), compare=False, repr=False)
     line_count: int = field(default=0, compare=False)
 

@@ -264,3 +264,25 @@ def test_promtool_on_an_openmetrics_url_refetches_as_text(
     assert code == 0
     assert "openmetrics-1.0.0 (application/openmetrics-text; version=1.0.0; charset=utf-8" in out
     assert "exit 0: agrees on 0 problems, 0 only promtool, 0 only hypersync-slo" in out
+
+
+def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown --format value is a usage error: exit 2 with argparse's message."""
+    with pytest.raises(SystemExit) as info:
+        main(["lint-metrics", "--format", "protobuf", "x.txt"])
+    assert info.value.code == 2
+    assert "invalid choice: 'protobuf'" in capsys.readouterr().err
+
+
+def test_text_output_caps_lines_per_rule(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """150 duplicate series print 100 lines and a 'more not shown' line; the summary counts all."""
+    path = tmp_path / "dups.txt"
+    path.write_text("# HELP d_bytes D.\n# TYPE d_bytes gauge\n" + "d_bytes 1\n" * 151)
+    code, out, _ = run(capsys, "--promtool", "never", str(path))
+    assert code == 1
+    lines = out.splitlines()
+    assert sum("metric not unique" in line for line in lines) == 100
+    assert f"{path}: duplicate-metric: 50 more not shown (--json lists all)" in lines
+    assert lines[-1].endswith("150 errors, 0 warnings -> FAIL")
