@@ -188,6 +188,7 @@ class OpenModelRun:
     def run(self) -> None:
         """Send the whole schedule, drain in-flight requests, publish the final part."""
         OpenModelRun.current = self
+        self._warm_up()
         perf = time.perf_counter
         self.origin = perf()
         self.origin_wall = time.time()
@@ -218,6 +219,27 @@ class OpenModelRun:
         self.finished = True
         reporter.kill(block=False)
         self.publish(final=True)
+
+    def _warm_up(self) -> None:
+        """Open every pooled connection (TCP only, no request) before the clock starts.
+
+        Connecting inside the first scheduled sends would make them late for a reason that is
+        no part of the run; failures are ignored here and surface as errors in the run.
+        """
+        clients = [self.pool.get() for _ in range(self.connections)]
+
+        def connect(client: HTTPClient) -> None:
+            pool: Any = getattr(client, "_connection_pool", None)
+            if pool is None:
+                return
+            try:
+                pool.release_socket(pool.get_socket())
+            except Exception:
+                log.debug("warm-up connection failed", exc_info=True)
+
+        gevent.joinall([gevent.spawn(connect, c) for c in clients], timeout=self.timeout)
+        for client in clients:
+            self.pool.put(client)
 
     def _send(self, request: PlannedRequest, intended: float) -> None:
         perf = time.perf_counter

@@ -166,9 +166,13 @@ def evaluate(result: dict[str, Any], config: SloConfig) -> dict[str, Any]:
     missing = [
         k["kpi"] for k in judged if k["status"] == "no_data" and k["no_data_policy"] == "fail"
     ]
-    if result.get("saturated"):
-        status: Status = "void"
-    elif failed or result.get("aborted"):
+    if result.get("aborted"):
+        # A critical breach (errors or p99 far over the page threshold) is the target's doing,
+        # whatever the generator's own timing: the run failed.
+        status: Status = "fail"
+    elif result.get("saturated"):
+        status = "void"
+    elif failed:
         status = "fail"
     elif missing:
         status = "no_data"
