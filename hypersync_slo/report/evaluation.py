@@ -20,8 +20,8 @@ import pandas as pd
 from hypersync_slo.config import QUANTILES, SloConfig
 from hypersync_slo.errors import PrometheusUnavailable, UsageError, explain
 from hypersync_slo.report import kpis
-from hypersync_slo.report.prometheus import PrometheusClient, choose_step
-from hypersync_slo.report.queries import STATUS_LABEL, Queries
+from hypersync_slo.report.prometheus import PrometheusClient, Sample, choose_step
+from hypersync_slo.report.queries import STATUS_LABEL, Queries, duration
 from hypersync_slo.report.reconcile import Finding, ServerCounts, reconcile
 from hypersync_slo.verdicts import KpiResult, Verdict, errored, judge, overall
 
@@ -54,6 +54,7 @@ class Report:
     series: dict[str, pd.Series] = field(default_factory=dict)
     budgets: dict[str, float] = field(default_factory=dict)
     step: float = 0.0
+    settle: float = 0.0
     query_seconds: float = 0.0
     compute_seconds: float = 0.0
     queries: int = 0
@@ -76,6 +77,11 @@ class Report:
         """The window's length in seconds."""
         return (self.window[1] - self.window[0]).total_seconds()
 
+    @property
+    def counted_until(self) -> float:
+        """Unix time up to which scrapes count the window's requests (end + settle)."""
+        return self.window[1].timestamp() + self.settle
+
 
 def _guard(report: Report, what: str, call: Callable[[], T]) -> T | PrometheusUnavailable:
     """Run one query step; a Prometheus failure is recorded and returned instead of raised."""
@@ -97,8 +103,14 @@ def evaluate_window(
     routes: str | None = "/v1/.*",
     step: float | None = None,
     plots: bool = True,
+    settle: float = 0.0,
 ) -> Report:
-    """Compute and judge every KPI for ``[start, end]`` from ``client``."""
+    """Compute and judge every KPI for ``[start, end]`` from ``client``.
+
+    ``settle`` extends the counting (not the window) by that many seconds after ``end``, so the
+    scrapes that follow the window still count the window's last requests. Use it only when
+    nothing else loads the target after the window, as after a load run.
+    """
     if start.tzinfo is None or end.tzinfo is None:
         raise UsageError("the window's start and end must carry a time zone (use UTC).")
     seconds = (end - start).total_seconds()
@@ -116,20 +128,36 @@ def evaluate_window(
     seconds_before = client.stats.seconds
     q = Queries(config, job=job, routes=routes)
     window = (start, end)
-    t_end = end.timestamp()
+    t_end = end.timestamp() + max(0.0, settle)
+    counted = seconds + max(0.0, settle)
     report = Report(
         window=window,
         target=str((load_result or {}).get("target_url") or (job and f"job={job}") or "all jobs"),
         prometheus_url=client.url,
         job=job,
         slo_file=config.source,
+        settle=max(0.0, settle),
     )
-    report.step = step or choose_step(start.timestamp(), t_end, floor=1.0, points=5761)
+    report.step = step or choose_step(start.timestamp(), end.timestamp(), floor=1.0, points=5761)
     results: dict[str, KpiResult] = {}
 
+    t_start = start.timestamp()
+    scraped = _guard(report, "scrape at window start", lambda: client.instant(q.scraped(), t_start))
+    growth = Growth(
+        client,
+        t_start,
+        t_end,
+        counted,
+        exact=bool(scraped) and not isinstance(scraped, PrometheusUnavailable),
+    )
+
     # Latency from the histogram buckets.
-    bucket_query = q.buckets(seconds)
-    got = _guard(report, "latency buckets", lambda: client.instant(bucket_query, t_end))
+    got = _guard(
+        report,
+        "latency buckets",
+        lambda: growth.by("le", q.bucket_series(), q.buckets(counted)),
+    )
+    bucket_query = got.query if isinstance(got, Counted) else q.buckets(counted)
     estimates: dict[str, kpis.QuantileEstimate | None] = {}
     if isinstance(got, PrometheusUnavailable):
         for name in QUANTILES:
@@ -141,15 +169,21 @@ def evaluate_window(
                 reason=str(got).splitlines()[0],
             )
     else:
-        buckets = kpis.Buckets.from_mapping({s.labels.get("le", "nan"): s.value for s in got})
+        buckets = kpis.Buckets.from_mapping(dict(got.values))
         for name, quantile in QUANTILES.items():
             results[name], estimates[name] = _latency(
                 config, name, quantile=quantile, buckets=buckets, query=bucket_query, window=window
             )
 
     # Error, success and throughput from the request counts per status code.
-    status_query = q.requests_by_status(seconds)
-    by_status = _guard(report, "requests by status", lambda: client.instant(status_query, t_end))
+    by_status = _guard(
+        report,
+        "requests by status",
+        lambda: growth.by(STATUS_LABEL, q.count_series(), q.requests_by_status(counted)),
+    )
+    status_query = (
+        by_status.query if isinstance(by_status, Counted) else q.requests_by_status(counted)
+    )
     errors_ratio: kpis.Ratio | None = None
     if isinstance(by_status, PrometheusUnavailable):
         for name in ("error_rate", "success_rate", "throughput_rps"):
@@ -161,10 +195,7 @@ def evaluate_window(
                 reason=str(by_status).splitlines()[0],
             )
     else:
-        counts: dict[str, float] = {}
-        for sample in by_status:
-            status = sample.labels.get(STATUS_LABEL, "unknown")
-            counts[status] = counts.get(status, 0.0) + sample.value
+        counts = dict(by_status.values)
         errors_ratio = kpis.error_share(counts)
         success = kpis.success_share(errors_ratio)
         total = round(errors_ratio.total)
@@ -173,6 +204,7 @@ def evaluate_window(
             "errors_5xx": errors_ratio.part,
             "by_status": counts,
             "dropped_non_finite": errors_ratio.dropped,
+            "counting": by_status.method,
         }
         results["error_rate"] = judge(
             config.objective("error_rate"),
@@ -218,7 +250,7 @@ def evaluate_window(
         if isinstance(exact, float):
             server.requests = exact
             server.requests_method = "raw counter samples, resets counted"
-        server.business = _business(client, q, report, seconds)
+        server.business = _business(growth, q, report, counted)
         report.findings = reconcile(load_result, server)
     report.queries = client.stats.queries - queries_before
     report.query_seconds = client.stats.seconds - seconds_before
@@ -378,10 +410,10 @@ def _availability(
         lambda: client.instant(q.present("probe_success"), report.window[1]),
     )
     metric = "probe_success" if isinstance(present, list) and present else "up"
-    good_query, total_query = q.availability(metric, report.seconds)
+    good_query, total_query = q.availability(metric, report.seconds + report.settle)
     try:
-        good_samples = client.instant(good_query, report.window[1])
-        total_samples = client.instant(total_query, report.window[1])
+        good_samples = client.instant(good_query, report.counted_until)
+        total_samples = client.instant(total_query, report.counted_until)
     except PrometheusUnavailable as exc:
         report.errors.append(f"availability:\n{exc}")
         return errored(
@@ -437,16 +469,15 @@ def _plot_series(client: PrometheusClient, config: SloConfig, q: Queries, report
 
 
 def _exact_requests(client: PrometheusClient, q: Queries, report: Report) -> float:
-    start, end = report.window[0].timestamp(), report.window[1].timestamp()
+    start, end = report.window[0].timestamp(), report.counted_until
     step = choose_step(start, end, floor=1.0)
     series = client.range(q.raw_request_counters(), start, end, step)
     return sum(kpis.counter_increase([v for _, v in s.points]) for s in series)
 
 
 def _business(
-    client: PrometheusClient, q: Queries, report: Report, seconds: float
+    growth: Growth, q: Queries, report: Report, seconds: float
 ) -> dict[str, float | Mapping[str, float] | None]:
-    at = report.window[1]
     plan: dict[str, tuple[str, str | None, dict[str, str]]] = {
         "operator_executions": ("operator_executions", "operator", {"outcome": "success"}),
         "policy_evaluations": ("policy_evaluations", "decision", {}),
@@ -455,19 +486,74 @@ def _business(
     }
     out: dict[str, float | Mapping[str, float] | None] = {}
     for key, (role, by, match) in plan.items():
-        query = q.business(role, by, seconds, **match)
+        series = q.business_series(role, **match)
+        fallback = q.business(role, by, seconds, **match)
         got = _guard(
             report,
             f"business counter {key}",
-            lambda query=query: client.instant(  # type: ignore[misc]
-                query, at
-            ),
+            lambda by=by, series=series, fallback=fallback: growth.by(by, series, fallback),  # type: ignore[misc]
         )
         if isinstance(got, PrometheusUnavailable):
             continue
+        values = {label: v for label, v in got.values.items() if math.isfinite(v)}
         if by is None:
-            values = [s.value for s in got if math.isfinite(s.value)]
-            out[key] = sum(values) if values else None
+            out[key] = sum(values.values()) if values else None
         else:
-            out[key] = {s.labels.get(by, ""): s.value for s in got if math.isfinite(s.value)}
+            out[key] = values
     return out
+
+
+@dataclass(frozen=True)
+class Counted:
+    """Counter growth over the window per label value, with the query and the method used."""
+
+    values: Mapping[str, float]
+    query: str
+    method: str
+
+
+@dataclass(frozen=True)
+class Growth:
+    """How much counters grew over the window, exactly when it is safe.
+
+    Exact: the summed counters at the end minus at the start (each the last scrape at or before
+    that moment; a series absent at the start had not been created, so it counted from 0). Safe
+    only when the target was scraped at the start, no counter reset in the window, and no sum
+    went down. Otherwise ``increase()`` over the window, which handles resets but extrapolates.
+    """
+
+    client: PrometheusClient
+    start: float
+    end: float
+    seconds: float
+    exact: bool
+
+    def by(self, label: str | None, series: str, fallback: str) -> Counted:
+        """Growth of ``series`` summed by ``label`` (None: one total under the key ``""``)."""
+        total = f"sum by ({label}) ({series})" if label else f"sum({series})"
+        if self.exact:
+            resets = self.client.instant(
+                f"sum(resets({series}[{duration(self.seconds)}]))", self.end
+            )
+            if not any(s.value != 0 for s in resets):
+                at_end = self._values(self.client.instant(total, self.end), label)
+                at_start = self._values(self.client.instant(total, self.start), label)
+                diff = {k: v - at_start.get(k, 0.0) for k, v in at_end.items()}
+                if set(at_start) <= set(at_end) and all(d >= 0 for d in diff.values()):
+                    return Counted(
+                        diff,
+                        f"{total} at the window's end minus at its start",
+                        "exact counter difference (no reset in the window)",
+                    )
+        got = self.client.instant(fallback, self.end)
+        return Counted(
+            self._values(got, label), fallback, "increase() over the window (extrapolated)"
+        )
+
+    @staticmethod
+    def _values(samples: list[Sample], label: str | None) -> dict[str, float]:
+        values: dict[str, float] = {}
+        for sample in samples:
+            key = sample.labels.get(label, "") if label else ""
+            values[key] = values.get(key, 0.0) + sample.value
+        return values

@@ -24,6 +24,7 @@ def verdict_document(report: Report) -> dict[str, Any]:
             "start": _iso(report.window[0]),
             "end": _iso(report.window[1]),
             "seconds": report.seconds,
+            "settle_seconds": report.settle,
         },
         "target": report.target,
         "prometheus_url": report.prometheus_url,

@@ -31,7 +31,9 @@ class Buckets:
     dropped: int = 0
 
     @classmethod
-    def from_mapping(cls, by_le: Mapping[float | str, float]) -> Buckets:
+    def from_mapping(
+        cls, by_le: Mapping[str, float] | Mapping[float, float] | Mapping[float | str, float]
+    ) -> Buckets:
         """Build from ``{le: cumulative count}``; ``le`` may be the exposition text (``"+Inf"``).
 
         Non-finite counts are dropped (and counted in ``dropped``); counts that decrease with

@@ -37,7 +37,12 @@ def render(report: Report) -> str:
         f"# SLO report: {MARKS[verdict.value]}",
         "",
         f"- verdict: **{verdict.value}** (exit {int(code)}: {MEANINGS[code]})",
-        f"- window: {start} – {end} ({report.seconds:g} s)",
+        f"- window: {start} – {end} ({report.seconds:g} s)"
+        + (
+            f"; requests counted through {report.settle:g} s of scrapes after it"
+            if report.settle
+            else ""
+        ),
         f"- target: {report.target}",
         f"- source: Prometheus at {report.prometheus_url}"
         + (f", job `{report.job}`" if report.job else ""),

@@ -317,7 +317,7 @@ class RecordedAnswers(BaseAdapter):
         elif isinstance(body, str):
             params.update(parse_qsl(body))
         self.requests_seen.append((parts.path, params))
-        self.headers_seen.append(dict(request.headers))
+        self.headers_seen.append({k: str(v) for k, v in request.headers.items()})
         status, payload = self.answer(parts.path, params)
         response = requests.Response()
         response.status_code = status

@@ -67,6 +67,22 @@ class Queries:
             f"(increase({metric}_count{self.selector()}[{duration(seconds)}]))"
         )
 
+    def bucket_series(self) -> str:
+        """The raw bucket counters of the latency histogram."""
+        return f"{self._duration_metric}_bucket{self.selector()}"
+
+    def count_series(self) -> str:
+        """The raw request counters (the histogram's ``_count``)."""
+        return f"{self._duration_metric}_count{self.selector()}"
+
+    def scraped(self) -> str:
+        """How many of the job's targets were up (for the exact counter difference)."""
+        return f"count(up{self.selector(routes=False)} == 1)"
+
+    def business_series(self, role: str, **match: str) -> str:
+        """The raw series of a business counter."""
+        return f"{self.config.metric(role)}{self.selector(match, routes=False)}"
+
     def raw_request_counters(self) -> str:
         """The raw request counters, one series per label set (for exact, reset-aware counts)."""
         return f"{self._duration_metric}_count{self.selector()}"

@@ -1,0 +1,232 @@
+"""The reporter against a real Prometheus scraping the real reference service every second."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hypersync_slo import cli
+from hypersync_slo.config import SloConfig
+from hypersync_slo.report import (
+    PrometheusClient,
+    check_thresholds_are_buckets,
+    evaluate_window,
+    histogram_buckets,
+    write_report,
+)
+from hypersync_slo.stack import PrometheusServer, ReferenceService, ScrapeJob
+from hypersync_slo.verdicts import Verdict
+
+JOB = "hypersync"
+KPIS = ["availability", "latency_p50", "latency_p95", "latency_p99", "latency_p999",
+        "throughput_rps", "error_rate", "success_rate"]
+StartService = Callable[..., ReferenceService]
+StartPrometheus = Callable[..., PrometheusServer]
+
+
+def thin_tail_config() -> SloConfig:
+    """The default SLO file with 3 samples beyond a percentile (p99 judged from 300 samples)."""
+    default = SloConfig.default()
+    text = (Path(cli.__file__).parent / "data" / "slo.yaml").read_text("utf-8")
+    config = SloConfig.from_text(
+        text.replace("min_tail_samples: 10", "min_tail_samples: 3"), source="thin-tail slo.yaml"
+    )
+    assert config.objectives.keys() == default.objectives.keys()
+    return config
+
+
+async def _drive(url: str, count: int, concurrency: int) -> dict[str, int]:
+    sent = {"requests": 0, "errors": 0, "transform": 0, "allow": 0}
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(count):
+        queue.put_nowait(i)
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=10) as client:
+
+        async def worker() -> None:
+            while not queue.empty():
+                i = queue.get_nowait()
+                if i % 2:
+                    response = await client.post(
+                        "/v1/operators/transform/execute",
+                        json={"input": {"n": i}, "agent_id": "agent-7"},
+                    )
+                    kind = "transform"
+                else:
+                    response = await client.post(
+                        "/v1/policies/access/evaluate",
+                        json={"subject": "agent-7", "action": "read", "resource": "r"},
+                    )
+                    kind = "policy"
+                sent["requests"] += 1
+                if response.status_code >= 500:
+                    sent["errors"] += 1
+                elif kind == "transform":
+                    sent["transform"] += 1
+                elif response.json().get("decision") == "allow":
+                    sent["allow"] += 1
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return sent
+
+
+def drive(service: ReferenceService, count: int, concurrency: int = 32) -> dict[str, int]:
+    """Send ``count`` API requests (operators and policies) with ``concurrency`` in flight."""
+    return asyncio.run(_drive(service.url, count, concurrency))
+
+
+def wait_for_scrape_after(prometheus: PrometheusServer, moment: float, timeout: float = 15) -> None:
+    """Poll until Prometheus holds a scrape of the job taken after ``moment``."""
+    deadline = time.monotonic() + timeout
+    query = f'max(timestamp(up{{job="{JOB}"}}))'
+    while time.monotonic() < deadline:
+        data = httpx.get(f"{prometheus.url}/api/v1/query", params={"query": query}).json()
+        result = data["data"]["result"]
+        if result and float(result[0]["value"][1]) > moment:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"no scrape after {moment} within {timeout} s")
+
+
+def stack(
+    start_reference_service: StartService, start_prometheus: StartPrometheus, *args: str
+) -> tuple[ReferenceService, PrometheusServer]:
+    """The reference service (with ``args``) and a Prometheus scraping it every second, warmed."""
+    service = start_reference_service(*args)
+    prometheus = start_prometheus([ScrapeJob(JOB, (service.address,))], interval=1.0)
+    prometheus.wait_for_targets()
+    drive(service, 4, 2)  # every series exists before the window opens
+    wait_for_scrape_after(prometheus, time.time())
+    return service, prometheus
+
+
+def window_of_traffic(
+    service: ReferenceService, prometheus: PrometheusServer, count: int, concurrency: int = 32
+) -> tuple[datetime, datetime, dict[str, int]]:
+    """Drive traffic; return its window, after a scrape has followed it."""
+    start = datetime.now(UTC)
+    sent = drive(service, count, concurrency)
+    end = datetime.now(UTC)
+    wait_for_scrape_after(prometheus, end.timestamp() + 1.0)
+    return start, end, sent
+
+
+def test_clean_window_every_kpi_present_with_source_and_samples(
+    start_reference_service: StartService, start_prometheus: StartPrometheus, tmp_path: Path
+) -> None:
+    """A clean window: all eight KPIs with source, samples; latency and errors pass; files good."""
+    service, prometheus = stack(start_reference_service, start_prometheus)
+    start, end, sent = window_of_traffic(service, prometheus, 600)
+    config = thin_tail_config()
+    client = PrometheusClient(prometheus.url)
+    assert check_thresholds_are_buckets(config, histogram_buckets(client, config, JOB)) == []
+    load_result = {
+        "target_url": service.url,
+        "requests": sent["requests"],
+        "errors": sent["errors"],
+        "business_calls": {
+            "operator_executions": {"transform": sent["transform"]},
+            "policy_evaluations": {"allow": sent["allow"]},
+        },
+    }
+    report = evaluate_window(
+        client, config, start, end, job=JOB, load_result=load_result, settle=1.5
+    )
+    assert [k.name for k in report.kpis] == KPIS
+    for kpi in report.kpis:
+        assert kpi.source == "prometheus"
+        assert kpi.query
+    samples = report.kpi("latency_p95").samples
+    assert abs(samples - sent["requests"]) <= 0.05 * sent["requests"]
+    assert report.kpi("latency_p95").verdict is Verdict.PASS
+    assert report.kpi("error_rate").verdict is Verdict.PASS
+    assert report.kpi("error_rate").observed == 0.0
+    assert report.kpi("availability").verdict is Verdict.PASS
+    assert report.kpi("availability").samples >= 2
+    assert report.kpi("latency_p999").verdict is Verdict.NO_DATA  # 3000 samples needed
+    assert [f.subject for f in report.findings if f.kind != "latency"] == []
+    paths = write_report(report, tmp_path / "out")
+    cases = ET.parse(paths["junit"]).getroot().findall("testsuite/testcase")
+    assert [c.get("name") for c in cases] == KPIS
+    html = paths["html"].read_text()
+    assert html.count('src="data:image/png;base64,') == 4
+    assert "<script" not in html
+    assert "<link" not in html
+    assert len(report.series["latency_p95"]) >= 2
+
+
+def test_error_fault_turns_error_rate_to_fail(
+    start_reference_service: StartService, start_prometheus: StartPrometheus
+) -> None:
+    """--fault-error-ratio 0.05: error_rate and success_rate fail; latency still passes."""
+    service, prometheus = stack(
+        start_reference_service, start_prometheus, "--fault-error-ratio", "0.05"
+    )
+    start, end, sent = window_of_traffic(service, prometheus, 600)
+    report = evaluate_window(
+        PrometheusClient(prometheus.url), thin_tail_config(), start, end, job=JOB, settle=1.5
+    )
+    error_rate = report.kpi("error_rate")
+    assert error_rate.verdict is Verdict.FAIL
+    assert error_rate.observed is not None
+    assert 0.01 < error_rate.observed < 0.15
+    assert sent["errors"] > 0
+    assert report.kpi("success_rate").verdict is Verdict.FAIL
+    assert report.kpi("latency_p95").verdict is Verdict.PASS
+    assert report.verdict is Verdict.FAIL
+
+
+def test_slow_tail_fault_turns_latency_p99_to_fail(
+    start_reference_service: StartService, start_prometheus: StartPrometheus
+) -> None:
+    """--fault-latency 0.1:0.6: p99 lies in the (0.5, 0.75] bucket and fails; errors pass."""
+    service, prometheus = stack(
+        start_reference_service, start_prometheus, "--fault-latency", "0.1:0.6"
+    )
+    start, end, _ = window_of_traffic(service, prometheus, 500, concurrency=64)
+    report = evaluate_window(
+        PrometheusClient(prometheus.url), thin_tail_config(), start, end, job=JOB, settle=1.5
+    )
+    p99 = report.kpi("latency_p99")
+    assert p99.verdict is Verdict.FAIL, p99.describe()
+    assert p99.detail["exact"] is True
+    assert p99.detail["share_at_or_below_threshold"] < 0.99
+    assert (p99.detail["bucket_lower"], p99.detail["bucket_upper"]) == (0.5, 0.75)
+    assert report.kpi("error_rate").verdict is Verdict.PASS
+
+
+def test_cli_empty_window_is_inconclusive_then_prometheus_stopped_could_not_run(
+    start_reference_service: StartService,
+    start_prometheus: StartPrometheus,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An empty window exits 3; with Prometheus stopped the exit is 5, naming the URL."""
+    service = start_reference_service()
+    prometheus = start_prometheus([ScrapeJob(JOB, (service.address,))], interval=1.0)
+    before = datetime.now(UTC) - timedelta(hours=2)
+    window = ["--start", before.isoformat(), "--end", (before + timedelta(minutes=5)).isoformat()]
+    base = ["report", "--prometheus-url", prometheus.url, "--job", JOB]
+    assert cli.main([*base, *window, "--out", str(tmp_path / "empty")]) == 3
+    verdict = json.loads((tmp_path / "empty" / "verdict.json").read_text())
+    assert verdict["verdict"] == "no_data"
+    assert {k["verdict"] for k in verdict["kpis"]} == {"no_data"}
+    capsys.readouterr()
+
+    prometheus.stop()
+    assert cli.main([*base, "--last", "5m", "--out", str(tmp_path / "down")]) == 5
+    err = capsys.readouterr().err
+    assert f"Prometheus at {prometheus.url} could not answer every query" in err
+    assert f"prometheus: {prometheus.url}" in err
+    verdict = json.loads((tmp_path / "down" / "verdict.json").read_text())
+    assert verdict["verdict"] == "error"
+    assert verdict["exit_code"] == 5
+    assert {k["verdict"] for k in verdict["kpis"]} == {"error"}
