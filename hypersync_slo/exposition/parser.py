@@ -89,6 +89,7 @@ class ExpositionSyntaxError(MalformedExposition):
         self.problem = problem
         self.expected = expected
         self.observed = observed
+        self.format = fmt
         super().__init__(
             explain(
                 f"malformed {fmt} exposition at line {line}: {problem}",
@@ -96,6 +97,10 @@ class ExpositionSyntaxError(MalformedExposition):
                 observed=observed,
             )
         )
+
+    def __reduce__(self) -> tuple[type[ExpositionSyntaxError], tuple[Format, int, str, str, str]]:
+        """Pickle with the constructor's arguments (the message is rebuilt from them)."""
+        return (type(self), (self.format, self.line, self.problem, self.expected, self.observed))
 
 
 @dataclass

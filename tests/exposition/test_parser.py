@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 import time
 from pathlib import Path
 
@@ -241,3 +242,11 @@ def test_a_10_mb_exposition_parses_in_seconds_not_minutes() -> None:
     elapsed = time.perf_counter() - started
     assert expo.series_count() > 100_000
     assert elapsed < 20.0, f"10 MB took {elapsed:.1f} s"
+
+
+def test_syntax_errors_survive_pickling_with_their_line() -> None:
+    """An ExpositionSyntaxError pickles (child processes report it) with line and message intact."""
+    with pytest.raises(ExpositionSyntaxError) as info:
+        parse_exposition("ok 1\nbad{\n")
+    copy = pickle.loads(pickle.dumps(info.value))
+    assert (copy.line, str(copy)) == (2, str(info.value))
