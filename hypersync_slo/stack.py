@@ -31,6 +31,12 @@ class ScrapeJob:
     metrics_path: str = "/metrics"
 
 
+def prometheus_duration(seconds: float) -> str:
+    """Seconds as a Prometheus duration (whole milliseconds: ``0.8`` -> ``800ms``)."""
+    millis = max(1, round(seconds * 1000))
+    return f"{millis // 1000}s" if millis % 1000 == 0 else f"{millis}ms"
+
+
 def prometheus_config(
     jobs: Sequence[ScrapeJob],
     *,
@@ -41,9 +47,9 @@ def prometheus_config(
     """The YAML of a Prometheus configuration scraping ``jobs`` every ``interval`` seconds."""
     config: dict[str, object] = {
         "global": {
-            "scrape_interval": f"{interval:g}s",
-            "scrape_timeout": f"{min(interval, 10.0) * 0.8:g}s",
-            "evaluation_interval": f"{interval:g}s",
+            "scrape_interval": prometheus_duration(interval),
+            "scrape_timeout": prometheus_duration(min(interval, 10.0) * 0.8),
+            "evaluation_interval": prometheus_duration(interval),
         },
         "scrape_configs": [
             {
