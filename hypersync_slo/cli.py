@@ -25,6 +25,8 @@ COMMANDS: tuple[str, ...] = (
     "lint_metrics",
     "load",
     "report",
+    "audit",
+    "history",
     "render",
     "serve_reference",
 )
