@@ -30,11 +30,18 @@ _LEVEL_NAMES = {
 }
 
 
+_second: tuple[int, str] = (-1, "")
+
+
 def rfc3339(epoch: float) -> str:
-    """``2026-11-27T01:02:03.456Z`` for an epoch time."""
+    """``2026-11-27T01:02:03.456Z`` for an epoch time (the date part is cached per second)."""
+    global _second  # noqa: PLW0603 - one (second, text) pair, swapped atomically
     seconds = int(epoch)
-    millis = int((epoch - seconds) * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+    cached = _second
+    if cached[0] != seconds:
+        cached = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))
+        _second = cached
+    return f"{cached[1]}.{int((epoch - seconds) * 1000):03d}Z"
 
 
 class LogWriter:
@@ -64,6 +71,15 @@ class LogWriter:
             if self._closed:
                 return
             self._stream.write(line)
+            self._dirty = True
+
+    def write_line(self, line: str) -> None:
+        """Write one already-serialised JSON object (must end in a newline)."""
+        data = line.encode()
+        with self._lock:
+            if self._closed:
+                return
+            self._stream.write(data)
             self._dirty = True
 
     def log(self, level: str, message: str, **fields: Any) -> None:
