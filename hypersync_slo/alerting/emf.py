@@ -110,12 +110,12 @@ def kpi_record(
     for kpi in sorted(kpis):
         if kpi not in KPI_UNITS:
             raise ConfigError(f"EMF: unknown KPI {kpi!r}; known KPIs are {', '.join(KPI_UNITS)}.")
-        value = float(kpis[kpi])
+        unit, factor = _UNIT_MAP[KPI_UNITS[kpi]]
+        value = float(kpis[kpi]) * factor
         if not math.isfinite(value):
             no_data.append(kpi)
             continue
-        unit, factor = _UNIT_MAP[KPI_UNITS[kpi]]
-        record[kpi] = value * factor
+        record[kpi] = value
         metrics.append({"Name": kpi, "Unit": unit, "StorageResolution": storage_resolution})
     for kpi, count in sorted((samples or {}).items()):
         record[f"{kpi}_samples"] = int(count)
