@@ -12,8 +12,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-from hypersync_slo.errors import ContractViolation, explain
 from hypersync_slo.gate.client import Answer
+from hypersync_slo.gate.contracts import violation
 
 STATUSES = ("pass", "warn", "fail")
 _RANK = {"pass": 0, "warn": 1, "fail": 2}
@@ -115,13 +115,12 @@ def health_json(answer: Answer, promise: str) -> dict[str, Any]:
             if not isinstance(data, dict):
                 problem = f"a JSON {type(data).__name__}, not an object"
     if problem is not None:
-        raise ContractViolation(
-            explain(
-                f"H-09 {promise}: the health body is not health+json.",
-                url=f"{answer.method} {answer.url}",
-                expected="Content-Type application/health+json (or application/json) with a JSON object",
-                observed=f"{problem}; HTTP {answer.status_code}, body: {answer.excerpt()!r}",
-            )
+        raise violation(
+            "H-09",
+            f"the {promise} body is not health+json.",
+            url=f"{answer.method} {answer.url}",
+            expected="Content-Type application/health+json (or application/json) with a JSON object",
+            observed=f"{problem}; HTTP {answer.status_code}, body: {answer.excerpt()!r}",
         )
     assert isinstance(data, dict)
     return data

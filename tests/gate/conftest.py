@@ -1,0 +1,216 @@
+"""Fixtures of the gate's own proof: a reference service whose breaks are switched at run time,
+misbehaving loopback servers, and a helper that runs the shipped checks with pytester."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import pkgutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import hypersync_slo.gate.suite
+from hypersync_slo.stack import ReferenceService
+
+SUITE = "hypersync_slo.gate.suite"
+
+# Import the shipped checks once, before any pytester snapshot of sys.modules: in-process runs
+# then reuse them instead of importing them again (a second per run).
+for _module in pkgutil.iter_modules(hypersync_slo.gate.suite.__path__):
+    importlib.import_module(f"{SUITE}.{_module.name}")
+
+
+@pytest.fixture(scope="session")
+def gate_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReferenceService]:
+    """One reference service for the gate's proofs, its breaks and faults set by /admin/faults."""
+    service = ReferenceService(tmp_path_factory.mktemp("gate-service"), ["--enable-fault-admin"])
+    service.start()
+    yield service
+    service.stop()
+
+
+Faults = Callable[..., None]
+
+
+@pytest.fixture
+def faults(gate_service: ReferenceService) -> Iterator[Faults]:
+    """Set the service's fault state (``faults(breaks=[...], live="fail", ...)``); reset after."""
+
+    def put(**state: Any) -> None:
+        answer = httpx.put(f"{gate_service.url}/admin/faults", json=state, timeout=5)
+        assert answer.status_code == 200, answer.text
+
+    yield put
+    put()
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """A finished pytester run of the gate: outcomes, the whole output and the wall time."""
+
+    result: pytest.RunResult
+    seconds: float
+
+    @property
+    def output(self) -> str:
+        """stdout and stderr joined."""
+        return self.result.stdout.str() + "\n" + self.result.stderr.str()
+
+    def outcomes(self) -> dict[str, int]:
+        """pytest's closing counts (passed, failed, errors, skipped, ...)."""
+        return self.result.parseoutcomes()
+
+
+RunGate = Callable[..., GateResult]
+
+
+@pytest.fixture
+def run_gate(pytester: pytest.Pytester) -> RunGate:
+    """Run the shipped checks in-process against ``url`` with extra pytest/gate arguments."""
+
+    def run(url: str, *args: str) -> GateResult:
+        start = time.monotonic()
+        result = pytester.runpytest_inprocess(
+            "--pyargs",
+            SUITE,
+            "-p",
+            "no:cacheprovider",
+            "--slo-target-url",
+            url,
+            "-rfEs",
+            "-W",
+            "ignore::pytest.PytestAssertRewriteWarning",
+            *args,
+        )
+        return GateResult(result, time.monotonic() - start)
+
+    return run
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Misbehaviours chosen by path (see ``misbehaving_server``)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+    def _send(self, status: int, body: bytes, content_type: str | None, **headers: str) -> None:
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        for name, value in headers.items():
+            self.send_header(name.replace("_", "-"), value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_HEAD(self) -> None:
+        """HEAD like GET."""
+        self.do_GET()
+
+    def do_GET(self) -> None:
+        """Serve the misbehaviour named by the first path segment."""
+        mode, _, rest = self.path.lstrip("/").partition("/")
+        if mode == "html":
+            self._send(200, b"<html><body>OK</body></html>", "text/html")
+        elif mode == "huge":
+            self._send(200, b"x" * (10 * 1024 * 1024 + 1), "text/plain; version=0.0.4")
+        elif mode == "garbage":
+            self._send(200, bytes(range(256)) * 64, "text/plain; version=0.0.4")
+        elif mode == "loop":
+            self._send(302, b"", None, Location=self.path)
+        elif mode == "slow":
+            time.sleep(30)
+        else:
+            self._send(404, b"{}", "application/json")
+
+
+@dataclass(frozen=True)
+class Misbehaving:
+    """Base URLs of the misbehaving servers."""
+
+    http: str
+    not_http: str
+    silent: str
+
+    def url(self, mode: str) -> str:
+        """Base URL whose every path misbehaves as ``mode`` (html, huge, garbage, loop, slow)."""
+        return f"{self.http}/{mode}"
+
+
+def _serve_garbage(sock: socket.socket, stop: threading.Event) -> None:
+    sock.settimeout(0.2)
+    while not stop.is_set():
+        try:
+            conn, _ = sock.accept()
+        except OSError:
+            continue
+        with conn, contextlib.suppress(OSError):
+            conn.recv(4096)
+            conn.sendall(b"\x00\xff\xfe binary garbage, not HTTP \x01\x02\r\n\r\n")
+
+
+def _serve_silence(sock: socket.socket, stop: threading.Event) -> None:
+    sock.settimeout(0.2)
+    held: list[socket.socket] = []
+    while not stop.is_set():
+        try:
+            conn, _ = sock.accept()
+            held.append(conn)  # accept, read nothing, answer nothing
+        except OSError:
+            continue
+    for conn in held:
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def misbehaving() -> Iterator[Misbehaving]:
+    """Loopback servers that misbehave: bad HTTP answers, non-HTTP bytes, silence."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    threads = [threading.Thread(target=server.serve_forever, daemon=True)]
+    stop = threading.Event()
+    raw = []
+    for target in (_serve_garbage, _serve_silence):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        raw.append(sock)
+        threads.append(threading.Thread(target=target, args=(sock, stop), daemon=True))
+    for thread in threads:
+        thread.start()
+    yield Misbehaving(
+        http=f"http://127.0.0.1:{server.server_address[1]}",
+        not_http=f"http://127.0.0.1:{raw[0].getsockname()[1]}",
+        silent=f"http://127.0.0.1:{raw[1].getsockname()[1]}",
+    )
+    stop.set()
+    server.shutdown()
+    server.server_close()
+    for sock in raw:
+        sock.close()
+
+
+@pytest.fixture
+def closed_port_url() -> str:
+    """A loopback URL where nothing listens."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def log_path(service: ReferenceService) -> Path:
+    """Where the service's JSON log lines go (its stderr, captured to a file)."""
+    return service.log_path
