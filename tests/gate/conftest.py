@@ -121,7 +121,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         """Serve the misbehaviour named by the first path segment."""
-        mode, _, rest = self.path.lstrip("/").partition("/")
+        mode = self.path.lstrip("/").partition("/")[0]
         if mode == "html":
             self._send(200, b"<html><body>OK</body></html>", "text/html")
         elif mode == "huge":

@@ -240,7 +240,8 @@ def test_clean_reference_service_passes_everything(
         "not kpi",
     )
     outcomes = gate.outcomes()
-    assert outcomes.get("failed", 0) == 0 and outcomes.get("errors", 0) == 0, gate.output[-4000:]
+    assert outcomes.get("failed", 0) == 0, gate.output[-4000:]
+    assert outcomes.get("errors", 0) == 0, gate.output[-4000:]
     assert outcomes.get("skipped", 0) == 0, gate.output[-4000:]
     assert outcomes["passed"] >= 80
     assert "hypersync-slo contract summary" in gate.output
