@@ -6,7 +6,7 @@ import asyncio
 import json
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,18 +26,26 @@ from hypersync_slo.stack import PrometheusServer, ReferenceService, ScrapeJob
 from hypersync_slo.verdicts import Verdict
 
 JOB = "hypersync"
-KPIS = ["availability", "latency_p50", "latency_p95", "latency_p99", "latency_p999",
-        "throughput_rps", "error_rate", "success_rate"]
+KPIS = [
+    "availability",
+    "latency_p50",
+    "latency_p95",
+    "latency_p99",
+    "latency_p999",
+    "throughput_rps",
+    "error_rate",
+    "success_rate",
+]
 StartService = Callable[..., ReferenceService]
 StartPrometheus = Callable[..., PrometheusServer]
 
 
 def thin_tail_config() -> SloConfig:
-    """The default SLO file with 3 samples beyond a percentile (p99 judged from 300 samples)."""
+    """The default SLO file with 2 samples beyond a percentile (p99 judged from 200 samples)."""
     default = SloConfig.default()
     text = (Path(cli.__file__).parent / "data" / "slo.yaml").read_text("utf-8")
     config = SloConfig.from_text(
-        text.replace("min_tail_samples: 10", "min_tail_samples: 3"), source="thin-tail slo.yaml"
+        text.replace("min_tail_samples: 10", "min_tail_samples: 2"), source="thin-tail slo.yaml"
     )
     assert config.objectives.keys() == default.objectives.keys()
     return config
@@ -96,16 +104,40 @@ def wait_for_scrape_after(prometheus: PrometheusServer, moment: float, timeout: 
     raise AssertionError(f"no scrape after {moment} within {timeout} s")
 
 
-def stack(
-    start_reference_service: StartService, start_prometheus: StartPrometheus, *args: str
-) -> tuple[ReferenceService, PrometheusServer]:
-    """The reference service (with ``args``) and a Prometheus scraping it every second, warmed."""
-    service = start_reference_service(*args)
-    prometheus = start_prometheus([ScrapeJob(JOB, (service.address,))], interval=1.0)
-    prometheus.wait_for_targets()
-    drive(service, 4, 2)  # every series exists before the window opens
-    wait_for_scrape_after(prometheus, time.time())
-    return service, prometheus
+@pytest.fixture(scope="module")
+def live(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[ReferenceService, PrometheusServer]]:
+    """One reference service (fault admin on) and a Prometheus scraping it every second, warmed.
+
+    Shared by the window tests of this module; each sets its faults and clears them after.
+    """
+    workdir = tmp_path_factory.mktemp("live")
+    service = ReferenceService(workdir / "service", ["--enable-fault-admin"]).start()
+    prometheus = PrometheusServer(workdir / "prometheus", [ScrapeJob(JOB, (service.address,))])
+    try:
+        prometheus.start()
+        prometheus.wait_for_targets()
+        drive(service, 4, 2)  # every series exists before any window opens
+        wait_for_scrape_after(prometheus, time.time())
+        yield service, prometheus
+    finally:
+        prometheus.stop()
+        service.stop()
+
+
+def set_faults(service: ReferenceService, **faults: object) -> None:
+    """Replace the service's fault state (missing keys are off)."""
+    response = httpx.put(f"{service.url}/admin/faults", json=faults, timeout=5)
+    assert response.status_code == 200, response.text
+
+
+@pytest.fixture
+def faults(live: tuple[ReferenceService, PrometheusServer]) -> Iterator[Callable[..., None]]:
+    """Set faults on the shared service for one test; cleared afterwards."""
+    service = live[0]
+    yield lambda **state: set_faults(service, **state)
+    set_faults(service)
 
 
 def window_of_traffic(
@@ -120,11 +152,11 @@ def window_of_traffic(
 
 
 def test_clean_window_every_kpi_present_with_source_and_samples(
-    start_reference_service: StartService, start_prometheus: StartPrometheus, tmp_path: Path
+    live: tuple[ReferenceService, PrometheusServer], tmp_path: Path
 ) -> None:
     """A clean window: all eight KPIs with source, samples; latency and errors pass; files good."""
-    service, prometheus = stack(start_reference_service, start_prometheus)
-    start, end, sent = window_of_traffic(service, prometheus, 600)
+    service, prometheus = live
+    start, end, sent = window_of_traffic(service, prometheus, 300)
     config = thin_tail_config()
     client = PrometheusClient(prometheus.url)
     assert check_thresholds_are_buckets(config, histogram_buckets(client, config, JOB)) == []
@@ -160,17 +192,16 @@ def test_clean_window_every_kpi_present_with_source_and_samples(
     assert html.count('src="data:image/png;base64,') == 4
     assert "<script" not in html
     assert "<link" not in html
-    assert len(report.series["latency_p95"]) >= 2
+    assert len(report.series["latency_p95"]) >= 1
 
 
 def test_error_fault_turns_error_rate_to_fail(
-    start_reference_service: StartService, start_prometheus: StartPrometheus
+    live: tuple[ReferenceService, PrometheusServer], faults: Callable[..., None]
 ) -> None:
-    """--fault-error-ratio 0.05: error_rate and success_rate fail; latency still passes."""
-    service, prometheus = stack(
-        start_reference_service, start_prometheus, "--fault-error-ratio", "0.05"
-    )
-    start, end, sent = window_of_traffic(service, prometheus, 600)
+    """The error fault (error_ratio 0.05, as --fault-error-ratio 0.05): error_rate fails."""
+    service, prometheus = live
+    faults(error_ratio=0.05)
+    start, end, sent = window_of_traffic(service, prometheus, 300)
     report = evaluate_window(
         PrometheusClient(prometheus.url), thin_tail_config(), start, end, job=JOB, settle=1.5
     )
@@ -185,13 +216,12 @@ def test_error_fault_turns_error_rate_to_fail(
 
 
 def test_slow_tail_fault_turns_latency_p99_to_fail(
-    start_reference_service: StartService, start_prometheus: StartPrometheus
+    live: tuple[ReferenceService, PrometheusServer], faults: Callable[..., None]
 ) -> None:
-    """--fault-latency 0.1:0.6: p99 lies in the (0.5, 0.75] bucket and fails; errors pass."""
-    service, prometheus = stack(
-        start_reference_service, start_prometheus, "--fault-latency", "0.1:0.6"
-    )
-    start, end, _ = window_of_traffic(service, prometheus, 500, concurrency=64)
+    """The slow-tail fault (as --fault-latency 0.1:0.6): p99 in the (0.5, 0.75] bucket fails."""
+    service, prometheus = live
+    faults(latency=[{"ratio": 0.1, "seconds": 0.6}])
+    start, end, _ = window_of_traffic(service, prometheus, 300, concurrency=64)
     report = evaluate_window(
         PrometheusClient(prometheus.url), thin_tail_config(), start, end, job=JOB, settle=1.5
     )
