@@ -1,1 +1,56 @@
-"""The open-model load driver (runs inside the Locust child process) and its launcher."""
+"""The open-model load generator: pure parts here, the Locust driver in its own child process.
+
+Layers (who may import whom)::
+
+    commands/load.py ──> launcher ──> result, verdict, parts, histogram, safety   (parent process)
+                            │ starts `python -m locust -f loadgen/driver.py`
+                            v
+                         driver (locust, gevent) ──> schedule, traffic, recorder, parts, histogram
+
+Only ``driver`` (and ``load/locustfile.py``) import locust or gevent; importing this package
+never does. ``launcher`` names are loaded on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypersync_slo.loadgen.histogram import LatencyHistogram
+from hypersync_slo.loadgen.recorder import Recorder
+from hypersync_slo.loadgen.result import RunInfo, merge_parts, summary_markdown, write_result
+from hypersync_slo.loadgen.safety import check_duration, check_rate, check_target, parse_duration
+from hypersync_slo.loadgen.schedule import Schedule
+from hypersync_slo.loadgen.traffic import PlannedRequest, TrafficModel
+from hypersync_slo.loadgen.verdict import critical_breach, evaluate, exit_code
+
+__all__ = [
+    "LatencyHistogram",
+    "LoadPlan",
+    "Outcome",
+    "PlannedRequest",
+    "Recorder",
+    "RunInfo",
+    "Schedule",
+    "TrafficModel",
+    "check_duration",
+    "check_rate",
+    "check_target",
+    "critical_breach",
+    "evaluate",
+    "exit_code",
+    "merge_parts",
+    "parse_duration",
+    "run_load",
+    "summary_markdown",
+    "write_result",
+]
+
+_LAUNCHER = ("LoadPlan", "Outcome", "run_load")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAUNCHER:
+        from hypersync_slo.loadgen import launcher  # noqa: PLC0415  (keeps httpx out of the driver)
+
+        return getattr(launcher, name)
+    raise AttributeError(f"module 'hypersync_slo.loadgen' has no attribute {name!r}")
