@@ -1,1 +1,48 @@
-"""Alerting rules, Alertmanager routing, dashboards and CloudWatch EMF generated from the SLO file."""
+"""Alerting rules, Alertmanager routing, dashboards and CloudWatch EMF generated from the SLO file.
+
+Public API::
+
+    build_rules(config, *, job, runbook_base, timing) -> RuleSet      Prometheus rules (rules.py)
+    load_routing(path | None) -> RoutingSpec                           routing file (alertmanager.py)
+    render_alertmanager(spec) -> str                                   Alertmanager 0.25 config
+    AlertmanagerServer(workdir, config_text).start()                   a real Alertmanager on loopback
+    build_dashboard(config, *, job) -> dict / dashboard_json(...)      Grafana dashboard (dashboards.py)
+    kpi_record(kpis, ...) -> dict / validate_record(record) -> list    CloudWatch EMF (emf.py)
+    fired_alerts(prometheus_url, start, end) -> list[FiredAlert]       what fired in a window (fired.py)
+    render_files(config, ...) / render_all(out, config, ...)           everything, byte-stable (render.py)
+"""
+
+from hypersync_slo.alerting.alertmanager import (
+    AlertmanagerServer,
+    RoutingSpec,
+    load_routing,
+    render_alertmanager,
+    routing_from_mapping,
+)
+from hypersync_slo.alerting.dashboards import build_dashboard, dashboard_json, dashboard_queries
+from hypersync_slo.alerting.emf import emf_lines, kpi_record, validate_record
+from hypersync_slo.alerting.fired import FiredAlert, fired_alerts
+from hypersync_slo.alerting.render import RunKpis, render_all, render_files
+from hypersync_slo.alerting.rules import RuleSet, Timing, build_rules
+
+__all__ = [
+    "AlertmanagerServer",
+    "FiredAlert",
+    "RoutingSpec",
+    "RuleSet",
+    "RunKpis",
+    "Timing",
+    "build_dashboard",
+    "build_rules",
+    "dashboard_json",
+    "dashboard_queries",
+    "emf_lines",
+    "fired_alerts",
+    "kpi_record",
+    "load_routing",
+    "render_alertmanager",
+    "render_all",
+    "render_files",
+    "routing_from_mapping",
+    "validate_record",
+]

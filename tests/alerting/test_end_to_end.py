@@ -32,6 +32,7 @@ from hypersync_slo.alerting.alertmanager import (
     render_alertmanager,
     routing_from_mapping,
 )
+from hypersync_slo.alerting.fired import fired_alerts
 from hypersync_slo.alerting.rules import ALERTS_FILE, Timing, build_rules
 from hypersync_slo.config import SloConfig
 from hypersync_slo.stack import PrometheusServer, ReferenceService, ScrapeJob
@@ -180,6 +181,7 @@ def test_faults_page_notify_mail_and_resolve(
             alertmanagers=[alertmanager.address],
         )
         prometheus.wait_for_targets()
+        run_start = time.time()
 
         with Traffic(service.url, rps=150) as traffic:
             # 1. 2 % errors: Slack is notified, PagerDuty is not paged.
@@ -265,6 +267,11 @@ def test_faults_page_notify_mail_and_resolve(
                 "traffic",
                 f"{sum(sent.values())} requests in {time.monotonic() - traffic.started:.0f} s: {sent}",
             )
+        fired = fired_alerts(prometheus.url, run_start, time.time(), step=1.0)
+        assert [
+            (a.alertname, a.severity) for a in fired if a.alertname == "HypersyncHighErrorRate"
+        ] == [("HypersyncHighErrorRate", "warning"), ("HypersyncHighErrorRate", "critical")]
+        record_property("fired", [a.describe() for a in fired])
         assert sent.get(500, 0) > 0, sent
         assert sent.get(200, 0) > 1000, sent
 
