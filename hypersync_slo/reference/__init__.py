@@ -21,8 +21,8 @@ from hypersync_slo.reference.options import ServiceOptions
 __all__ = ["BREAKS", "DEPENDENCIES", "FaultError", "FaultState", "ServiceOptions", "run"]
 
 
-def run(options: ServiceOptions) -> bool:
-    """Serve until stopped (imports uvicorn only when called)."""
+def run(options: ServiceOptions) -> None:
+    """Serve until stopped; ``SuiteFault`` when it cannot start (imports uvicorn only when called)."""
     from hypersync_slo.reference.server import run as _run  # noqa: PLC0415 - lazy uvicorn
 
-    return _run(options)
+    _run(options)

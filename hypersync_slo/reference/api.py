@@ -8,6 +8,7 @@ only after an operation succeeded, once each.
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -127,6 +128,8 @@ class Api:
         span = self._span("receipt.write", ctx, {"db.system": "sqlite", "db.operation": "INSERT"})
         try:
             receipt = self.store.create(operation, payload)
+        except sqlite3.Error as exc:
+            return _store_unavailable(exc)
         finally:
             if span is not None:
                 span.end()
@@ -137,7 +140,10 @@ class Api:
     async def get_receipt(self, params: list[str], body: bytes, ctx: Context | None) -> Response:
         """``GET /v1/receipts/{receipt_id}``."""
         receipt_id = params[0]
-        found = self.store.get(receipt_id) if len(receipt_id) <= 64 else None
+        try:
+            found = self.store.get(receipt_id) if len(receipt_id) <= 64 else None
+        except sqlite3.Error as exc:
+            return _store_unavailable(exc)
         if found is None:
             return error(404, "receipt_not_found", f"no receipt '{receipt_id[:64]}'")
         return json_response(200, found)
@@ -171,6 +177,10 @@ class Api:
         return json_response(
             202, {"agent_id": agent_id, "action": action, "accepted_at": rfc3339(now)}
         )
+
+
+def _store_unavailable(exc: sqlite3.Error) -> Response:
+    return error(503, "receipt_store_unavailable", f"the receipt store did not answer: {exc}")
 
 
 def _text(data: dict[str, Any], name: str, limit: int = _MAX_TEXT) -> str:

@@ -121,6 +121,7 @@ class ReferenceApp:
         }
         self._tasks: list[asyncio.Task[None]] = []
         self._service = _quote(options.service_name)
+        self.startup_error: str | None = None
 
     # --- fault state ---------------------------------------------------------------------
 
@@ -392,9 +393,8 @@ class ReferenceApp:
                 try:
                     await self.startup()
                 except Exception as exc:
-                    self.log.log(
-                        "critical", "start-up failed", error=f"{type(exc).__name__}: {exc}"
-                    )
+                    self.startup_error = f"{type(exc).__name__}: {exc}"
+                    self.log.log("critical", "start-up failed", error=self.startup_error)
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
                 await send({"type": "lifespan.startup.complete"})

@@ -7,11 +7,13 @@ receipt store and flushes spans and logs.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from types import FrameType
 
 import uvicorn
 
+from hypersync_slo.errors import SuiteFault, explain
 from hypersync_slo.reference.app import ReferenceApp
 from hypersync_slo.reference.logs import LogWriter, route_stdlib_logging
 from hypersync_slo.reference.options import ServiceOptions
@@ -51,13 +53,30 @@ def build(options: ServiceOptions, writer: LogWriter) -> tuple[ReferenceApp, _Se
     return app, server
 
 
-def run(options: ServiceOptions) -> bool:
-    """Serve until stopped; False when the service could not start."""
+def run(options: ServiceOptions) -> None:
+    """Serve until stopped; ``SuiteFault`` when the service could not start."""
     writer = LogWriter(options.log_file)
     route_stdlib_logging(writer)
+    app = None
     try:
-        _, server = build(options, writer)
-        server.run()
-        return server.started
+        app, server = build(options, writer)
+        with contextlib.suppress(SystemExit):  # uvicorn exits when it cannot bind or start up
+            server.run()
+        if server.started:
+            return
     finally:
         writer.close()
+    reason = (
+        app.startup_error
+        if app is not None and app.startup_error
+        else "see the log lines before this one"
+    )
+    raise SuiteFault(
+        explain(
+            "the reference service could not start.",
+            listen=f"{options.host}:{options.port}",
+            data_dir=options.data_dir,
+            reason=reason,
+            log=options.log_file or "stderr",
+        )
+    )

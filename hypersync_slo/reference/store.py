@@ -19,6 +19,9 @@ from typing import Any
 from hypersync_slo.reference.logs import rfc3339
 
 DB_NAME = "receipts.sqlite3"
+#: How long a request waits for a lock held by someone else; it blocks the event loop meanwhile,
+#: so it is short: a locked store answers 503 rather than stalling every other request.
+BUSY_TIMEOUT_MS = 250
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS receipts (
     receipt_id TEXT PRIMARY KEY,
@@ -45,7 +48,7 @@ class ReceiptStore:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA busy_timeout=2000")
+        db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         db.executescript(_SCHEMA)
         self._db = db
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,6 +40,19 @@ class Faulty:
     def reset(self) -> None:
         """Back to a healthy service."""
         self.inject()
+
+    @contextlib.contextmanager
+    def store_locked(self) -> Iterator[None]:
+        """Hold an exclusive lock on the service's SQLite receipt store (a hung datastore)."""
+        db = sqlite3.connect(
+            self.service.workdir / "data" / "receipts.sqlite3", isolation_level=None
+        )
+        try:
+            db.execute("BEGIN EXCLUSIVE")
+            yield
+        finally:
+            db.execute("ROLLBACK")
+            db.close()
 
     def log_lines(self) -> list[dict[str, Any]]:
         """Every JSON log line the service has written so far."""

@@ -167,6 +167,19 @@ def test_body_of_exactly_one_mib_is_taken(faulty: Faulty) -> None:
     assert faulty.client.post("/v1/receipts", content=body).status_code == 201
 
 
+def test_locked_store_answers_503_quickly(faulty: Faulty) -> None:
+    """A receipt write on a locked store is a 503 JSON error after a short wait, not a stall."""
+    with faulty.store_locked():
+        response = faulty.client.post("/v1/receipts", json={"operation": "o", "payload": {}})
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == "receipt_store_unavailable"
+        assert response.elapsed.total_seconds() < 1.0
+    assert (
+        faulty.client.post("/v1/receipts", json={"operation": "o", "payload": {}}).status_code
+        == 201
+    )
+
+
 def test_injected_latency_and_errors_hit_only_the_api(faulty: Faulty) -> None:
     """latency/error_ratio faults apply to /v1 requests; health stays fast and 200."""
     faulty.inject(latency=[{"ratio": 1.0, "seconds": 0.3}], error_ratio=1.0)

@@ -221,3 +221,26 @@ def test_stall_stops_the_whole_server(faulty: Faulty, poll: Callable[..., Any]) 
     start = time.monotonic()
     faulty.client.get("/health/live")
     assert time.monotonic() - start < 0.3
+
+
+def test_hung_store_fails_its_check_within_the_timeout(
+    faulty: Faulty, poll: Callable[..., Any]
+) -> None:
+    """A locked (hanging) SQLite store: its check fails with 'timeout' and ready still answers fast."""
+    with faulty.store_locked():
+
+        def ready() -> tuple[httpx.Response, float]:
+            start = time.monotonic()
+            response = faulty.client.get("/health/ready")
+            return response, time.monotonic() - start
+
+        response, _ = poll(ready, lambda r: r[0].status_code == 503, timeout=5)
+        check = response.json()["checks"]["receipt-store:responseTime"][0]
+        assert check["status"] == "fail"
+        assert check["output"].startswith("timeout")
+        assert max(ready()[1] for _ in range(5)) < 1.0
+        assert faulty.client.get("/health/live").status_code == 200
+    assert (
+        poll(lambda: faulty.client.get("/health/ready").status_code, lambda code: code == 200)
+        == 200
+    )
