@@ -8,6 +8,7 @@ the plots and the query timings.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -17,7 +18,7 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-from hypersync_slo.config import QUANTILES, SloConfig
+from hypersync_slo.config import QUANTILES, SloConfig, format_value
 from hypersync_slo.errors import PrometheusUnavailable, UsageError, explain
 from hypersync_slo.report import kpis
 from hypersync_slo.report.prometheus import PrometheusClient, Sample, choose_step
@@ -370,7 +371,7 @@ def _throughput(
         holds = objective.holds(average) and (worst is None or objective.holds(worst))
         if worst is not None and not objective.holds(worst):
             detail["failed_on"] = "worst 60 s sub-window"
-    return judge(
+    result = judge(
         objective,
         average,
         round(completed),
@@ -380,6 +381,15 @@ def _throughput(
         holds=holds,
         detail=detail,
     )
+    if result.verdict is Verdict.FAIL and detail.get("failed_on") and worst is not None:
+        result = dataclasses.replace(
+            result,
+            reason=(
+                f"worst 60 s sub-window {format_value(worst, 'rps')} is outside objective "
+                f"{objective.describe()} (window average {format_value(average or 0.0, 'rps')})"
+            ),
+        )
+    return result
 
 
 def _availability(

@@ -122,6 +122,7 @@ def test_rates_throughput_and_availability() -> None:
     assert throughput.observed == pytest.approx(1000 / 120)
     assert throughput.detail["worst_60s_rps"] == 8.0
     assert throughput.verdict is Verdict.FAIL
+    assert throughput.reason.startswith("worst 60 s sub-window 8 req/s is outside objective")
     availability = report.kpi("availability")
     assert (availability.observed, availability.samples) == (1.0, 120)
     assert availability.verdict is Verdict.PASS
