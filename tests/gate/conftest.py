@@ -136,6 +136,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, b"{}", "application/json")
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A threaded HTTP server that does not print peers' resets (the TLS test causes one)."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Quiet."""
+
+
 @dataclass(frozen=True)
 class Misbehaving:
     """Base URLs of the misbehaving servers."""
@@ -177,8 +186,7 @@ def _serve_silence(sock: socket.socket, stop: threading.Event) -> None:
 @pytest.fixture(scope="session")
 def misbehaving() -> Iterator[Misbehaving]:
     """Loopback servers that misbehave: bad HTTP answers, non-HTTP bytes, silence."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.daemon_threads = True
+    server = _QuietServer(("127.0.0.1", 0), _Handler)
     threads = [threading.Thread(target=server.serve_forever, daemon=True)]
     stop = threading.Event()
     raw = []

@@ -1,0 +1,84 @@
+"""``hypersync-slo check``: the same verdict as the pytest run, as the tool's exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from hypersync_slo.exitcodes import ExitCode
+from hypersync_slo.gate.runner import GateRun, suite_dir
+from hypersync_slo.stack import ReferenceService
+from tests.gate.conftest import Faults
+
+
+def check(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m hypersync_slo check ARGS`` in ``cwd`` (not the checkout)."""
+    return subprocess.run(
+        [sys.executable, "-m", "hypersync_slo", "check", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_suite_ships_inside_the_package() -> None:
+    """The checks are found in the installed package, whatever the working directory."""
+    assert (suite_dir() / "test_health_live.py").is_file()
+    assert suite_dir().parent.name == "gate"
+    args = GateRun(target_url="http://x", keyword="live").pytest_args(Path("/i.ini"), Path("/r"))
+    assert args[:2] == ["--pyargs", "hypersync_slo.gate.suite"]
+    assert args[args.index("-m") : args.index("-m") + 2] == ["-m", "not kpi"]
+
+
+def test_clean_service_exits_0_with_junit(
+    gate_service: ReferenceService, faults: Faults, tmp_path: Path
+) -> None:
+    """The whole gate on the clean service exits 0 from any directory and writes JUnit figures."""
+    junit = tmp_path / "gate.xml"
+    done = check(tmp_path, "--target-url", gate_service.url, "--junit-xml", str(junit))
+    assert done.returncode == ExitCode.PASS, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "hypersync-slo contract summary" in done.stdout
+    assert '<property name="live_ms"' in junit.read_text()
+    assert not (tmp_path / ".pytest_cache").exists()
+
+
+def test_broken_promise_exits_1(
+    gate_service: ReferenceService, faults: Faults, tmp_path: Path
+) -> None:
+    """A contract break makes check exit 1 and name the failed check."""
+    faults(breaks=["ready-500"])
+    done = check(tmp_path, "--target-url", gate_service.url, "-k", "ready")
+    assert done.returncode == ExitCode.FAIL, done.stdout[-3000:]
+    assert "H-03 broken: /health/ready answered 500." in done.stdout
+
+
+def test_unreachable_target_exits_4(closed_port_url: str, tmp_path: Path) -> None:
+    """Every check erroring on an unreachable target is exit 4, not 1."""
+    done = check(tmp_path, "--target-url", closed_port_url, "-k", "health_live", "--timeout", "1")
+    assert done.returncode == ExitCode.TARGET_UNREACHABLE, done.stdout[-3000:]
+    assert "cannot connect to" in done.stdout
+
+
+def test_nothing_selected_is_usage(closed_port_url: str, tmp_path: Path) -> None:
+    """A -k that selects no check is a usage error (exit 2)."""
+    done = check(tmp_path, "--target-url", closed_port_url, "-k", "no_such_check_anywhere")
+    assert done.returncode == ExitCode.USAGE
+
+
+def test_bad_slo_file_exits_7(closed_port_url: str, tmp_path: Path) -> None:
+    """An invalid SLO file is exit 7 before any request is made."""
+    bad = tmp_path / "slo.yaml"
+    bad.write_text("objectives: {latency_p95: {objective: 'soon'}}\n")
+    done = check(tmp_path, "--target-url", closed_port_url, "--slo-config", str(bad))
+    assert done.returncode == ExitCode.BAD_CONFIG
+    assert "objectives.latency_p95" in done.stderr
+
+
+def test_kpi_needs_prometheus(closed_port_url: str, tmp_path: Path) -> None:
+    """--kpi without --prometheus-url is a usage error."""
+    done = check(tmp_path, "--target-url", closed_port_url, "--kpi")
+    assert done.returncode == ExitCode.USAGE
+    assert "--kpi needs --prometheus-url" in done.stdout + done.stderr
