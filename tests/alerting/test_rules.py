@@ -235,3 +235,14 @@ def test_le_matcher_matches_both_client_spellings() -> None:
     """1 s matches le="1" (Go) and le="1.0" (Python); 0.5 s has one spelling."""
     assert le_matcher(1.0) == 'le=~"1|1\\\\.0"'
     assert le_matcher(0.5) == 'le="0.5"'
+
+
+def test_the_documented_promtool_example_passes(rules: RuleSet, tmp_path: Path) -> None:
+    """The promtool unit test shown in docs/alerting.md passes against the generated rules."""
+    doc = (Path(__file__).parents[2] / "docs" / "alerting.md").read_text("utf-8")
+    start = doc.index("rule_files: [hypersync-alerts.rules.yml]")
+    example = doc[start : doc.index("```", start)]
+    write_rules(rules, tmp_path)
+    (tmp_path / "doc-test.yml").write_text(example, "utf-8")
+    result = promtool("test", "rules", "doc-test.yml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
