@@ -173,7 +173,13 @@ def evaluate_window(
         buckets = kpis.Buckets.from_mapping(dict(got.values))
         for name, quantile in QUANTILES.items():
             results[name], estimates[name] = _latency(
-                config, name, quantile=quantile, buckets=buckets, query=bucket_query, window=window
+                config,
+                name,
+                quantile=quantile,
+                buckets=buckets,
+                query=bucket_query,
+                window=window,
+                counting=got.method,
             )
 
     # Error, success and throughput from the request counts per status code.
@@ -226,7 +232,13 @@ def evaluate_window(
             detail=status_detail,
         )
         results["throughput_rps"] = _throughput(
-            client, config, q, report, completed=errors_ratio.total, status_query=status_query
+            client,
+            config,
+            q,
+            report,
+            completed=errors_ratio.total,
+            status_query=status_query,
+            counting=by_status.method,
         )
 
     # Availability: probe results from the load run, else probe_success, else up.
@@ -267,13 +279,15 @@ def _latency(
     buckets: kpis.Buckets,
     query: str,
     window: tuple[datetime, datetime],
+    counting: str,
 ) -> tuple[KpiResult, kpis.QuantileEstimate | None]:
     objective = config.objective(name)
     estimate = kpis.bucket_quantile(buckets, quantile)
     samples = round(buckets.total)
     detail: dict[str, Any] = {
         "quantile": quantile,
-        "method": "histogram_quantile rule over increase() of the buckets",
+        "method": "histogram_quantile rule over the window's bucket counts",
+        "counting": counting,
         "buckets": list(buckets.finite_bounds),
     }
     if buckets.dropped:
@@ -341,12 +355,17 @@ def _throughput(
     *,
     completed: float,
     status_query: str,
+    counting: str,
 ) -> KpiResult:
     objective = config.objective("throughput_rps")
     start, end = report.window
     seconds = report.seconds
     average = kpis.throughput(completed, seconds)
-    detail: dict[str, Any] = {"requests": completed, "window_seconds": seconds}
+    detail: dict[str, Any] = {
+        "requests": completed,
+        "window_seconds": seconds,
+        "counting": counting,
+    }
     worst: float | None = None
     rate_query = q.throughput_rate(SUBWINDOW)
     if seconds >= SUBWINDOW:
