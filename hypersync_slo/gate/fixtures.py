@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -26,7 +27,9 @@ from hypersync_slo.gate.faultadmin import FaultAdmin
 from hypersync_slo.gate.options import SloSettings
 from hypersync_slo.gate.scrape import TEXT_ACCEPT, parse_answer, scrape
 from hypersync_slo.gate.state import GateState, gate_state
-from hypersync_slo.report import PrometheusClient, Report, evaluate_window
+
+if TYPE_CHECKING:
+    from hypersync_slo.report import Report
 
 
 def _state(request: pytest.FixtureRequest) -> GateState:
@@ -125,6 +128,10 @@ def kpi_report(slo_settings: SloSettings, slo_config: SloConfig) -> Report:
     """Every KPI judged from Prometheus over the window ending now (--slo-window)."""
     if slo_settings.prometheus_url is None:
         pytest.skip("no --slo-prometheus-url: KPI tests need Prometheus")
+    # The reporter pulls in pandas: imported only when KPIs are judged, so the contract gate
+    # alone starts fast.
+    from hypersync_slo.report import PrometheusClient, evaluate_window  # noqa: PLC0415
+
     end = datetime.now(UTC)
     start = end - timedelta(seconds=slo_settings.window)
     with PrometheusClient(

@@ -9,13 +9,17 @@ Prometheus that cannot answer is an *error* (exit 5).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from hypersync_slo.config import SloConfig, format_value
 from hypersync_slo.errors import BudgetViolation, NoData, PrometheusUnavailable, explain
 from hypersync_slo.gate.fixtures import Evidence
-from hypersync_slo.report import Report
 from hypersync_slo.verdicts import KpiResult, Verdict
+
+if TYPE_CHECKING:
+    from hypersync_slo.report import Report
 
 KPIS = ("availability", "latency_p95", "latency_p99", "throughput_rps", "error_rate")
 
