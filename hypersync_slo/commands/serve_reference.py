@@ -82,6 +82,14 @@ def register(subparsers: Any) -> None:
         help="extra initialisation time during which /health/ready answers 503 (default: 0)",
     )
     parser.add_argument(
+        "--shutdown-grace",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="on SIGTERM, answer /health/ready 503 but keep serving this long before stopping "
+        "(default: 0; a second signal stops at once)",
+    )
+    parser.add_argument(
         "--optional-dependency",
         action="append",
         default=[],
@@ -204,6 +212,7 @@ def handle(args: argparse.Namespace) -> int:
         faults=faults,
         optional_dependencies=frozenset(args.optional_dependency),
         startup_delay=max(0.0, args.startup_delay),
+        shutdown_grace=max(0.0, args.shutdown_grace),
         memory_limit_mib=args.memory_limit_mib,
         queue_limit=args.queue_limit,
         version=__version__,

@@ -23,6 +23,7 @@ class ServiceOptions:
     faults: FaultState = field(default_factory=FaultState)
     optional_dependencies: frozenset[str] = frozenset()
     startup_delay: float = 0.0
+    shutdown_grace: float = 0.0
     memory_limit_mib: int = 1024
     queue_limit: int = 10_000
     service_name: str = "hypersync-reference"

@@ -195,9 +195,9 @@ def test_injected_latency_and_errors_hit_only_the_api(faulty: Faulty) -> None:
 def test_receipts_persist_across_restart_and_admin_is_off(
     start_reference_service: StartService, tmp_path: Path
 ) -> None:
-    """A receipt written before a restart with the same data dir is there after it; admin is 404."""
+    """Admin is 404 by default; SIGTERM drains (ready 503) then stops; receipts survive a restart."""
     workdir = tmp_path / "persist"
-    first = start_reference_service(workdir=workdir)
+    first = start_reference_service("--shutdown-grace", "1.5", workdir=workdir)
     assert httpx.get(f"{first.url}/admin/faults").status_code == 404
     assert httpx.put(f"{first.url}/admin/faults", json={"breaks": ["ready-500"]}).status_code == 404
     receipt = httpx.post(
@@ -206,6 +206,14 @@ def test_receipts_persist_across_restart_and_admin_is_off(
     assert first.process is not None
     assert first.process.proc is not None
     os.killpg(first.process.proc.pid, signal.SIGTERM)
+    # draining: ready says 503 "shutting down" while live and the API still answer
+    ready = httpx.get(f"{first.url}/health/ready", timeout=5)
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["service:initialized"][0]["output"].startswith("shutting down")
+    assert httpx.get(f"{first.url}/health/live", timeout=5).status_code == 200
+    assert (
+        httpx.get(f"{first.url}/v1/receipts/{receipt['receipt_id']}", timeout=5).status_code == 200
+    )
     # uvicorn shuts down gracefully, then re-raises the SIGTERM it caught: exit by signal 15
     assert first.process.proc.wait(timeout=15) in (0, -signal.SIGTERM)
     assert '"message":"service stopped"' in first.log_path.read_text("utf-8")
