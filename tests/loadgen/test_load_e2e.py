@@ -45,6 +45,10 @@ def load_command(url: str, out: Path, *args: str) -> list[str]:
         "--slo-config",
         str(SLO),
         "--quiet",
+        # These tests are about counting, not generator fidelity: a busy CI machine may delay
+        # a few sends by more than the default 10 ms, which would void the verdict.
+        "--late-tolerance",
+        "0.05",
         *args,
     ]
 
@@ -237,3 +241,42 @@ def test_command_never_imports_locust() -> None:
         "assert 'locust' not in sys.modules and 'gevent' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_stall_beyond_timeout_counts_timeouts(
+    start_reference_service: StartService, tmp_path: Path
+) -> None:
+    """A 0.5 s stall with a 0.2 s request timeout: failures counted under cause 'timeout'."""
+    service = start_reference_service("--fault-stall", "2:0.5")
+    proc = run_load(service.url, tmp_path, "--rps", "100", "--duration", "3s", "--timeout", "0.2")
+    result = read_result(tmp_path)
+    assert result["errors_by_cause"].get("timeout", 0) > 0, (proc.stderr, result["errors_by_cause"])
+    assert result["requests"] == result["sent"]  # every timed-out request still completed
+    assert proc.returncode == 1
+
+
+def test_target_going_away_counts_refused_and_ends(
+    start_reference_service: StartService, tmp_path: Path
+) -> None:
+    """The service stops mid-run: refused connections are errors by cause; the run still ends."""
+    service = start_reference_service()
+    proc = subprocess.Popen(
+        load_command(service.url, tmp_path, "--rps", "100", "--duration", "4s"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        parts = read_parts(tmp_path / ".parts")
+        if parts and parts[0]["sent"] >= 100:
+            break
+        time.sleep(0.1)
+    service.stop()
+    _out, err = proc.communicate(timeout=60)
+    result = read_result(tmp_path)
+    causes = result["errors_by_cause"]
+    assert causes.get("connection_refused", 0) + causes.get("connection_reset", 0) > 0, err
+    assert result["sent"] == result["scheduled"] == 400
+    assert proc.returncode == 1, (err, result["saturation_reasons"])
+    assert "error_rate" in result["verdict"]["failed"]
