@@ -69,14 +69,13 @@ class RunKpis:
             kpis = {
                 str(k): float(v) if v is not None else float("nan") for k, v in data["kpis"].items()
             }
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{path}: every KPI value must be a number or null ({exc}).") from exc
-        return cls(
-            kpis,
-            str(data.get("source", "client")),
-            stamp,
-            {str(k): int(v) for k, v in (data.get("samples") or {}).items()},
-        )
+            samples = {str(k): int(v) for k, v in (data.get("samples") or {}).items()}
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise ConfigError(
+                f"{path}: every KPI value must be a number or null and every sample count a "
+                f"whole number ({exc})."
+            ) from exc
+        return cls(kpis, str(data.get("source", "client")), stamp, samples)
 
 
 def render_files(

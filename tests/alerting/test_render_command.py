@@ -168,3 +168,11 @@ def test_help_teaches_with_examples(capsys: pytest.CaptureFixture[str]) -> None:
     assert "hypersync-slo render --out monitoring/" in text
     assert "amtool check-config monitoring/alertmanager/alertmanager.yml" in text
     assert "exit codes:" in text
+
+
+def test_malformed_kpi_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A KPI file with a non-numeric value: exit 7 naming the file, nothing written."""
+    kpis = tmp_path / "kpis.json"
+    kpis.write_text('{"kpis": {"latency_p99": "fast"}, "timestamp_ms": 1795750000000}', "utf-8")
+    err = refused(tmp_path, capsys, "--kpis", str(kpis))
+    assert f"{kpis}: every KPI value must be a number or null" in err
