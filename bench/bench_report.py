@@ -36,7 +36,7 @@ ROUTES = (
     "/v1/receipts",
     "/v1/agents/{agent_id}/actions",
 )
-STATUSES = (("200", 0.9990), ("500", 0.0010))
+STATUSES = (("200", 0.9995), ("500", 0.0005))
 BUDGET_SECONDS = 3.0
 
 
@@ -70,7 +70,7 @@ def write_openmetrics(path: Path, end: int) -> int:
                 for t in times:
                     if t == restart:
                         count = total = 0.0  # the target restarted: counters begin again
-                    mean = 250 * STEP * share
+                    mean = 265 * STEP * share
                     added = max(0, round(rng.gauss(mean, math.sqrt(mean + 1))))
                     count += added
                     total += added * 0.025

@@ -21,7 +21,7 @@ import pandas as pd
 from hypersync_slo.config import QUANTILES, SloConfig, format_value
 from hypersync_slo.errors import PrometheusUnavailable, UsageError, explain
 from hypersync_slo.report import kpis
-from hypersync_slo.report.prometheus import PrometheusClient, Sample, choose_step
+from hypersync_slo.report.prometheus import PrometheusClient, Sample, choose_step, points_in
 from hypersync_slo.report.queries import STATUS_LABEL, Queries, duration
 from hypersync_slo.report.reconcile import Finding, ServerCounts, reconcile
 from hypersync_slo.verdicts import KpiResult, Verdict, errored, judge, overall
@@ -150,6 +150,7 @@ def evaluate_window(
         t_end,
         counted,
         exact=bool(scraped) and not isinstance(scraped, PrometheusUnavailable),
+        scrapes_query=q.scrapes(counted),
     )
 
     # Latency from the histogram buckets.
@@ -548,7 +549,10 @@ class Growth:
     Exact: the summed counters at the end minus at the start (each the last scrape at or before
     that moment; a series absent at the start had not been created, so it counted from 0). Safe
     only when the target was scraped at the start, no counter reset in the window, and no sum
-    went down. Otherwise ``increase()`` over the window, which handles resets but extrapolates.
+    went down. With a reset (a target restart) the raw samples of every series are read at the
+    scrape interval and summed through the resets (``counter_increase``), when that is at most
+    ``max_points`` per series. Otherwise ``increase()`` over the window, which handles resets
+    but extrapolates to the window's edges.
     """
 
     client: PrometheusClient
@@ -556,6 +560,8 @@ class Growth:
     end: float
     seconds: float
     exact: bool
+    scrapes_query: str = ""
+    max_points: int = 1500
 
     def by(self, label: str | None, series: str, fallback: str) -> Counted:
         """Growth of ``series`` summed by ``label`` (None: one total under the key ``""``)."""
@@ -564,7 +570,11 @@ class Growth:
             resets = self.client.instant(
                 f"sum(resets({series}[{duration(self.seconds)}]))", self.end
             )
-            if not any(s.value != 0 for s in resets):
+            if any(s.value != 0 for s in resets):
+                raw = self._through_resets(label, series)
+                if raw is not None:
+                    return raw
+            else:
                 at_end = self._values(self.client.instant(total, self.end), label)
                 at_start = self._values(self.client.instant(total, self.start), label)
                 diff = {k: v - at_start.get(k, 0.0) for k, v in at_end.items()}
@@ -577,6 +587,36 @@ class Growth:
         got = self.client.instant(fallback, self.end)
         return Counted(
             self._values(got, label), fallback, "increase() over the window (extrapolated)"
+        )
+
+    def _scrape_interval(self) -> float | None:
+        if not self.scrapes_query:
+            return None
+        counts = [s.value for s in self.client.instant(self.scrapes_query, self.end)]
+        finite = [c for c in counts if math.isfinite(c) and c > 1]
+        return self.seconds / (max(finite) - 1) if finite else None
+
+    def _through_resets(self, label: str | None, series: str) -> Counted | None:
+        interval = self._scrape_interval()
+        if interval is None:
+            return None
+        step = float(max(1, math.floor(interval)))
+        if points_in(self.start, self.end, step) > self.max_points:
+            return None
+        values: dict[str, float] = {}
+        for found in self.client.range(series, self.start, self.end, step):
+            samples = [(t, v) for t, v in found.points if math.isfinite(v)]
+            if not samples:
+                continue
+            grown = kpis.counter_increase([v for _, v in samples])
+            if samples[0][0] > self.start + step / 2:
+                grown += max(0.0, samples[0][1])  # created inside the window: counted from 0
+            key = found.labels.get(label, "") if label else ""
+            values[key] = values.get(key, 0.0) + grown
+        return Counted(
+            values,
+            f"{series} every {step:g} s over the window, summed through resets",
+            "exact: raw counter samples, resets counted",
         )
 
     @staticmethod

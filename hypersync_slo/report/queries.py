@@ -79,6 +79,10 @@ class Queries:
         """How many of the job's targets were up (for the exact counter difference)."""
         return f"count(up{self.selector(routes=False)} == 1)"
 
+    def scrapes(self, seconds: float) -> str:
+        """The most scrapes any of the job's targets had in the window (for the interval)."""
+        return f"max(count_over_time(up{self.selector(routes=False)}[{duration(seconds)}]))"
+
     def business_series(self, role: str, **match: str) -> str:
         """The raw series of a business counter."""
         return f"{self.config.metric(role)}{self.selector(match, routes=False)}"

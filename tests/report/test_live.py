@@ -260,3 +260,33 @@ def test_cli_empty_window_is_inconclusive_then_prometheus_stopped_could_not_run(
     assert verdict["verdict"] == "error"
     assert verdict["exit_code"] == 5
     assert {k["verdict"] for k in verdict["kpis"]} == {"error"}
+
+
+def test_target_restart_mid_window_counts_through_the_reset(
+    live: tuple[ReferenceService, PrometheusServer],
+) -> None:
+    """A restart mid-window resets the counters: every request still counted, through the reset."""
+    service, prometheus = live
+    start = datetime.now(UTC)
+    first = drive(service, 150)
+    wait_for_scrape_after(prometheus, time.time())
+    service.stop()
+    service.start()
+    second = drive(service, 150)
+    end = datetime.now(UTC)
+    wait_for_scrape_after(prometheus, end.timestamp() + 1.0)
+    sent = first["requests"] + second["requests"]
+    report = evaluate_window(
+        PrometheusClient(prometheus.url),
+        thin_tail_config(),
+        start,
+        end,
+        job=JOB,
+        load_result={"target_url": service.url, "requests": sent, "errors": 0},
+        settle=1.5,
+    )
+    p95 = report.kpi("latency_p95")
+    assert p95.detail["counting"] == "exact: raw counter samples, resets counted"
+    assert p95.samples == sent
+    assert p95.verdict is Verdict.PASS
+    assert [f.subject for f in report.findings if f.kind == "request_count"] == []
