@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import json
 import random
 import time
@@ -109,6 +110,7 @@ class ReferenceApp:
         state.agents_active = lambda: self.agents.active(time.time())
         state.storage_used = self.store.used_bytes
         state.version, state.revision = options.version, options.revision
+        state.service_name = options.service_name
         state.config_reloaded_at = time.time()
         self.metrics.apply_breaks(self.faults.breaks)
         self._handlers: dict[str, Handler] = {
@@ -284,7 +286,11 @@ class ReferenceApp:
                 body, content_type = self.metrics.render(
                     accept.decode("latin-1") if accept is not None else None, self.faults.breaks
                 )
-                return Response(200, body, content_type.encode() if content_type else None)
+                headers: list[tuple[bytes, bytes]] = []
+                if len(body) > 1024 and _accepts_gzip(scope["headers"]):
+                    body = gzip.compress(body, compresslevel=5)
+                    headers = [(b"content-encoding", b"gzip"), (b"vary", b"Accept-Encoding")]
+                return Response(200, body, content_type.encode() if content_type else None, headers)
             if endpoint == "admin_faults":
                 return await self._admin(method, receive, clen)
             return error(404, "not_found", "no such endpoint")
@@ -454,6 +460,16 @@ class ReferenceApp:
             self.provider.shutdown()
         self.log.log("info", "service stopped")
         self.log.flush()
+
+
+def _accepts_gzip(headers: list[tuple[bytes, bytes]]) -> bool:
+    for key, value in headers:
+        if key == b"accept-encoding":
+            for coding in value.lower().split(b","):
+                name, _, params = coding.partition(b";")
+                if name.strip() == b"gzip" and params.replace(b" ", b"") not in (b"q=0", b"q=0.0"):
+                    return True
+    return False
 
 
 async def _send(send: Send, response: Response, method: str) -> None:

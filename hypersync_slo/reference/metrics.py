@@ -7,7 +7,7 @@
 - gauges ``http_server_active_requests``, ``hypersync_active_connections``,
   ``hypersync_queue_depth``, ``hypersync_agents_active``, ``hypersync_storage_used_bytes``,
   ``hypersync_build_info{version,revision}`` (= 1),
-  ``hypersync_config_last_reload_timestamp_seconds``;
+  ``hypersync_config_last_reload_timestamp_seconds``, ``target_info{service_name,service_version}``;
 - business counters ``hypersync_operator_executions_total{operator,outcome}``,
   ``hypersync_compute_seconds_total{operator}``, ``hypersync_policy_evaluations_total{decision}``,
   ``hypersync_receipts_generated_total``, ``hypersync_agent_actions_total{action}``, which count
@@ -131,6 +131,7 @@ class ServiceState:
         self.agents_active: Callable[[], int] = lambda: 0
         self.storage_used: Callable[[], int] = lambda: 0
         self.version = "0"
+        self.service_name = "hypersync-reference"
         self.revision = "unknown"
         self.config_reloaded_at = 0.0
 
@@ -176,6 +177,13 @@ class _ServiceCollector(Collector):
         )
         info.add_metric([s.version, s.revision], 1)
         yield info
+        target = GaugeMetricFamily(
+            "target_info",
+            "OpenTelemetry resource of this service (always 1).",
+            labels=["service_name", "service_version"],
+        )
+        target.add_metric([s.service_name, s.version], 1)
+        yield target
         yield _gauge(
             "hypersync_config_last_reload_timestamp_seconds",
             "Unix time the configuration was last (re)loaded.",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 from typing import Any
 
+import httpx
 import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_families
 from prometheus_client.parser import text_string_to_metric_families
@@ -226,3 +228,34 @@ def test_head_metrics_has_the_content_type(faulty: Faulty, accept: str) -> None:
     head = faulty.client.head("/metrics", headers={"Accept": accept})
     assert head.headers["content-type"] == get.headers["content-type"]
     assert head.content == b""
+
+
+def test_gzip_when_asked(faulty: Faulty) -> None:
+    """Accept-Encoding: gzip gets a gzip body (as Prometheus asks); identity otherwise."""
+    raw = httpx.get(f"{faulty.url}/metrics", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in raw.headers
+    with httpx.stream(
+        "GET", f"{faulty.url}/metrics", headers={"Accept-Encoding": "gzip"}
+    ) as zipped:
+        assert zipped.headers["content-encoding"] == "gzip"
+        body = gzip.decompress(b"".join(zipped.iter_raw()))
+    assert body.startswith(b"# HELP")
+    assert b"hypersync_receipts_generated_total" in body
+
+
+def test_unknown_method_is_labelled_other(faulty: Faulty) -> None:
+    """A non-standard method (WebDAV PROPFIND) is 405 and recorded as http_request_method="_OTHER"."""
+    assert faulty.client.request("PROPFIND", "/v1/agents").status_code == 405
+    labels = {
+        "http_request_method": "_OTHER",
+        "http_route": "/v1/agents",
+        "http_response_status_code": "405",
+    }
+    assert sample(faulty, "http_server_request_duration_seconds_count", **labels) >= 1
+
+
+def test_target_info(faulty: Faulty) -> None:
+    """target_info carries the OpenTelemetry service name and version."""
+    (info,) = families(faulty.client.get("/metrics").text)["target_info"].samples
+    assert info.labels["service_name"] == "hypersync-reference"
+    assert info.value == 1
