@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 from hypersync_slo.config import SloConfig
-from hypersync_slo.exitcodes import ExitCode, epilog
+from hypersync_slo.errors import UsageError, explain
+from hypersync_slo.exitcodes import epilog
 from hypersync_slo.gate.runner import GateRun, run_gate
 
 DESCRIPTION = """\
@@ -102,9 +103,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def handle(args: argparse.Namespace) -> int:
     """Validate the SLO file, run the gate, return its exit code."""
     if args.kpi and not args.prometheus_url:
-        parser_error = "--kpi needs --prometheus-url"
-        print(f"hypersync-slo check: {parser_error}")
-        return int(ExitCode.USAGE)
+        raise UsageError(
+            explain(
+                "--kpi needs --prometheus-url: the KPIs are read from Prometheus.",
+                example="hypersync-slo check --target-url URL --prometheus-url http://127.0.0.1:9090 --kpi",
+            )
+        )
     SloConfig.load(args.slo_config)  # a bad SLO file is exit 7 before anything runs
     run = GateRun(
         target_url=args.target_url,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import json
 import pkgutil
 import socket
 import threading
@@ -22,9 +23,15 @@ import hypersync_slo.gate.suite
 from hypersync_slo.stack import ReferenceService
 
 SUITE = "hypersync_slo.gate.suite"
+NOW = "2026-11-27T01:02:03Z"
 
 # Import the shipped checks once, before any pytester snapshot of sys.modules: in-process runs
-# then reuse them instead of importing them again (a second per run).
+# then reuse them instead of importing them again (a second per run). httpcore too: httpx
+# imports it lazily on the first request and keeps a map of its exception classes; a copy
+# imported inside a pytester run and dropped afterwards would leave that map stale.
+httpx.Client().close()
+with contextlib.suppress(httpx.HTTPError):
+    httpx.get("http://127.0.0.1:9/", timeout=0.2)
 for _module in pkgutil.iter_modules(hypersync_slo.gate.suite.__path__):
     importlib.import_module(f"{SUITE}.{_module.name}")
 
@@ -119,10 +126,37 @@ class _Handler(BaseHTTPRequestHandler):
         """HEAD like GET."""
         self.do_GET()
 
+    def _json(self, status: int, body: object, **headers: str) -> None:
+        self._send(status, json.dumps(body).encode(), "application/health+json", **headers)
+
     def do_GET(self) -> None:
         """Serve the misbehaviour named by the first path segment."""
         mode = self.path.lstrip("/").partition("/")[0]
-        if mode == "html":
+        server = self.server
+        assert isinstance(server, _QuietServer)
+        if mode == "mismatch":  # body says fail, status says 200
+            self._json(200, {"status": "fail", "checks": {"db": [{"status": "fail", "time": NOW}]}})
+        elif mode == "notime":  # dependency checks without their time
+            self._json(200, {"status": "pass", "checks": {"db:responseTime": [{"status": "pass"}]}})
+        elif mode == "flaky":  # every other answer is 503
+            with server.lock:
+                server.count += 1
+                odd = server.count % 2
+            self._json(200 if odd else 503, {"status": "pass" if odd else "fail"})
+        elif mode == "fixedid":  # the same X-Request-ID for everyone
+            self._json(200, {"agents": []}, X_Request_ID="always-the-same")
+        elif mode == "badlog":  # logs the request ID, nothing else
+            request_id = self.headers.get("X-Request-ID", "")
+            with server.lock, server.log_path.open("a") as log:
+                log.write(json.dumps({"request_id": request_id, "message": "handled"}) + "\n")
+            self._json(200, {"agents": []}, X_Request_ID=request_id)
+        elif mode == "badhist":  # a histogram without its +Inf bucket
+            body = b'# HELP h A histogram.\n# TYPE h histogram\nh_bucket{le="0.1"} 1\nh_sum 0.05\nh_count 1\n'
+            self._send(200, body, "text/plain; version=0.0.4; charset=utf-8")
+        elif mode == "nohelp":  # a family without HELP: promtool complains
+            body = b"# TYPE hypersync_queue_depth gauge\nhypersync_queue_depth 0\n"
+            self._send(200, body, "text/plain; version=0.0.4; charset=utf-8")
+        elif mode == "html":
             self._send(200, b"<html><body>OK</body></html>", "text/html")
         elif mode == "huge":
             self._send(200, b"x" * (10 * 1024 * 1024 + 1), "text/plain; version=0.0.4")
@@ -140,6 +174,9 @@ class _QuietServer(ThreadingHTTPServer):
     """A threaded HTTP server that does not print peers' resets (the TLS test causes one)."""
 
     daemon_threads = True
+    lock = threading.Lock()
+    count = 0
+    log_path = Path("/dev/null")
 
     def handle_error(self, request: object, client_address: object) -> None:
         """Quiet."""
@@ -152,9 +189,10 @@ class Misbehaving:
     http: str
     not_http: str
     silent: str
+    log_path: Path
 
     def url(self, mode: str) -> str:
-        """Base URL whose every path misbehaves as ``mode`` (html, huge, garbage, loop, slow)."""
+        """Base URL whose every path misbehaves as ``mode`` (see ``_Handler.do_GET``)."""
         return f"{self.http}/{mode}"
 
 
@@ -184,9 +222,11 @@ def _serve_silence(sock: socket.socket, stop: threading.Event) -> None:
 
 
 @pytest.fixture(scope="session")
-def misbehaving() -> Iterator[Misbehaving]:
+def misbehaving(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Misbehaving]:
     """Loopback servers that misbehave: bad HTTP answers, non-HTTP bytes, silence."""
     server = _QuietServer(("127.0.0.1", 0), _Handler)
+    server.log_path = tmp_path_factory.mktemp("misbehaving") / "log.jsonl"
+    server.log_path.touch()
     threads = [threading.Thread(target=server.serve_forever, daemon=True)]
     stop = threading.Event()
     raw = []
@@ -202,6 +242,7 @@ def misbehaving() -> Iterator[Misbehaving]:
         http=f"http://127.0.0.1:{server.server_address[1]}",
         not_http=f"http://127.0.0.1:{raw[0].getsockname()[1]}",
         silent=f"http://127.0.0.1:{raw[1].getsockname()[1]}",
+        log_path=server.log_path,
     )
     stop.set()
     server.shutdown()

@@ -6,6 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from hypersync_slo.cli import main
 from hypersync_slo.exitcodes import ExitCode
 from hypersync_slo.gate.runner import GateRun, suite_dir
 from hypersync_slo.stack import ReferenceService
@@ -68,17 +71,18 @@ def test_nothing_selected_is_usage(closed_port_url: str, tmp_path: Path) -> None
     assert done.returncode == ExitCode.USAGE
 
 
-def test_bad_slo_file_exits_7(closed_port_url: str, tmp_path: Path) -> None:
-    """An invalid SLO file is exit 7 before any request is made."""
+def test_bad_slo_file_exits_7(
+    closed_port_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An invalid SLO file is exit 7 before any request is made (checked before pytest runs)."""
     bad = tmp_path / "slo.yaml"
     bad.write_text("objectives: {latency_p95: {objective: 'soon'}}\n")
-    done = check(tmp_path, "--target-url", closed_port_url, "--slo-config", str(bad))
-    assert done.returncode == ExitCode.BAD_CONFIG
-    assert "objectives.latency_p95" in done.stderr
+    code = main(["check", "--target-url", closed_port_url, "--slo-config", str(bad)])
+    assert code == ExitCode.BAD_CONFIG
+    assert "objectives.latency_p95" in capsys.readouterr().err
 
 
-def test_kpi_needs_prometheus(closed_port_url: str, tmp_path: Path) -> None:
-    """--kpi without --prometheus-url is a usage error."""
-    done = check(tmp_path, "--target-url", closed_port_url, "--kpi")
-    assert done.returncode == ExitCode.USAGE
-    assert "--kpi needs --prometheus-url" in done.stdout + done.stderr
+def test_kpi_needs_prometheus(closed_port_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """--kpi without --prometheus-url is a usage error (before pytest runs)."""
+    assert main(["check", "--target-url", closed_port_url, "--kpi"]) == ExitCode.USAGE
+    assert "--kpi needs --prometheus-url" in capsys.readouterr().err
