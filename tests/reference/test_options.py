@@ -176,3 +176,36 @@ def test_spans_are_exported_by_otlp(configured: Started, otlp: OtlpReceiver) -> 
     assert {s.parent_span_id.hex() for s in servers.values()} == {"00f067aa0ba902b7"}
     for child in (s for s in ours if s.kind != s.SPAN_KIND_SERVER):
         assert child.parent_span_id in servers, f"{child.name} is not a child of a server span"
+
+
+def test_tracestate_kept_with_a_valid_parent_and_dropped_with_an_invalid_one(
+    configured: Started, otlp: OtlpReceiver
+) -> None:
+    """Exported server spans carry the caller's tracestate only when its traceparent was valid."""
+    url = configured.service.url
+    joined = httpx.get(
+        f"{url}/v1/agents",
+        headers={"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b8-01", "tracestate": "vendor=kept"},
+    )
+    restarted = httpx.get(
+        f"{url}/v1/agents",
+        headers={
+            "traceparent": f"00-{TRACE_ID}-00f067aa0ba902b8-01-bad",
+            "tracestate": "vendor=dropped",
+        },
+    )
+    ids = {
+        joined.headers["traceresponse"].split("-")[2],
+        restarted.headers["traceresponse"].split("-")[2],
+    }
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len({s.span_id.hex() for s in otlp.spans} & ids) < 2:
+        time.sleep(0.1)
+    spans = {s.span_id.hex(): s for s in otlp.spans if s.span_id.hex() in ids}
+    kept = spans[joined.headers["traceresponse"].split("-")[2]]
+    dropped = spans[restarted.headers["traceresponse"].split("-")[2]]
+    assert kept.trace_state == "vendor=kept"
+    assert kept.trace_id.hex() == TRACE_ID
+    assert dropped.trace_state == ""
+    assert dropped.trace_id.hex() != TRACE_ID
+    assert dropped.parent_span_id == b""

@@ -142,3 +142,21 @@ def test_server_errors_log_at_error_level(faulty: Faulty) -> None:
     assert line["level"] == "error"
     assert line["http.response.status_code"] == 500
     assert re.fullmatch(r"[0-9a-f]{32}", line["trace_id"])
+
+
+def test_unsafe_request_id_never_reaches_the_logs(faulty: Faulty) -> None:
+    """The log line of a request with an unsafe ID carries the generated replacement instead."""
+    unsafe = "inject ed" + uuid.uuid4().hex
+    response = faulty.client.get("/v1/agents", headers={"X-Request-ID": unsafe})
+    generated = response.headers["x-request-id"]
+    (line,) = faulty.log_lines_for(generated)
+    assert line["request_id"] == generated
+    assert unsafe not in faulty.service.log_path.read_text("utf-8")
+
+
+def test_head_on_api_get_routes(faulty: Faulty) -> None:
+    """HEAD works on every GET route of the API too, without a body."""
+    response = faulty.client.head("/v1/agents")
+    assert response.status_code == 200
+    assert response.content == b""
+    assert int(response.headers["content-length"]) > 0
