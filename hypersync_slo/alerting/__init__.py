@@ -3,6 +3,7 @@
 Public API::
 
     build_rules(config, *, job, runbook_base, timing) -> RuleSet      Prometheus rules (rules.py)
+    rule_tests(rule_set) -> dict                                       promtool unit tests (rule_tests.py)
     load_routing(path | None) -> RoutingSpec                           routing file (alertmanager.py)
     render_alertmanager(spec) -> str                                   Alertmanager 0.25 config
     AlertmanagerServer(workdir, config_text).start()                   a real Alertmanager on loopback
@@ -23,6 +24,7 @@ from hypersync_slo.alerting.dashboards import build_dashboard, dashboard_json, d
 from hypersync_slo.alerting.emf import emf_lines, kpi_record, validate_record
 from hypersync_slo.alerting.fired import FiredAlert, fired_alerts
 from hypersync_slo.alerting.render import RunKpis, render_all, render_files
+from hypersync_slo.alerting.rule_tests import rule_tests
 from hypersync_slo.alerting.rules import RuleSet, Timing, build_rules
 
 __all__ = [
@@ -44,5 +46,6 @@ __all__ = [
     "render_all",
     "render_files",
     "routing_from_mapping",
+    "rule_tests",
     "validate_record",
 ]

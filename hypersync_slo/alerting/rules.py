@@ -189,6 +189,9 @@ class RuleSet:
     """Every generated rule group, by the file it is written to."""
 
     files: Mapping[str, tuple[RuleGroup, ...]]
+    job: str = DEFAULT_JOB
+    metrics: Mapping[str, str] = field(default_factory=dict)
+    timing: Timing = field(default_factory=Timing)
 
     def alerts(self) -> list[AlertRule]:
         """Every alerting rule, in file order."""
@@ -571,7 +574,10 @@ class _Builder:
             {
                 ALERTS_FILE: tuple(g for g in groups if g.rules),
                 SLO_FILE: self.slo_groups(),
-            }
+            },
+            job=self.job,
+            metrics=dict(self.config.metrics),
+            timing=self.timing,
         )
 
 

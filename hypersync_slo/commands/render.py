@@ -17,6 +17,7 @@ Generate the monitoring that goes with the SLO file, ready to deploy and to revi
 
   OUT/prometheus/rules/hypersync-alerts.rules.yml   critical / warning / info alerts (CONTRACT §4)
   OUT/prometheus/rules/hypersync-slo.rules.yml      SLI recording rules, multi-window burn-rate alerts
+  OUT/prometheus/rules/hypersync-alerts.test.yml    promtool unit tests: each alert at / below its threshold
   OUT/prometheus/prometheus.yml                     scrape config with file-based service discovery
   OUT/alertmanager/alertmanager.yml                 critical -> PagerDuty, warning -> Slack, info -> email
   OUT/grafana/dashboards/hypersync-slo.json         KPIs, error budget, the three metric layers, alerts
@@ -32,7 +33,8 @@ examples:
   hypersync-slo render --out monitoring/ --slo-config slo.yaml --job hypersync-prod \\
       --runbook-base https://wiki.example.org/runbooks/hypersync --routing routing.yaml
   hypersync-slo render --out monitoring/ --routing routing.yaml --check-secrets
-  promtool check rules monitoring/prometheus/rules/*.yml
+  promtool check rules monitoring/prometheus/rules/*.rules.yml
+  (cd monitoring/prometheus/rules && promtool test rules hypersync-alerts.test.yml)
   amtool check-config monitoring/alertmanager/alertmanager.yml
 
 """

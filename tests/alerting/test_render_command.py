@@ -22,6 +22,7 @@ EXPECTED = [
     "grafana/provisioning/datasources/prometheus.yaml",
     "prometheus/prometheus.yml",
     "prometheus/rules/hypersync-alerts.rules.yml",
+    "prometheus/rules/hypersync-alerts.test.yml",
     "prometheus/rules/hypersync-slo.rules.yml",
 ]
 
@@ -49,7 +50,7 @@ def test_render_is_byte_stable(tmp_path: Path) -> None:
 
 
 def test_rendered_files_pass_the_real_checkers(tmp_path: Path) -> None:
-    """promtool check rules/config and amtool check-config accept the rendered directory."""
+    """promtool check config / test rules and amtool check-config accept the rendered directory."""
     out = tmp_path / "out"
     main(
         [
@@ -71,6 +72,15 @@ def test_rendered_files_pass_the_real_checkers(tmp_path: Path) -> None:
     ):
         result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
         assert result.returncode == 0, result.stdout + result.stderr
+    tested = subprocess.run(
+        [promtool, "test", "rules", "hypersync-alerts.test.yml"],
+        cwd=out / "prometheus/rules",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert tested.returncode == 0, tested.stdout + tested.stderr
     rules = (out / "prometheus/rules/hypersync-alerts.rules.yml").read_text("utf-8")
     assert 'job="hypersync-prod"' in rules
     assert "https://wiki.example.org/runbooks/hypersync#hypersynchigherrorrate" in rules

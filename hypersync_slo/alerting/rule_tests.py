@@ -1,0 +1,320 @@
+"""``promtool test rules`` unit tests generated for the contract alerts of any SLO file.
+
+``rule_tests(rules)`` writes, for every alert of ``hypersync-alerts.rules.yml``, a case just above
+each threshold (the alert fires, with every lower level of the same alert) and one just below it
+(it stays quiet), after the ``for:`` duration has elapsed; the down alert before and after its
+``for:``; the info alerts before, during and after their event window. Expected annotations are
+rendered from the rule's own templates, so promtool compares labels and annotations exactly.
+
+``render`` writes the result next to the rules, so a team that changes its thresholds can run
+``promtool test rules hypersync-alerts.test.yml`` in its own CI. The project's tests also keep
+hand-written cases (tests/alerting/promtool_cases.py) as an independent oracle.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from hypersync_slo.alerting.rules import ALERTS_FILE, AlertRule, RuleSet
+
+#: Requests per sample interval in the generated input series (large, so ratios are exact enough).
+TOTAL = 100_000.0
+INSTANCE = "svc:8080"
+NODE = {"instance": "host:9100", "job": "node"}
+FS = {**NODE, "device": "/dev/sda1", "fstype": "ext4", "mountpoint": "/"}
+
+Expected = list[tuple[AlertRule, dict[str, str], str]]
+
+
+def render_template(text: str, labels: Mapping[str, str], value: str) -> str:
+    """Render the small template language of the generated annotations, as Prometheus would."""
+    text = re.sub(r"\{\{ \$labels\.(\w+) \}\}", lambda m: labels.get(m.group(1), ""), text)
+    return re.sub(r"\{\{ \$value( \| \w+)? \}\}", value, text)
+
+
+def percentage(value: float) -> str:
+    """Prometheus's ``humanizePercentage``: ``%.4g`` of value × 100, then ``%``."""
+    return f"{value * 100:.4g}%"
+
+
+def _selector(name: str, labels: Mapping[str, str]) -> str:
+    return name + "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
+
+
+def _num(value: float) -> str:
+    return f"{value:.12g}"
+
+
+class _Generator:
+    def __init__(self, rules: RuleSet) -> None:
+        self.rules = rules
+        self.job = rules.job
+        self.timing = rules.timing
+        self.step = int(min(60, max(1, rules.timing.rate_window // 5)))
+        self.duration = rules.metrics.get(
+            "request_duration", "http_server_request_duration_seconds"
+        )
+        self.tests: list[dict[str, Any]] = []
+
+    def steps(self, seconds: float) -> int:
+        return math.ceil(seconds / self.step)
+
+    def settle(self, rules: Sequence[AlertRule]) -> int:
+        """Sample index at which every rule of the group has had its window and ``for:``."""
+        longest = max(r.for_seconds for r in rules)
+        return self.steps(longest + self.timing.rate_window) + 3
+
+    def at(self, index: int) -> str:
+        return f"{index * self.step}s"
+
+    def case(
+        self,
+        name: str,
+        alertname: str,
+        series: Mapping[str, str],
+        evals: Sequence[tuple[int, Expected]],
+    ) -> None:
+        checks = []
+        for index, expected in evals:
+            alerts = []
+            for rule, series_labels, value in expected:
+                labels = {
+                    **series_labels,
+                    "severity": rule.severity,
+                    "kpi": rule.kpi,
+                    **rule.labels,
+                }
+                alerts.append(
+                    {
+                        "exp_labels": labels,
+                        "exp_annotations": {
+                            "summary": render_template(rule.summary, labels, value),
+                            "description": render_template(rule.description, labels, value),
+                            "runbook_url": rule.runbook_url,
+                        },
+                    }
+                )
+            checks.append(
+                {"eval_time": self.at(index), "alertname": alertname, "exp_alerts": alerts}
+            )
+        self.tests.append(
+            {
+                "name": name,
+                "interval": f"{self.step}s",
+                "input_series": [{"series": s, "values": v} for s, v in series.items()],
+                "alert_rule_test": checks,
+            }
+        )
+
+    # -- ratio alerts: fire when value > threshold ----------------------------------------------
+
+    def ratio_points(self, group: Sequence[AlertRule]) -> list[tuple[str, float]]:
+        points = []
+        for rule in group:
+            assert rule.threshold is not None
+            above = rule.threshold * 1.02 if rule.threshold * 1.02 < 1 else (rule.threshold + 1) / 2
+            if above > rule.threshold and above < 1:
+                points.append(
+                    (
+                        f"{percentage(above)} is above {rule.severity} {percentage(rule.threshold)}",
+                        above,
+                    )
+                )
+            points.append(
+                (
+                    f"{percentage(rule.threshold * 0.98)} is just below {rule.severity} "
+                    f"{percentage(rule.threshold)}",
+                    rule.threshold * 0.98,
+                )
+            )
+        return points
+
+    def ratio_group(
+        self,
+        group: Sequence[AlertRule],
+        series: Callable[[float, int], dict[str, str]],
+        labels: Mapping[str, str],
+        measure: Callable[[float], float],
+    ) -> None:
+        end = self.settle(group)
+        for name, target in self.ratio_points(group):
+            value = measure(target)
+            expected: Expected = [
+                (r, dict(labels), percentage(value))
+                for r in group
+                if r.threshold is not None and value > r.threshold
+            ]
+            self.case(
+                f"{group[0].alert}: {name}",
+                group[0].alert,
+                series(target, end + 5),
+                [(end, expected)],
+            )
+
+    def error_series(self, ratio: float, length: int) -> dict[str, str]:
+        errors = round(ratio * TOTAL, 6)
+        base = {"job": self.job, "instance": INSTANCE}
+        return {
+            _selector(
+                f"{self.duration}_count", {**base, "http_response_status_code": "500"}
+            ): f"0+{_num(errors)}x{length}",
+            _selector(
+                f"{self.duration}_count", {**base, "http_response_status_code": "200"}
+            ): f"0+{_num(TOTAL - errors)}x{length}",
+        }
+
+    def error_value(self, ratio: float) -> float:
+        errors = round(ratio * TOTAL, 6)
+        return errors / TOTAL
+
+    def host_series(self, metric_used: str) -> Callable[[float, int], dict[str, str]]:
+        def build(used: float, length: int) -> dict[str, str]:
+            avail = round((1 - used) * 1_000_000, 3)
+            if metric_used == "memory":
+                return {
+                    _selector("node_memory_MemAvailable_bytes", NODE): f"{_num(avail)}x{length}",
+                    _selector("node_memory_MemTotal_bytes", NODE): f"1000000x{length}",
+                }
+            return {
+                _selector("node_filesystem_avail_bytes", FS): f"{_num(avail)}x{length}",
+                _selector("node_filesystem_size_bytes", FS): f"1000000x{length}",
+            }
+
+        return build
+
+    @staticmethod
+    def host_value(used: float) -> float:
+        return 1 - round((1 - used) * 1_000_000, 3) / 1_000_000
+
+    # -- latency: fire when the share within the threshold < 0.99 ---------------------------------
+
+    def latency_group(self, group: Sequence[AlertRule]) -> None:
+        end = self.settle(group)
+        bounds = sorted({r.threshold for r in group if r.threshold is not None})
+        for rule in group:
+            assert rule.threshold is not None
+            for label, within in (("just above", 0.988), ("just below", 0.992)):
+                shares = {b: within if b <= rule.threshold else 1.0 for b in bounds}
+                base = {"job": self.job, "instance": INSTANCE}
+                series = {
+                    _selector(
+                        f"{self.duration}_bucket", {**base, "le": f"{b:g}"}
+                    ): f"0+{_num(share * TOTAL)}x{end + 5}"
+                    for b, share in shares.items()
+                }
+                series[_selector(f"{self.duration}_bucket", {**base, "le": "+Inf"})] = (
+                    f"0+{_num(TOTAL)}x{end + 5}"
+                )
+                series[_selector(f"{self.duration}_count", base)] = f"0+{_num(TOTAL)}x{end + 5}"
+                expected: Expected = [
+                    (r, {"job": self.job}, percentage(shares[r.threshold]))
+                    for r in group
+                    if r.threshold is not None and shares[r.threshold] < 0.99
+                ]
+                self.case(
+                    f"{rule.alert}: p99 {label} the {rule.severity} threshold {rule.threshold:g} s",
+                    rule.alert,
+                    series,
+                    [(end, expected)],
+                )
+
+    # -- down --------------------------------------------------------------------------------------
+
+    def down_group(self, group: Sequence[AlertRule]) -> None:
+        for_steps = self.steps(max(r.for_seconds for r in group))
+        up = _selector("up", {"job": self.job, "instance": INSTANCE})
+        first_down = 11
+        length = first_down + for_steps + 10
+        series = {up: f"1x{first_down - 1} 0x{length}"}
+        fired: Expected = [(r, {"job": self.job, "instance": INSTANCE}, "0") for r in group]
+        evals: list[tuple[int, Expected]] = [
+            (first_down - 1, []),
+            (first_down + for_steps + 1, fired),
+        ]
+        if for_steps > 1:
+            evals.append((first_down + for_steps - 1, []))
+        self.case(
+            f"{group[0].alert}: a target down fires after for:", group[0].alert, series, evals
+        )
+        absent: Expected = [(r, {"job": self.job}, "1") for r in group]
+        self.case(
+            f"{group[0].alert}: a job without targets fires",
+            group[0].alert,
+            {_selector("up", {"job": "other", "instance": "x:1"}): f"1x{length}"},
+            [(for_steps + 3, absent)],
+        )
+
+    # -- info events -------------------------------------------------------------------------------
+
+    def event_group(self, rule: AlertRule) -> None:
+        window = self.steps(self.timing.event_window)
+        change = window + 5
+        length = change + 2 * window + 10
+        base = {"job": self.job, "instance": INSTANCE}
+        if rule.kpi == "deployment":
+            build = self.rules.metrics.get("build_info", "hypersync_build_info")
+            series = {
+                _selector(
+                    build, {**base, "version": "1.0.0", "revision": "aaa"}
+                ): f"1x{change - 1} stale",
+                _selector(
+                    build, {**base, "version": "1.1.0", "revision": "bbb"}
+                ): f"_x{change} 1x{length}",
+            }
+            labels = {"job": self.job, "version": "1.1.0", "revision": "bbb"}
+            value = "1"
+        elif rule.kpi == "configuration_change":
+            reload = self.rules.metrics.get(
+                "config_reload", "hypersync_config_last_reload_timestamp_seconds"
+            )
+            series = {_selector(reload, base): f"100x{change - 1} 700x{length}"}
+            labels, value = dict(base), "1"
+        else:
+            series = {
+                _selector("up", {"job": self.job, "instance": "a:8080"}): f"1x{length}",
+                _selector("up", {"job": self.job, "instance": "b:8080"}): f"_x{change} 1x{length}",
+            }
+            labels, value = {"job": self.job}, "2"
+        self.case(
+            f"{rule.alert}: fires after the event, quiet before and a window later",
+            rule.alert,
+            series,
+            [(change - 2, []), (change + 1, [(rule, labels, value)]), (change + window + 3, [])],
+        )
+
+    def build(self) -> dict[str, Any]:
+        groups: dict[str, list[AlertRule]] = {}
+        for rule_group in self.rules.files.get(ALERTS_FILE, ()):
+            for rule in rule_group.rules:
+                if isinstance(rule, AlertRule):
+                    groups.setdefault(rule.alert, []).append(rule)
+        for name, group in groups.items():
+            kpi = group[0].kpi
+            if kpi == "error_rate":
+                self.ratio_group(group, self.error_series, {"job": self.job}, self.error_value)
+            elif kpi == "memory_used":
+                self.ratio_group(group, self.host_series("memory"), NODE, self.host_value)
+            elif kpi == "disk_used":
+                self.ratio_group(group, self.host_series("disk"), FS, self.host_value)
+            elif kpi == "latency_p99":
+                self.latency_group(group)
+            elif kpi == "availability":
+                self.down_group(group)
+            elif kpi in ("deployment", "configuration_change", "scaling"):
+                for rule in group:
+                    self.event_group(rule)
+            else:  # pragma: no cover - every generated alert kind is handled above
+                raise AssertionError(f"no generated test for {name}")
+        return {
+            "rule_files": [ALERTS_FILE],
+            "evaluation_interval": f"{self.step}s",
+            "tests": self.tests,
+        }
+
+
+def rule_tests(rules: RuleSet) -> dict[str, Any]:
+    """The ``promtool test rules`` document for the contract alerts of ``rules``."""
+    return _Generator(rules).build()

@@ -1,0 +1,105 @@
+"""Generated promtool unit tests: they pass for any SLO file, and they catch rules that drift."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from hypersync_slo.alerting.rule_tests import percentage, rule_tests
+from hypersync_slo.alerting.rules import ALERTS_FILE, RuleSet, Timing, build_rules, dump_yaml
+from hypersync_slo.config import SloConfig
+from hypersync_slo.processes import find_tool
+
+CUSTOM = """
+version: 1
+service: payments
+objectives:
+  availability: {objective: ">= 99.5%"}
+alerts:
+  critical: {down_for: 3m, error_rate: 10%, latency_p99: 2.5s, disk_used: 90%, memory_used: 95%}
+  warning: {error_rate: 2.5%, latency_p99: 0.75s, memory_used: 85%, disk_used: 75%}
+  info: {events: [deployment, configuration_change, scaling]}
+metrics:
+  request_duration: http_request_duration_seconds
+  build_info: payments_build_info
+"""
+
+
+def run_promtool_tests(
+    rules: RuleSet, directory: Path, *, rules_text: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Write the alert rules (or ``rules_text``) and their generated tests; run promtool test rules."""
+    (directory / ALERTS_FILE).write_text(rules_text or rules.render()[ALERTS_FILE], "utf-8")
+    (directory / "tests.yml").write_text(dump_yaml(rule_tests(rules)), "utf-8")
+    binary = find_tool("promtool")
+    assert binary is not None
+    return subprocess.run(
+        [binary, "test", "rules", "tests.yml"],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("slo", "job", "timing"),
+    [
+        (None, "hypersync", None),
+        (CUSTOM, "payments-api", None),
+        (None, "hypersync", Timing.fast(2, 20)),
+    ],
+    ids=["default", "custom-slo-file", "fast-timing"],
+)
+def test_generated_tests_pass(
+    slo: str | None, job: str, timing: Timing | None, tmp_path: Path
+) -> None:
+    """For the default file, a team's own thresholds and metric names, and test timing, promtool passes."""
+    config = SloConfig.default() if slo is None else SloConfig.from_text(slo, source="custom.yaml")
+    rules = build_rules(config, job=job, timing=timing)
+    result = run_promtool_tests(rules, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_alert_and_level_has_a_firing_and_a_quiet_check() -> None:
+    """Each (alert, severity) is expected to fire somewhere, and each alert is expected quiet somewhere."""
+    config = SloConfig.from_text(CUSTOM, source="custom.yaml")
+    rules = build_rules(config)
+    doc = rule_tests(rules)
+    fired = {
+        (c["alertname"], a["exp_labels"]["severity"])
+        for t in doc["tests"]
+        for c in t["alert_rule_test"]
+        for a in c["exp_alerts"]
+    }
+    quiet = {
+        c["alertname"] for t in doc["tests"] for c in t["alert_rule_test"] if not c["exp_alerts"]
+    }
+    alerts = {
+        (r.alert, r.severity)
+        for r in rules.alerts()
+        if r.alert.startswith("Hypersync") and "Slo" not in r.alert
+    }
+    assert alerts <= fired
+    assert {a for a, _ in alerts} <= quiet
+
+
+def test_generated_tests_catch_a_drifted_threshold(tmp_path: Path) -> None:
+    """Rules edited by hand after rendering (critical error rate 5 % -> 6 %) fail the generated tests."""
+    rules = build_rules(SloConfig.default())
+    drifted = rules.render()[ALERTS_FILE].replace(" > 0.05\n", " > 0.06\n")
+    assert drifted != rules.render()[ALERTS_FILE]
+    result = run_promtool_tests(rules, tmp_path, rules_text=drifted)
+    assert result.returncode != 0
+    assert "HypersyncHighErrorRate: 5.1% is above critical 5%" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "text"), [(0.06, "6%"), (0.049, "4.9%"), (0.0102, "1.02%"), (0.98899, "98.9%")]
+)
+def test_percentage_matches_prometheus_humanize_percentage(value: float, text: str) -> None:
+    """percentage() formats like Prometheus's humanizePercentage (%.4g of value x 100)."""
+    assert percentage(value) == text
