@@ -1,0 +1,52 @@
+"""Scheduled SLO audits: error budget, burn rate, coverage, history and relative criteria.
+
+Public API (used by the ``audit`` and ``history`` commands, and by ``run`` to record itself)::
+
+    report = audit_period(client, SloConfig.load(None), start, end, job="hypersync")
+    with History("reports/history.sqlite") as history:
+        scored = evaluate(Criteria.default(), report.slis, history, before=end.timestamp())
+        history.record(entry_from_audit(report))
+    write_audit(report, Path("reports/audit"), scored)
+    publish(report, "http://127.0.0.1:9091")
+"""
+
+from __future__ import annotations
+
+from hypersync_slo.audit.budget import (
+    BurnRate,
+    ErrorBudget,
+    burn_rate,
+    compliance_event_based,
+    compliance_time_slice_based,
+    time_to_exhaustion,
+)
+from hypersync_slo.audit.criteria import Criteria, Evaluation, evaluate
+from hypersync_slo.audit.evaluation import AuditReport, Coverage, SloAudit, audit_period
+from hypersync_slo.audit.history import Entry, History
+from hypersync_slo.audit.publish import publish
+from hypersync_slo.audit.recording import entry_from_audit, entry_from_report, record_report
+from hypersync_slo.audit.report import audit_exit_code, write_audit
+
+__all__ = [
+    "AuditReport",
+    "BurnRate",
+    "Coverage",
+    "Criteria",
+    "Entry",
+    "ErrorBudget",
+    "Evaluation",
+    "History",
+    "SloAudit",
+    "audit_exit_code",
+    "audit_period",
+    "burn_rate",
+    "compliance_event_based",
+    "compliance_time_slice_based",
+    "entry_from_audit",
+    "entry_from_report",
+    "evaluate",
+    "publish",
+    "record_report",
+    "time_to_exhaustion",
+    "write_audit",
+]

@@ -1,0 +1,413 @@
+"""One period audit: query Prometheus for every SLO's budget, burn, worst day and coverage.
+
+``audit_period`` sends a fixed number of aggregated queries per SLO whatever the period's
+length (see ``audit.queries``) and judges:
+
+* ``fail``: the error budget is exhausted (event-based, time-slice-based, or both, as asked) over
+  the data there is;
+* ``no_data``: no events, or the coverage of the period is below ``min_coverage``: the audit never
+  claims compliance over time it has no data for;
+* ``pass``: otherwise.
+
+A Prometheus failure raises ``PrometheusUnavailable`` (exit 5).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+from urllib.parse import urlencode
+
+from hypersync_slo.audit import budget
+from hypersync_slo.audit.budget import BurnRate, Day, ErrorBudget
+from hypersync_slo.audit.queries import SliQueries, quantile_over_period, sli_queries
+from hypersync_slo.config import SloConfig
+from hypersync_slo.errors import UsageError, explain
+from hypersync_slo.report.prometheus import PrometheusClient
+from hypersync_slo.report.queries import duration
+from hypersync_slo.verdicts import Verdict
+
+Budgeting = Literal["occurrences", "timeslices", "both"]
+DAY = 86400.0
+HOUR = 3600.0
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A stretch of the period without data, at slice resolution within hour blocks."""
+
+    start: float
+    end: float
+    missing_slices: int
+
+    def describe(self, slice_seconds: float) -> str:
+        """``2026-10-20T00:00Z - 2026-10-20T06:00Z: 360 of 360 1-minute slices without data``."""
+        blocks = (self.end - self.start) / slice_seconds
+        return (
+            f"{iso(self.start)} - {iso(self.end)}: {self.missing_slices} of {blocks:.0f} "
+            f"{slice_seconds / 60:g}-minute slices without data"
+        )
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of the period has data (slices with at least one counted interval)."""
+
+    slices_expected: int
+    slices_with_data: int
+    first_data: float | None
+    last_data: float | None
+    gaps: tuple[Gap, ...] = ()
+
+    @property
+    def ratio(self) -> float:
+        """Slices with data / slices in the period."""
+        return budget.coverage(self.slices_with_data, self.slices_expected)
+
+
+@dataclass
+class SloAudit:
+    """Every figure of one SLO over the period, with the queries that produced them."""
+
+    name: str
+    description: str
+    objective: float
+    period: float
+    slice_seconds: float
+    events: ErrorBudget
+    slices: ErrorBudget
+    slices_with_data: int
+    burn_rates: list[BurnRate]
+    days: list[Day]
+    queries: dict[str, str]
+    verdict: Verdict = Verdict.NO_DATA
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def worst_day(self) -> Day | None:
+        """The day of the period with the highest bad ratio."""
+        return budget.worst_day(self.days)
+
+    @property
+    def current_burn(self) -> BurnRate | None:
+        """The shortest workbook window with events: the "current" burn rate."""
+        for rate in self.burn_rates:
+            if not math.isnan(rate.rate):
+                return rate
+        return None
+
+    @property
+    def time_to_exhaustion(self) -> float:
+        """Seconds until the event budget is gone at the current burn rate (inf: not burning)."""
+        current = self.current_burn
+        if current is None:
+            return math.nan
+        return budget.time_to_exhaustion(self.events.remaining_fraction, current.rate, self.period)
+
+
+@dataclass
+class AuditReport:
+    """The outcome of one period audit."""
+
+    window: tuple[datetime, datetime]
+    prometheus_url: str
+    job: str | None
+    slo_file: str
+    budgeting: Budgeting
+    min_coverage: float
+    slice_seconds: float
+    slos: list[SloAudit]
+    coverage: Coverage
+    slis: dict[str, float]
+    queries: int = 0
+    query_seconds: float = 0.0
+    seconds: float = 0.0
+    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def period(self) -> float:
+        """The period's length in seconds."""
+        return (self.window[1] - self.window[0]).total_seconds()
+
+    @property
+    def verdict(self) -> Verdict:
+        """fail > no_data > pass over the SLOs (no SLO at all: no_data)."""
+        verdicts = [slo.verdict for slo in self.slos]
+        if Verdict.FAIL in verdicts:
+            return Verdict.FAIL
+        if not verdicts or Verdict.NO_DATA in verdicts or Verdict.ERROR in verdicts:
+            return Verdict.NO_DATA
+        return Verdict.PASS
+
+    def link(self, expr: str | None = None) -> str:
+        """A Prometheus graph link showing the audited period (the first SLO's 1 h bad ratio)."""
+        first = self.slos[0] if self.slos else None
+        shown = expr or (
+            f"({first.queries['bad_1h']}) / ({first.queries['total_1h']})" if first else "up"
+        )
+        params = {
+            "g0.expr": shown,
+            "g0.tab": "0",
+            "g0.range_input": duration(self.period),
+            "g0.end_input": self.window[1].strftime("%Y-%m-%d %H:%M:%S"),
+        }
+        return f"{self.prometheus_url}/graph?{urlencode(params)}"
+
+
+def iso(unix: float) -> str:
+    """Unix seconds as ``2026-11-01T00:00:00Z``."""
+    return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _scalar(client: PrometheusClient, query: str, at: float) -> float:
+    """The single value of an aggregated instant query; NaN when the result is empty."""
+    samples = client.instant(query, at)
+    if not samples:
+        return math.nan
+    return float(samples[0].value)
+
+
+def _count(value: float) -> float:
+    return 0.0 if math.isnan(value) else value
+
+
+def audit_period(
+    client: PrometheusClient,
+    config: SloConfig,
+    start: datetime,
+    end: datetime,
+    *,
+    job: str | None = None,
+    routes: str | None = "/v1/.*",
+    slice_seconds: float = 60.0,
+    budgeting: Budgeting = "both",
+    min_coverage: float = 0.99,
+) -> AuditReport:
+    """Audit ``[start, end]``: budget, burn rates, worst day, coverage and period SLIs."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise UsageError("the audit period's start and end must carry a time zone (use UTC).")
+    period = (end - start).total_seconds()
+    if period < slice_seconds or slice_seconds <= 0:
+        raise UsageError(
+            explain(
+                "The audit period is shorter than one slice.",
+                start=start.isoformat(),
+                end=end.isoformat(),
+                slice=f"{slice_seconds:g} s",
+                what_to_do="give a longer --last (e.g. 30d) or a shorter --slice",
+            )
+        )
+    if period % slice_seconds:
+        raise UsageError(
+            f"the audit period ({period:g} s) is not a whole number of {slice_seconds:g} s slices; "
+            "align --end or --last to the slice."
+        )
+    began = time.perf_counter()
+    queries_before, seconds_before = client.stats.queries, client.stats.seconds
+    t_end = end.timestamp()
+    slis = sli_queries(config, job=job, routes=routes)
+    if not slis:
+        raise UsageError(
+            "the SLO file has no objective an audit can budget: give availability, error_rate or "
+            "a latency_p95/p99 '<' objective."
+        )
+    expected = round(period / slice_seconds)
+    audits = [
+        _audit_slo(client, sli, period=period, t_end=t_end, slice_seconds=slice_seconds)
+        for sli in slis
+    ]
+    coverage = _coverage(
+        client, slis[0], period=period, t_end=t_end, slice_seconds=slice_seconds, expected=expected
+    )
+    period_slis: dict[str, float] = {}
+    first = audits[0]
+    if first.events.units > 0:
+        period_slis["error_rate" if first.name == "availability" else f"{first.name}_bad_ratio"] = (
+            first.events.bad / first.events.units
+        )
+    for audit in audits:
+        period_slis[f"{audit.name}_compliance_event_based"] = audit.events.compliance
+        period_slis[f"{audit.name}_compliance_time_slice_based"] = (
+            budget.compliance_time_slice_based(
+                round(audit.slices_with_data - audit.slices.bad), audit.slices_with_data
+            )
+        )
+        period_slis[f"{audit.name}_budget_remaining"] = audit.events.remaining_fraction
+    for kpi, q in (("latency_p95", 0.95), ("latency_p99", 0.99)):
+        query = quantile_over_period(config, q, job=job, routes=routes).replace(
+            "{w}", duration(period)
+        )
+        period_slis[kpi] = _scalar(client, query, t_end)
+    period_slis["coverage"] = coverage.ratio
+    report = AuditReport(
+        window=(start, end),
+        prometheus_url=client.url,
+        job=job,
+        slo_file=config.source,
+        budgeting=budgeting,
+        min_coverage=min_coverage,
+        slice_seconds=slice_seconds,
+        slos=audits,
+        coverage=coverage,
+        slis=period_slis,
+    )
+    for audit in audits:
+        _judge(audit, coverage, budgeting, min_coverage)
+    report.queries = client.stats.queries - queries_before
+    report.query_seconds = client.stats.seconds - seconds_before
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def _audit_slo(
+    client: PrometheusClient,
+    sli: SliQueries,
+    *,
+    period: float,
+    t_end: float,
+    slice_seconds: float,
+) -> SloAudit:
+    queries: dict[str, str] = {
+        "total": sli.total(period),
+        "bad": sli.bad(period),
+        "slices_with_data": sli.slices_with_data(period, slice_seconds),
+        "bad_slices": sli.bad_slices(period, slice_seconds),
+    }
+    total = _count(_scalar(client, queries["total"], t_end))
+    bad = _count(_scalar(client, queries["bad"], t_end)) if total > 0 else 0.0
+    with_data = int(_count(_scalar(client, queries["slices_with_data"], t_end)))
+    bad_slices = int(_count(_scalar(client, queries["bad_slices"], t_end))) if with_data else 0
+    rates: list[BurnRate] = []
+    for name, seconds, factor, severity in budget.BURN_RATE_WINDOWS:
+        if seconds > period:
+            continue
+        queries[f"total_{name}"] = sli.total(seconds)
+        queries[f"bad_{name}"] = sli.bad(seconds)
+        w_total = _count(_scalar(client, queries[f"total_{name}"], t_end))
+        w_bad = _count(_scalar(client, queries[f"bad_{name}"], t_end)) if w_total > 0 else 0.0
+        rates.append(BurnRate(name, seconds, factor, severity, w_total, w_bad, sli.objective))
+    days: list[Day] = []
+    whole_days = int(period // DAY)
+    if whole_days >= 1:
+        queries["total_per_day"] = sli.total(DAY)
+        queries["bad_per_day"] = sli.bad(DAY)
+        first = t_end - (whole_days - 1) * DAY
+        totals = _points(client, queries["total_per_day"], first, t_end, DAY)
+        bads = _points(client, queries["bad_per_day"], first, t_end, DAY)
+        for k in range(whole_days):
+            at = first + k * DAY
+            day_total = totals.get(at, 0.0)
+            if day_total > 0:
+                days.append(Day(at - DAY, at, day_total, bads.get(at, 0.0)))
+    if "1h" not in {r.window for r in rates}:
+        queries["total_1h"] = sli.total(min(HOUR, period))
+        queries["bad_1h"] = sli.bad(min(HOUR, period))
+    return SloAudit(
+        name=sli.name,
+        description=sli.description,
+        objective=sli.objective,
+        period=period,
+        slice_seconds=slice_seconds,
+        events=ErrorBudget(sli.objective, total, bad),
+        slices=ErrorBudget(sli.objective, with_data, bad_slices),
+        slices_with_data=with_data,
+        burn_rates=rates,
+        days=days,
+        queries=queries,
+    )
+
+
+def _points(
+    client: PrometheusClient, query: str, start: float, end: float, step: float
+) -> dict[float, float]:
+    series = client.range(query, start, end, step)
+    if not series:
+        return {}
+    return {t: v for t, v in series[0].points if not math.isnan(v)}
+
+
+def _coverage(
+    client: PrometheusClient,
+    sli: SliQueries,
+    *,
+    period: float,
+    t_end: float,
+    slice_seconds: float,
+    expected: int,
+) -> Coverage:
+    with_data = int(_count(_scalar(client, sli.slices_with_data(period, slice_seconds), t_end)))
+    if with_data == 0:
+        return Coverage(expected, 0, None, None, ())
+    first = _scalar(client, sli.first_data(period, slice_seconds), t_end)
+    last = _scalar(client, sli.last_data(period, slice_seconds), t_end)
+    gaps: list[Gap] = []
+    if with_data < expected:
+        block = HOUR if period >= HOUR else period
+        per_block = round(block / slice_seconds)
+        blocks = round(period // block)
+        start = t_end - (blocks - 1) * block
+        counts = _points(client, sli.slices_per_block(block, slice_seconds), start, t_end, block)
+        open_gap: list[float] | None = None
+        for k in range(blocks):
+            at = start + k * block
+            missing = per_block - int(counts.get(at, 0.0))
+            if missing > 0:
+                if open_gap is None:
+                    open_gap = [at - block, at, float(missing)]
+                else:
+                    open_gap[1] = at
+                    open_gap[2] += missing
+            elif open_gap is not None:
+                gaps.append(Gap(open_gap[0], open_gap[1], int(open_gap[2])))
+                open_gap = None
+        if open_gap is not None:
+            gaps.append(Gap(open_gap[0], open_gap[1], int(open_gap[2])))
+    return Coverage(
+        expected,
+        with_data,
+        None if math.isnan(first) else first - slice_seconds,
+        None if math.isnan(last) else last,
+        tuple(gaps),
+    )
+
+
+def _judge(audit: SloAudit, coverage: Coverage, budgeting: Budgeting, min_coverage: float) -> None:
+    reasons: list[str] = []
+    methods: Sequence[str] = ("occurrences", "timeslices") if budgeting == "both" else (budgeting,)
+    if audit.events.units <= 0:
+        audit.verdict = Verdict.NO_DATA
+        audit.reasons = ["no events counted over the period (no data): compliance is not claimed"]
+        return
+    failed = False
+    if "occurrences" in methods and audit.events.exhausted:
+        failed = True
+        reasons.append(
+            f"event-based error budget exhausted: {audit.events.consumed:.0f} bad events of "
+            f"{audit.events.total:.1f} allowed ({audit.events.consumed_fraction * 100:.1f} % "
+            "consumed)"
+        )
+    if "timeslices" in methods and audit.slices.exhausted:
+        failed = True
+        reasons.append(
+            f"time-slice-based error budget exhausted: {audit.slices.consumed:.0f} bad "
+            f"{audit.slice_seconds / 60:g}-minute slices of {audit.slices.total:.1f} allowed "
+            f"({audit.slices.consumed_fraction * 100:.1f} % consumed)"
+        )
+    if failed:
+        if coverage.ratio < 1.0:
+            reasons.append(f"judged over the {coverage.ratio * 100:.2f} % of the period with data")
+        audit.verdict = Verdict.FAIL
+    elif coverage.ratio < min_coverage:
+        audit.verdict = Verdict.NO_DATA
+        reasons.append(
+            f"coverage {coverage.ratio * 100:.2f} % of the period is below the "
+            f"{min_coverage * 100:g} % needed to claim compliance"
+        )
+    else:
+        audit.verdict = Verdict.PASS
+    audit.reasons = reasons

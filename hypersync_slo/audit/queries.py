@@ -1,0 +1,143 @@
+"""PromQL for a period audit: every figure aggregated by Prometheus, never raw points pulled.
+
+* Event counts over the period and each burn window: ``sum(increase(x[D]))`` evaluated at the
+  period's end. ``increase`` handles counter resets (a restart) and counts the requests served
+  while Prometheus was down once the counter is scraped again.
+* Time slices: a subquery at the slice step over the period, e.g.
+  ``count_over_time((sum(increase(x[1m])))[2591970s:1m])`` counts the 1-minute slices with data;
+  ``sum_over_time(((bad / total) > bool 0.001)[...:1m])`` counts the bad ones. The subquery range
+  is the period minus half a slice, so it holds exactly ``period / slice`` steps (Prometheus 2
+  includes both ends of a range).
+* Coverage: the first and last slice with data (``min_over_time(timestamp(...)[...])``) reveal a
+  retention shorter than the period; a per-hour count of slices with data locates the gaps.
+* Worst day: a range query with a one-day step over ``increase(x[1d])``: one point per day.
+
+A slice's ``increase(x[1m])`` needs two samples within the minute: the audit needs a scrape
+interval of at most half the slice (30 s for 1-minute slices); with a coarser one, use a wider
+``--slice``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hypersync_slo.config import SloConfig
+from hypersync_slo.report.queries import STATUS_LABEL, Queries, duration
+
+
+def le_matcher(bound: float) -> str:
+    """A regex matching the ``le`` label of a bucket however the client formatted it (0.1, 1, 1.0)."""
+    forms = {repr(float(bound)), f"{bound:g}"}
+    return "~" + "|".join(sorted(f.replace(".", "\\.") for f in forms))
+
+
+@dataclass(frozen=True)
+class SliQueries:
+    """The bad-event and all-event counts of one SLO, for any window."""
+
+    name: str
+    description: str
+    objective: float
+    total_template: str
+    bad_template: str
+
+    def total(self, seconds: float) -> str:
+        """All events over the ``seconds`` before the evaluation time."""
+        return self.total_template.replace("{w}", duration(seconds))
+
+    def bad(self, seconds: float) -> str:
+        """Bad events over the ``seconds`` before the evaluation time (0 when none)."""
+        return self.bad_template.replace("{w}", duration(seconds))
+
+    def slices_with_data(self, period: float, slice_seconds: float) -> str:
+        """How many slices of the period had events counted."""
+        return f"count_over_time(({self.total(slice_seconds)})[{_sub(period, slice_seconds)}])"
+
+    def bad_slices(self, period: float, slice_seconds: float) -> str:
+        """How many slices of the period had a bad ratio above the budget."""
+        ratio = f"({self.bad(slice_seconds)}) / ({self.total(slice_seconds)})"
+        budget = f"{1.0 - self.objective:.12g}"
+        return f"sum_over_time((({ratio}) > bool {budget})[{_sub(period, slice_seconds)}])"
+
+    def first_data(self, period: float, slice_seconds: float) -> str:
+        """Unix time of the first slice with data in the period."""
+        inner = f"timestamp({self.total(slice_seconds)})"
+        return f"min_over_time(({inner})[{_sub(period, slice_seconds)}])"
+
+    def last_data(self, period: float, slice_seconds: float) -> str:
+        """Unix time of the last slice with data in the period."""
+        inner = f"timestamp({self.total(slice_seconds)})"
+        return f"max_over_time(({inner})[{_sub(period, slice_seconds)}])"
+
+    def slices_per_block(self, block: float, slice_seconds: float) -> str:
+        """Slices with data in the ``block`` seconds before each point (to locate gaps)."""
+        return self.slices_with_data(block, slice_seconds)
+
+
+def _sub(period: float, slice_seconds: float) -> str:
+    """A subquery range and step holding exactly ``period / slice`` steps."""
+    return f"{duration(period - slice_seconds / 2)}:{duration(slice_seconds)}"
+
+
+def sli_queries(config: SloConfig, *, job: str | None, routes: str | None) -> list[SliQueries]:
+    """The audited SLOs of an SLO file: request availability, then each latency objective.
+
+    Availability ``>= 99.9 %``, success rate ``>= 99.9 %`` and error rate ``< 0.1 %`` are one
+    budget (the strictest of those given); ``latency_p95 < 100ms`` is "95 % of requests within
+    100 ms", counted from the histogram bucket at 100 ms.
+    """
+    q = Queries(config, job=job, routes=routes)
+    metric = config.metric("request_duration")
+    total = f"sum(increase({metric}_count{q.selector()}[{{w}}]))"
+    budgets: list[float] = []
+    for kpi in ("availability", "success_rate"):
+        objective = config.objectives.get(kpi)
+        if objective and not objective.report_only and objective.value is not None:
+            budgets.append(1.0 - objective.value)
+    error_rate = config.objectives.get("error_rate")
+    if error_rate and not error_rate.report_only and error_rate.value is not None:
+        budgets.append(error_rate.value)
+    out: list[SliQueries] = []
+    if budgets:
+        budget = min(budgets)
+        errors = f"sum(increase({metric}_count{q.selector({STATUS_LABEL: '~5..'})}[{{w}}]))"
+        out.append(
+            SliQueries(
+                "availability",
+                f"{(1 - budget) * 100:g} % of requests answered without 5xx "
+                f"(error rate < {budget * 100:g} %)",
+                1.0 - budget,
+                total,
+                f"({errors} or vector(0))",
+            )
+        )
+    for kpi in ("latency_p95", "latency_p99"):
+        objective = config.objectives.get(kpi)
+        if (
+            not objective
+            or objective.report_only
+            or objective.value is None
+            or objective.quantile is None
+            or objective.comparator not in ("<", "<=")
+        ):
+            continue
+        fast = f"sum(increase({metric}_bucket{q.selector({'le': le_matcher(objective.value)})}[{{w}}]))"
+        out.append(
+            SliQueries(
+                kpi,
+                f"{objective.quantile * 100:g} % of requests within {objective.value * 1000:g} ms",
+                objective.quantile,
+                total,
+                f"({total} - {fast})",
+            )
+        )
+    return out
+
+
+def quantile_over_period(
+    config: SloConfig, q: float, *, job: str | None, routes: str | None
+) -> str:
+    """``histogram_quantile`` over the whole period (``{w}`` = the period)."""
+    sel = Queries(config, job=job, routes=routes).selector()
+    metric = config.metric("request_duration")
+    return f"histogram_quantile({q:g}, sum by (le) (increase({metric}_bucket{sel}[{{w}}])))"

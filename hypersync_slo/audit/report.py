@@ -1,0 +1,292 @@
+"""Write an audit: ``audit.json`` (machine-readable) and ``audit.md`` (for people).
+
+Every figure names its source (prometheus), the period and its counts; the Markdown links the
+period in Prometheus's graph UI. ``audit.json`` never holds NaN or infinities (null instead).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from hypersync_slo.audit.criteria import Evaluation
+from hypersync_slo.audit.evaluation import AuditReport, SloAudit, iso
+from hypersync_slo.exitcodes import ExitCode
+from hypersync_slo.verdicts import Verdict, exit_code_for
+
+AUDIT_JSON = "audit.json"
+AUDIT_MD = "audit.md"
+
+
+def audit_exit_code(report: AuditReport, criteria: Evaluation | None) -> ExitCode:
+    """0 compliant, 1 budget exhausted (or criteria failed), 3 no data / coverage too low."""
+    verdict = report.verdict
+    if criteria is not None and criteria.score == "fail":
+        verdict = Verdict.FAIL
+    return exit_code_for(verdict)
+
+
+def _num(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def human_seconds(seconds: float) -> str:
+    """``inf`` -> ``never (not burning)``, else days/hours/minutes."""
+    if math.isnan(seconds):
+        return "n/a"
+    if math.isinf(seconds):
+        return "never (not burning)"
+    if seconds <= 0:
+        return "now (exhausted)"
+    if seconds >= 86400:
+        return f"{seconds / 86400:.1f} d"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.1f} min"
+
+
+def slo_document(slo: SloAudit) -> dict[str, Any]:
+    """One SLO's figures as a dict."""
+    worst = slo.worst_day
+    return {
+        "name": slo.name,
+        "description": slo.description,
+        "objective": slo.objective,
+        "verdict": slo.verdict.value,
+        "reasons": list(slo.reasons),
+        "event_based": {
+            "compliance": _num(slo.events.compliance),
+            "events": slo.events.units,
+            "bad_events": slo.events.bad,
+            "budget_total": slo.events.total,
+            "budget_consumed": slo.events.consumed,
+            "budget_remaining": slo.events.remaining,
+            "budget_remaining_ratio": _num(slo.events.remaining_fraction),
+            "exhausted": slo.events.exhausted,
+        },
+        "time_slice_based": {
+            "slice_seconds": slo.slice_seconds,
+            "compliance": _num(slo.slices.compliance),
+            "slices_with_data": slo.slices_with_data,
+            "bad_slices": int(slo.slices.bad),
+            "budget_total": slo.slices.total,
+            "budget_consumed": slo.slices.consumed,
+            "budget_remaining": slo.slices.remaining,
+            "budget_remaining_ratio": _num(slo.slices.remaining_fraction),
+            "exhausted": slo.slices.exhausted,
+        },
+        "burn_rates": [
+            {
+                "window": rate.window,
+                "burn_rate": _num(rate.rate),
+                "factor": rate.factor,
+                "severity": rate.severity,
+                "above_factor": rate.above_factor,
+                "events": rate.total,
+                "bad_events": rate.bad,
+            }
+            for rate in slo.burn_rates
+        ],
+        "worst_day": None
+        if worst is None
+        else {
+            "start": iso(worst.start),
+            "end": iso(worst.end),
+            "bad_ratio": worst.bad_ratio,
+            "events": worst.total,
+            "bad_events": worst.bad,
+        },
+        "time_to_exhaustion_seconds": _num(slo.time_to_exhaustion),
+        "queries": dict(slo.queries),
+    }
+
+
+def audit_document(
+    report: AuditReport,
+    criteria: Evaluation | None = None,
+    recorded: str = "",
+) -> dict[str, Any]:
+    """The audit.json document."""
+    cov = report.coverage
+    code = audit_exit_code(report, criteria)
+    return {
+        "kind": "audit",
+        "verdict": report.verdict.value,
+        "exit_code": int(code),
+        "source": "prometheus",
+        "window": {
+            "start": iso(report.window[0].timestamp()),
+            "end": iso(report.window[1].timestamp()),
+            "seconds": report.period,
+        },
+        "prometheus_url": report.prometheus_url,
+        "link": report.link(),
+        "job": report.job,
+        "slo_file": report.slo_file,
+        "budgeting": report.budgeting,
+        "coverage": {
+            "ratio": cov.ratio,
+            "min_ratio": report.min_coverage,
+            "slices_expected": cov.slices_expected,
+            "slices_with_data": cov.slices_with_data,
+            "first_data": None if cov.first_data is None else iso(cov.first_data),
+            "last_data": None if cov.last_data is None else iso(cov.last_data),
+            "gaps": [
+                {
+                    "start": iso(gap.start),
+                    "end": iso(gap.end),
+                    "missing_slices": gap.missing_slices,
+                }
+                for gap in cov.gaps
+            ],
+        },
+        "slos": [slo_document(slo) for slo in report.slos],
+        "slis": {name: _num(value) for name, value in report.slis.items()},
+        "criteria": None
+        if criteria is None
+        else {
+            "score": criteria.score,
+            "total_percent": criteria.total_percent,
+            "reason": criteria.reason,
+            "objectives": [
+                {
+                    "sli": o.sli,
+                    "score": o.score,
+                    "observed": o.observed,
+                    "baseline": o.baseline,
+                    "compared": o.compared,
+                    "weight": o.weight,
+                    "key_sli": o.key_sli,
+                    "details": list(o.details),
+                }
+                for o in criteria.objectives
+            ],
+        },
+        "history": recorded,
+        "notes": list(report.notes),
+        "timings": {
+            "queries": report.queries,
+            "query_seconds": round(report.query_seconds, 4),
+            "seconds": round(report.seconds, 4),
+        },
+        "generated_at": iso(report.generated_at.timestamp()),
+    }
+
+
+def coverage_lines(report: AuditReport) -> list[str]:
+    """The coverage paragraph: ratio, first/last data, gaps."""
+    cov = report.coverage
+    lines = [
+        f"coverage: {cov.ratio * 100:.2f} % of the period has data "
+        f"({cov.slices_with_data} of {cov.slices_expected} "
+        f"{report.slice_seconds / 60:g}-minute slices; at least {report.min_coverage * 100:g} % "
+        "needed to claim compliance)"
+    ]
+    start = report.window[0].timestamp()
+    if cov.first_data is not None and cov.first_data > start + report.slice_seconds:
+        lines.append(
+            f"data starts at {iso(cov.first_data)}, {(cov.first_data - start) / 86400:.2f} days "
+            f"after the period starts ({iso(start)}): Prometheus's retention (or the series' age) "
+            "is shorter than the period"
+        )
+    end = report.window[1].timestamp()
+    if cov.last_data is not None and cov.last_data < end - report.slice_seconds:
+        lines.append(f"data ends at {iso(cov.last_data)}, before the period ends ({iso(end)})")
+    lines.extend(f"gap: {gap.describe(report.slice_seconds)}" for gap in cov.gaps)
+    return lines
+
+
+def summary_lines(report: AuditReport, criteria: Evaluation | None = None) -> list[str]:
+    """The audit in a few lines for a terminal."""
+    lines = [
+        f"audit of {iso(report.window[0].timestamp())} - {iso(report.window[1].timestamp())} "
+        f"(source: prometheus {report.prometheus_url}, job {report.job or 'all'}, "
+        f"{report.queries} queries in {report.seconds:.2f} s)"
+    ]
+    lines.extend(coverage_lines(report))
+    for slo in report.slos:
+        ev, ts = slo.events, slo.slices
+        lines.append(f"{slo.name} ({slo.description}): {slo.verdict.value}")
+        lines.append(
+            f"  event-based: compliance {ev.compliance * 100:.4f} % over {ev.units:.0f} events; "
+            f"budget {ev.total:.1f} bad events, consumed {ev.consumed:.0f} "
+            f"({ev.consumed_fraction * 100:.1f} %), remaining {ev.remaining:.1f} "
+            f"({ev.remaining_fraction * 100:.1f} %)"
+        )
+        lines.append(
+            f"  time-slice-based: compliance {ts.compliance * 100:.4f} % over "
+            f"{slo.slices_with_data} slices with data; budget {ts.total:.1f} bad slices, consumed "
+            f"{ts.consumed:.0f} ({ts.consumed_fraction * 100:.1f} %)"
+        )
+        rates = ", ".join(
+            f"{r.window} {r.rate:.2f}x (factor {r.factor:g}{', ABOVE' if r.above_factor else ''})"
+            for r in slo.burn_rates
+        )
+        lines.append(f"  burn rate: {rates or 'n/a'}")
+        worst = slo.worst_day
+        if worst is not None:
+            lines.append(
+                f"  worst day: {iso(worst.start)} - {iso(worst.end)}, bad ratio "
+                f"{worst.bad_ratio * 100:.4f} % ({worst.bad:.0f} of {worst.total:.0f})"
+            )
+        lines.append(
+            f"  time to exhaustion at the current burn: {human_seconds(slo.time_to_exhaustion)}"
+        )
+        lines.extend(f"  - {reason}" for reason in slo.reasons)
+    if criteria is not None:
+        lines.append(criteria.describe())
+        lines.extend(f"  {o.describe()}" for o in criteria.objectives)
+    return lines
+
+
+def render_markdown(report: AuditReport, criteria: Evaluation | None, recorded: str) -> str:
+    """audit.md text."""
+    lines = [
+        f"# SLO audit: {report.verdict.value}",
+        "",
+        f"- period: {iso(report.window[0].timestamp())} - {iso(report.window[1].timestamp())} "
+        f"([open in Prometheus]({report.link()}))",
+        f"- source: prometheus {report.prometheus_url}, job `{report.job or 'all'}`, "
+        f"SLO file `{report.slo_file}`, budgeting: {report.budgeting}",
+        f"- history: {recorded or 'not recorded'}",
+        "",
+        "```",
+        *summary_lines(report, criteria),
+        "```",
+        "",
+        "## Queries",
+        "",
+    ]
+    for slo in report.slos:
+        lines.append(f"### {slo.name}")
+        lines.append("")
+        lines.extend(f"- {key}: `{query}`" for key, query in slo.queries.items())
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_audit(
+    report: AuditReport,
+    out_dir: Path,
+    criteria: Evaluation | None = None,
+    recorded: str = "",
+) -> dict[str, Path]:
+    """Write audit.json then audit.md into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    document = _finite(audit_document(report, criteria, recorded))
+    paths = {"json": out_dir / AUDIT_JSON, "markdown": out_dir / AUDIT_MD}
+    paths["json"].write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", "utf-8")
+    paths["markdown"].write_text(render_markdown(report, criteria, recorded) + "\n", "utf-8")
+    return paths
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
