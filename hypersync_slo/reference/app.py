@@ -161,11 +161,11 @@ class ReferenceApp:
                 clen = value
             elif key == b"accept":
                 accept = value
-        if (
-            self.tracer is None
-        ):  # --no-instrumentation: the bare service, for the overhead benchmark
-            response = await self._respond(route, method, scope, receive, clen, accept, None)
-            await _send(send, response, method)
+        if self.tracer is None:
+            # --no-instrumentation: the bare service, for the overhead benchmark only
+            with contextlib.suppress(ClientGone):
+                response = await self._respond(route, method, scope, receive, clen, accept, None)
+                await _send(send, response, method)
             return
         faults = self.faults
         breaks = faults.breaks

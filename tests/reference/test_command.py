@@ -5,11 +5,13 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 
 from hypersync_slo.cli import main
 from hypersync_slo.processes import free_port, python_module_argv
 from hypersync_slo.reference.faults import BREAKS
+from tests.conftest import StartService
 
 
 def test_help_lists_every_break_and_example(capsys: pytest.CaptureFixture[str]) -> None:
@@ -73,3 +75,16 @@ def test_service_that_cannot_start_says_why(tmp_path: Path) -> None:
     assert "hypersync-slo: the reference service could not start." in done.stderr
     assert f"listen: 127.0.0.1:{port}" in done.stderr
     assert "reason: FileExistsError" in done.stderr or "reason: NotADirectoryError" in done.stderr
+
+
+def test_no_instrumentation_serves_the_api_bare(start_reference_service: StartService) -> None:
+    """--no-instrumentation (benchmark only): same API and counters, no trace/ID headers or histogram."""
+    service = start_reference_service("--no-instrumentation")
+    response = httpx.post(f"{service.url}/v1/receipts", json={"operation": "bare", "payload": {}})
+    assert response.status_code == 201
+    assert "traceresponse" not in response.headers
+    assert "x-request-id" not in response.headers
+    metrics = httpx.get(f"{service.url}/metrics").text
+    assert "hypersync_receipts_generated_total 1.0" in metrics
+    assert "http_server_request_duration_seconds_count" not in metrics
+    assert '"message":"request"' not in service.log_path.read_text("utf-8")
