@@ -18,7 +18,7 @@ from collections.abc import Generator
 import pytest
 
 from hypersync_slo.config import SloConfig
-from hypersync_slo.errors import ConfigError, HyperSyncSloError, SuiteFault, UsageError
+from hypersync_slo.errors import ConfigError, HyperSyncSloError, UsageError
 from hypersync_slo.gate.contracts import CONTRACTS
 from hypersync_slo.gate.options import add_options, build_settings
 from hypersync_slo.gate.outcomes import CheckOutcome
@@ -144,17 +144,16 @@ def pytest_runtest_makereport(
     """Short messages for the package's errors; record the outcome in the ledger."""
     report = yield
     contracts = _marker_contracts(item)
-    excinfo = call.excinfo
-    error: BaseException | None = None
-    if excinfo is not None and isinstance(excinfo.value, HyperSyncSloError):
-        error = excinfo.value
-        report.longrepr = f"{type(error).__name__}: {_headline(error)}"
-        if isinstance(error, SuiteFault):
-            report.user_properties.append(("slo_fault", type(error).__name__))
     if not contracts:
-        return report
+        return report  # not a gate check: the project's own tests keep pytest's full report
+    excinfo = call.excinfo
+    if excinfo is not None and isinstance(excinfo.value, HyperSyncSloError):
+        report.longrepr = f"{type(excinfo.value).__name__}: {_headline(excinfo.value)}"
+    if excinfo is not None and _is_fault(excinfo.value):
+        # a fault (ours, or an unexpected exception): the gate could not judge -> an error
+        report.user_properties.append(("slo_fault", type(excinfo.value).__name__))
     ledger = gate_state(item.config).ledger
-    if (report.skipped and call.when == "setup") or (report.skipped and call.when == "call"):
+    if report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         ledger.add(
             CheckOutcome(
@@ -163,9 +162,7 @@ def pytest_runtest_makereport(
         )
     elif report.failed:
         exc_value = excinfo.value if excinfo is not None else None
-        is_fault = isinstance(exc_value, SuiteFault) or (
-            call.when != "call" and not isinstance(exc_value, AssertionError)
-        )
+        is_fault = exc_value is not None and _is_fault(exc_value)
         ledger.add(
             CheckOutcome(
                 item.nodeid,
@@ -191,6 +188,11 @@ def pytest_runtest_makereport(
             )
         )
     return report
+
+
+def _is_fault(exc: BaseException) -> bool:
+    """An exception that is not a verdict (pytest's own outcomes are BaseExceptions)."""
+    return isinstance(exc, Exception) and not isinstance(exc, AssertionError)
 
 
 def _figures(report: pytest.TestReport) -> str:
