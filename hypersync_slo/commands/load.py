@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from hypersync_slo.config import SloConfig
@@ -115,6 +117,11 @@ def register(sub: Any) -> None:
     parser.set_defaults(func=handle)
 
 
+def _terminate_as_interrupt(signum: int, _frame: FrameType | None) -> None:
+    """SIGTERM (a CI timeout, a supervisor) stops the run like Ctrl-C: results still written."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def handle(args: argparse.Namespace) -> int:
     """Validate, run the load, write the results, return the verdict's exit code."""
     config = SloConfig.load(args.slo_config)
@@ -137,7 +144,11 @@ def handle(args: argparse.Namespace) -> int:
         late_tolerance=args.late_tolerance,
         abort_on_critical=args.abort_on_critical,
     )
-    outcome = launcher.run_load(plan, config, display=None if args.quiet else sys.stderr)
+    previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    try:
+        outcome = launcher.run_load(plan, config, display=None if args.quiet else sys.stderr)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     result = outcome.result
     print((out / "load-summary.md").read_text("utf-8"))
     print(f"results: {outcome.path}")

@@ -366,6 +366,10 @@ class OpenModelUser(User):
 
 def _on_init(environment: Environment, **_kwargs: Any) -> None:
     runner = environment.runner
+    # Registered after the runner's own listeners: ``quitting`` fires in reverse order, so a
+    # worker stopped by SIGTERM sends its final part before it tells the master it quits.
+    quitting: Any = environment.events.quitting
+    quitting.add_listener(_on_test_stop)
     if not isinstance(runner, MasterRunner):
         return
     opts = environment.parsed_options

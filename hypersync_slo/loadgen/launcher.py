@@ -15,8 +15,10 @@ master), then the master, and the result is written all the same.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -280,13 +282,21 @@ def _window(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {"seconds": seconds, "requests": requests, "errors": errors, "corrected": hist.encode()}
 
 
-def _stop_all(procs: Sequence[ManagedProcess]) -> None:
-    """Workers first (their final parts go to the master), then the master."""
-    for proc in procs[1:]:
+def _stop_all(procs: Sequence[ManagedProcess], parts_dir: Path) -> None:
+    """Workers first, all at once (their final parts go to the master), then the master."""
+    workers = [p for p in procs[1:] if p.running and p.proc is not None]
+    for proc in workers:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.proc.pid, signal.SIGTERM)  # type: ignore[union-attr]
+    for proc in workers:
         proc.stop(timeout=10)
-    if len(procs) > 1:
+    if workers:
+        # The master writes each worker's final part when its message arrives.
         deadline = time.monotonic() + 3.0
-        while procs[0].running and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            parts = read_parts(parts_dir)
+            if len(parts) >= len(workers) and all(p.get("final") for p in parts):
+                break
             time.sleep(0.1)
     procs[0].stop(timeout=10)
 
@@ -329,18 +339,18 @@ def run_load(plan: LoadPlan, config: SloConfig, *, display: TextIO | None = None
                 aborted = verdicts.critical_breach(_window(parts), config.alerts.critical)
                 if aborted:
                     notes.append(f"aborted: {aborted}")
-                    _stop_all(procs)
+                    _stop_all(procs, parts_dir)
                     break
             if not procs[0].running:
                 break
             if time.monotonic() > deadline:
                 notes.append("the load processes did not end in time; stopped them")
-                _stop_all(procs)
+                _stop_all(procs, parts_dir)
                 break
             time.sleep(POLL)
     except KeyboardInterrupt:
         interrupted = True
-        _stop_all(procs)
+        _stop_all(procs, parts_dir)
     finally:
         for proc in procs:
             proc.stop(timeout=5)

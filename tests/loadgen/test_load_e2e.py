@@ -188,12 +188,26 @@ def test_remote_target_refused_with_exit_2(tmp_path: Path) -> None:
     assert "refusing to send load to a target that is not on this machine." in proc.stderr
 
 
-def test_sigint_mid_run_still_writes_results(
-    reference_service: ReferenceService, tmp_path: Path
+@pytest.mark.parametrize(
+    ("signum", "workers"),
+    [(signal.SIGINT, "0"), (signal.SIGTERM, "2")],
+    ids=["sigint", "sigterm-2w"],
+)
+def test_signal_mid_run_still_writes_results(
+    reference_service: ReferenceService, tmp_path: Path, signum: int, workers: str
 ) -> None:
-    """SIGINT after ~2 s of a 60 s run: exit 130, partial results written and marked."""
+    """SIGINT (one process) or SIGTERM (2 workers) mid-run: exit 130, every part's figures kept."""
     proc = subprocess.Popen(
-        load_command(reference_service.url, tmp_path, "--rps", "100", "--duration", "60s"),
+        load_command(
+            reference_service.url,
+            tmp_path,
+            "--rps",
+            "100",
+            "--duration",
+            "60s",
+            "--workers",
+            workers,
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -201,13 +215,13 @@ def test_sigint_mid_run_still_writes_results(
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         parts = read_parts(tmp_path / ".parts")
-        if parts and parts[0]["sent"] >= 150:
+        if parts and sum(p["sent"] for p in parts) >= 150:
             break
         time.sleep(0.2)
     else:
         proc.kill()
         pytest.fail("the load never started sending")
-    os.kill(proc.pid, signal.SIGINT)
+    os.kill(proc.pid, signum)
     _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "interrupted; results gathered so far were written" in err
@@ -215,6 +229,9 @@ def test_sigint_mid_run_still_writes_results(
     assert result["interrupted"] is True
     assert result["requests"] >= 150
     assert result["elapsed"] < 30
+    parts = read_parts(tmp_path / ".parts")
+    assert len(parts) == max(1, int(workers))
+    assert all(p["final"] and p["interrupted"] for p in parts)  # the last word of each process
 
 
 def test_abort_on_critical_error_rate(
