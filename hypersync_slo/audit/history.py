@@ -1,7 +1,7 @@
 """The history store: every audit and run, its verdicts and SLIs, in an embedded SQLite file.
 
 ``History(path)`` opens (and creates) the file; the default is ``reports/history.sqlite``. A path
-may also be given as a ``sqlite:///path`` URL. One row per evaluated window in ``entries``
+may also be given as a ``sqlite:///relative/path`` or ``sqlite:////absolute/path`` URL. One row per evaluated window in ``entries``
 (kind ``audit`` or ``run``, window, job, verdict, when recorded); its SLI values and per-SLO
 verdicts in ``slis``. Recording is idempotent: the same kind, job and window recorded twice keeps
 the first record.
@@ -70,7 +70,7 @@ def resolve_path(text: str | Path | None) -> Path:
         return DEFAULT_PATH
     value = str(text)
     if value.startswith("sqlite:///"):
-        return Path(value[len("sqlite://") :])
+        return Path(value[len("sqlite:///") :])  # sqlite:///rel/path, sqlite:////abs/path
     if "://" in value:
         raise UsageError(
             f"--history {value!r}: only a file path or a sqlite:///path URL is supported."
