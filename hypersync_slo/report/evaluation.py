@@ -22,7 +22,7 @@ from hypersync_slo.config import QUANTILES, SloConfig, format_value
 from hypersync_slo.errors import PrometheusUnavailable, UsageError, explain
 from hypersync_slo.report import kpis
 from hypersync_slo.report.prometheus import PrometheusClient, Sample, choose_step, points_in
-from hypersync_slo.report.queries import STATUS_LABEL, Queries, duration
+from hypersync_slo.report.queries import ROUTE_LABEL, STATUS_LABEL, Queries, duration
 from hypersync_slo.report.reconcile import Finding, ServerCounts, reconcile
 from hypersync_slo.verdicts import KpiResult, Verdict, errored, judge, overall
 
@@ -37,6 +37,7 @@ KPI_ORDER = (
     "success_rate",
 )
 SUBWINDOW = 60.0
+ROUTE_KEY = ("http_request_method", ROUTE_LABEL)
 T = TypeVar("T")
 
 
@@ -257,15 +258,18 @@ def evaluate_window(
         server = ServerCounts(
             requests=errors_ratio.total if errors_ratio else None,
             errors=errors_ratio.part if errors_ratio else None,
-            requests_method="increase() over the window",
+            requests_method=by_status.method if isinstance(by_status, Counted) else "",
             quantiles={name.removeprefix("latency_"): est for name, est in estimates.items()},
         )
-        exact = _guard(report, "exact request count", lambda: _exact_requests(client, q, report))
-        if isinstance(exact, float):
-            server.requests = exact
-            server.requests_method = "raw counter samples, resets counted"
+        by_route = _guard(
+            report,
+            "requests by route",
+            lambda: growth.by(ROUTE_KEY, q.count_series(), q.requests_by_route(counted)),
+        )
+        if isinstance(by_route, Counted):
+            server.by_route = by_route.values
         server.business = _business(growth, q, report, counted)
-        report.findings = reconcile(load_result, server)
+        report.findings = reconcile(load_result, server, routes=routes)
     report.queries = client.stats.queries - queries_before
     report.query_seconds = client.stats.seconds - seconds_before
     report.compute_seconds = max(0.0, time.perf_counter() - began - report.query_seconds)
@@ -412,6 +416,23 @@ def _throughput(
     return result
 
 
+def load_probes(load_result: Mapping[str, Any]) -> tuple[float, float, list[str]] | None:
+    """(successful, all) health checks the load run sent (``by_request`` "GET /health/..."),
+    or None when it sent none."""
+    good = total = 0.0
+    names: list[str] = []
+    for name, entry in (load_result.get("by_request") or {}).items():
+        route = str(name).partition(" ")[2] or str(name)
+        if not route.startswith("/health/") or not isinstance(entry, Mapping):
+            continue
+        requests, errors = entry.get("requests"), entry.get("errors", 0)
+        if isinstance(requests, int | float) and isinstance(errors, int | float) and requests > 0:
+            total += float(requests)
+            good += float(requests) - float(errors)
+            names.append(str(name))
+    return (good, total, names) if total > 0 else None
+
+
 def _availability(
     client: PrometheusClient,
     config: SloConfig,
@@ -420,10 +441,9 @@ def _availability(
     load_result: Mapping[str, Any] | None,
 ) -> KpiResult:
     objective = config.objective("availability")
-    probes = (load_result or {}).get("probes")
-    if isinstance(probes, Mapping) and isinstance(probes.get("total"), int | float):
-        total = float(probes["total"])
-        good = float(probes.get("successful", 0))
+    probes = load_probes(load_result or {})
+    if probes is not None:
+        good, total, names = probes
         ratio = kpis.Ratio(good, total)
         return judge(
             objective,
@@ -431,8 +451,9 @@ def _availability(
             round(total),
             source="probe",
             window=report.window,
-            query="health probes of the load run (load-result.json: probes)",
-            detail={"successful": good, "total": total},
+            query="health checks sent by the load run: load-result.json by_request "
+            + ", ".join(names),
+            detail={"successful": good, "total": total, "checks": names},
         )
     present = _guard(
         report,
@@ -498,13 +519,6 @@ def _plot_series(client: PrometheusClient, config: SloConfig, q: Queries, report
             report.series["error_budget_used"] = kpis.budget_used(errors, requests, allowed)
 
 
-def _exact_requests(client: PrometheusClient, q: Queries, report: Report) -> float:
-    start, end = report.window[0].timestamp(), report.counted_until
-    step = choose_step(start, end, floor=1.0)
-    series = client.range(q.raw_request_counters(), start, end, step)
-    return sum(kpis.counter_increase([v for _, v in s.points]) for s in series)
-
-
 def _business(
     growth: Growth, q: Queries, report: Report, seconds: float
 ) -> dict[str, float | Mapping[str, float] | None]:
@@ -563,20 +577,24 @@ class Growth:
     scrapes_query: str = ""
     max_points: int = 1500
 
-    def by(self, label: str | None, series: str, fallback: str) -> Counted:
-        """Growth of ``series`` summed by ``label`` (None: one total under the key ``""``)."""
-        total = f"sum by ({label}) ({series})" if label else f"sum({series})"
+    def by(self, label: str | tuple[str, ...] | None, series: str, fallback: str) -> Counted:
+        """Growth of ``series`` summed by ``label`` (None: one total under the key ``""``).
+
+        With several labels the key is their values joined by a space (``"POST /v1/receipts"``).
+        """
+        labels = (label,) if isinstance(label, str) else tuple(label or ())
+        total = f"sum by ({', '.join(labels)}) ({series})" if labels else f"sum({series})"
         if self.exact:
             resets = self.client.instant(
                 f"sum(resets({series}[{duration(self.seconds)}]))", self.end
             )
             if any(s.value != 0 for s in resets):
-                raw = self._through_resets(label, series)
+                raw = self._through_resets(labels, series)
                 if raw is not None:
                     return raw
             else:
-                at_end = self._values(self.client.instant(total, self.end), label)
-                at_start = self._values(self.client.instant(total, self.start), label)
+                at_end = self._values(self.client.instant(total, self.end), labels)
+                at_start = self._values(self.client.instant(total, self.start), labels)
                 diff = {k: v - at_start.get(k, 0.0) for k, v in at_end.items()}
                 if set(at_start) <= set(at_end) and all(d >= 0 for d in diff.values()):
                     return Counted(
@@ -586,7 +604,7 @@ class Growth:
                     )
         got = self.client.instant(fallback, self.end)
         return Counted(
-            self._values(got, label), fallback, "increase() over the window (extrapolated)"
+            self._values(got, labels), fallback, "increase() over the window (extrapolated)"
         )
 
     def _scrape_interval(self) -> float | None:
@@ -596,7 +614,7 @@ class Growth:
         finite = [c for c in counts if math.isfinite(c) and c > 1]
         return self.seconds / (max(finite) - 1) if finite else None
 
-    def _through_resets(self, label: str | None, series: str) -> Counted | None:
+    def _through_resets(self, labels: tuple[str, ...], series: str) -> Counted | None:
         interval = self._scrape_interval()
         if interval is None:
             return None
@@ -611,7 +629,7 @@ class Growth:
             grown = kpis.counter_increase([v for _, v in samples])
             if samples[0][0] > self.start + step / 2:
                 grown += max(0.0, samples[0][1])  # created inside the window: counted from 0
-            key = found.labels.get(label, "") if label else ""
+            key = " ".join(found.labels.get(name, "") for name in labels)
             values[key] = values.get(key, 0.0) + grown
         return Counted(
             values,
@@ -620,9 +638,9 @@ class Growth:
         )
 
     @staticmethod
-    def _values(samples: list[Sample], label: str | None) -> dict[str, float]:
+    def _values(samples: list[Sample], labels: tuple[str, ...]) -> dict[str, float]:
         values: dict[str, float] = {}
         for sample in samples:
-            key = sample.labels.get(label, "") if label else ""
+            key = " ".join(sample.labels.get(name, "") for name in labels)
             values[key] = values.get(key, 0.0) + sample.value
         return values

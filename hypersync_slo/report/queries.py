@@ -87,6 +87,14 @@ class Queries:
         """The raw series of a business counter."""
         return f"{self.config.metric(role)}{self.selector(match, routes=False)}"
 
+    def requests_by_route(self, seconds: float) -> str:
+        """Completed requests over the window per method and route."""
+        metric = self._duration_metric
+        return (
+            f"sum by (http_request_method, {ROUTE_LABEL}) "
+            f"(increase({metric}_count{self.selector()}[{duration(seconds)}]))"
+        )
+
     def raw_request_counters(self) -> str:
         """The raw request counters, one series per label set (for exact, reset-aware counts)."""
         return f"{self._duration_metric}_count{self.selector()}"

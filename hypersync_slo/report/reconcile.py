@@ -9,6 +9,7 @@ service's timer starts, or a missing label) and business counters vs business ca
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,6 +65,7 @@ class ServerCounts:
     requests_method: str = ""
     quantiles: Mapping[str, QuantileEstimate | None] = field(default_factory=dict)
     business: Mapping[str, float | Mapping[str, float] | None] = field(default_factory=dict)
+    by_route: Mapping[str, float] = field(default_factory=dict)
 
 
 def _count_tolerance(expected: float, tol: Tolerances) -> float:
@@ -109,13 +111,48 @@ def _count_finding(
     )
 
 
+def client_requests(
+    load_result: Mapping[str, Any], routes: str | None
+) -> tuple[float | None, float | None, dict[str, float]]:
+    """(requests, errors, requests per "METHOD route") the client sent to the judged routes.
+
+    Uses ``by_request`` when the load result has it, so health probes in the traffic mix are
+    not compared with the API routes' counters; else the totals.
+    """
+    by_request = load_result.get("by_request")
+    if not isinstance(by_request, Mapping) or not by_request:
+        return _number(load_result.get("requests")), _number(load_result.get("errors")), {}
+    pattern = re.compile(routes) if routes else None
+    requests = errors = 0.0
+    per_route: dict[str, float] = {}
+    for name, entry in by_request.items():
+        route = str(name).partition(" ")[2] or str(name)
+        if pattern is not None and not pattern.fullmatch(route):
+            continue
+        if not isinstance(entry, Mapping):
+            continue
+        count = _number(entry.get("requests")) or 0.0
+        requests += count
+        errors += _number(entry.get("errors")) or 0.0
+        per_route[str(name)] = count
+    return requests, errors, per_route
+
+
 def reconcile(
-    load_result: Mapping[str, Any], server: ServerCounts, tol: Tolerances | None = None
+    load_result: Mapping[str, Any],
+    server: ServerCounts,
+    tol: Tolerances | None = None,
+    *,
+    routes: str | None = None,
 ) -> list[Finding]:
-    """Every client/server disagreement beyond tolerance, as findings (empty when they agree)."""
+    """Every client/server disagreement beyond tolerance, as findings (empty when they agree).
+
+    ``routes`` is the route regex the server counts were restricted to; the client's counts
+    are restricted the same way.
+    """
     tol = tol or Tolerances()
     findings: list[Finding] = []
-    sent = _number(load_result.get("requests"))
+    sent, client_errors, per_route = client_requests(load_result, routes)
     if sent is not None and sent > 0:
         hint = (
             "the server saw fewer: requests lost before the service (connection errors, "
@@ -129,7 +166,21 @@ def reconcile(
         )
         if found:
             findings.append(found)
-    client_errors = _number(load_result.get("errors"))
+    if server.by_route:
+        for name, count in per_route.items():
+            if count <= 0:
+                continue
+            found = _count_finding(
+                "route_count",
+                name,
+                count,
+                server.by_route.get(name),
+                tol=tol,
+                hint="the route's label differs between client and server (a missing or "
+                "renamed http_route), or requests to it were lost",
+            )
+            if found:
+                findings.append(found)
     if (
         client_errors is not None
         and server.errors is not None

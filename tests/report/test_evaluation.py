@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,20 +35,28 @@ def matrix(points: list[tuple[float, float]], metric: Mapping[str, str] | None =
     return json.dumps({"status": "success", "data": {"resultType": "matrix", "result": result}})
 
 
+Reply = tuple[int, str] | Callable[[Mapping[str, str]], tuple[int, str]]
+
+
+def at_end(before: str, after: str) -> Reply:
+    """An instant answer that is ``after`` at the window's end and ``before`` earlier."""
+    return lambda params: (200, after if float(params["time"]) >= END.timestamp() else before)
+
+
 class FakePrometheus:
     """Answers a query by exact match, else by the longest matching substring, else empty."""
 
-    def __init__(self, answers: Mapping[str, tuple[int, str]]) -> None:
+    def __init__(self, answers: Mapping[str, Reply]) -> None:
         self.answers = answers
         self.transport = RecordedAnswers(self.answer)
 
     def answer(self, path: str, params: Mapping[str, str]) -> tuple[int, str]:
         """The recorded answer for one request."""
-        if params["query"] in self.answers:
-            return self.answers[params["query"]]
-        for needle, reply in self.answers.items():
-            if needle in params["query"]:
-                return reply
+        found = self.answers.get(params["query"])
+        if found is None:
+            found = next((r for n, r in self.answers.items() if n in params["query"]), None)
+        if found is not None:
+            return found(params) if callable(found) else found
         if path.endswith("query_range"):
             return 200, json.dumps(
                 {"status": "success", "data": {"resultType": "matrix", "result": []}}
@@ -60,10 +68,10 @@ class FakePrometheus:
         return PrometheusClient(URL, transport=self.transport)
 
 
-def healthy(**overrides: tuple[int, str]) -> FakePrometheus:
+def healthy(**overrides: Reply) -> FakePrometheus:
     """A window of 1000 requests, one 5xx, every scrape up, and a rate series."""
     rate = [(START.timestamp() + i, 8.0) for i in range(0, 121, 5)]
-    answers: dict[str, tuple[int, str]] = {
+    answers: dict[str, Reply] = {
         "sum by (le) (increase": (200, vector(*(({"le": le}, n) for le, n in BUCKETS.items()))),
         "sum by (http_response_status_code)": (
             200,
@@ -204,14 +212,22 @@ def test_reconciliation_counts_through_a_restart_and_flags_disagreements() -> No
     raw = [(START.timestamp() + i * 30, v) for i, v in enumerate([100, 400, 700, 50, 350])]
     fake = healthy(
         **{
-            RAW_COUNTERS: (200, matrix(raw, {"route": "a"})),
-            "sum by (operator)": (200, vector(({"operator": "transform"}, 500))),
-            "hypersync_receipts_generated_total": (200, vector(({}, 0))),
+            'count(up{job="hypersync"} == 1)': (200, vector(({}, 1))),
+            "sum(resets(http_server_request_duration_seconds_count": (200, vector(({}, 1))),
+            "max(count_over_time(up": (200, vector(({}, 121))),
+            RAW_COUNTERS: (200, matrix(raw, {"http_response_status_code": "200"})),
+            "sum by (operator) (hypersync": at_end(
+                vector(({"operator": "transform"}, 20)), vector(({"operator": "transform"}, 520))
+            ),
+            "sum(hypersync_receipts_generated_total": (200, vector(({}, 7))),
         }
     )
     report = evaluate(fake, load_result=_load_result(950, 500))
+    error_rate = report.kpi("error_rate")
+    assert error_rate.detail["counting"] == "exact: raw counter samples, resets counted"
+    assert error_rate.samples == 950  # 300 + 300 + 50 (after the restart) + 300
     kinds = {(f.kind, f.subject) for f in report.findings}
-    assert ("request_count", "requests") not in kinds  # 300+300+50+300 = 950, reset counted
+    assert ("request_count", "requests") not in kinds
     assert ("business_counter", "receipts_generated") in kinds
     assert ("business_counter", "operator_executions{transform}") not in kinds
     assert ("latency", "latency p99") not in kinds  # 0.7 s lies within the (0.5, 1] bucket
@@ -275,3 +291,44 @@ def test_write_report_outputs(tmp_path: Path) -> None:
     assert "http://" not in html.replace(URL, "").replace("http://127.0.0.1:8080", "")
     markdown = paths["markdown"].read_text()
     assert "| latency_p99 | FAIL |" in markdown
+
+
+def _by_request(**entries: tuple[int, int]) -> dict[str, Any]:
+    return {
+        name: {"requests": requests, "errors": errors}
+        for name, (requests, errors) in entries.items()
+    }
+
+
+ROUTE_ANSWER = "sum by (http_request_method, http_route) (increase"
+
+
+def test_health_probes_of_the_load_run_give_availability() -> None:
+    """Health checks in the load's traffic are the availability source ('probe')."""
+    result = _load_result(1000, 500)
+    result["by_request"] = _by_request(
+        **{"GET /health/ready": (200, 1), "POST /v1/receipts": (1000, 0)}
+    )
+    availability = evaluate(healthy(), load_result=result).kpi("availability")
+    assert availability.source == "probe"
+    assert (availability.observed, availability.samples) == (0.995, 200)
+    assert availability.verdict is Verdict.FAIL
+    assert "GET /health/ready" in availability.query
+
+
+def test_route_counts_are_reconciled_and_health_checks_left_out() -> None:
+    """A route the server never counted is a finding; health checks do not skew the total."""
+    result = _load_result(1050, 500)
+    result["by_request"] = _by_request(
+        **{
+            "GET /health/ready": (50, 0),
+            "POST /v1/receipts": (500, 0),
+            "POST /v1/operators/{operator}/execute": (500, 1),
+        }
+    )
+    routes = vector(({"http_request_method": "POST", "http_route": "/v1/receipts"}, 500))
+    report = evaluate(healthy(**{ROUTE_ANSWER: (200, routes)}), load_result=result)
+    subjects = {(f.kind, f.subject) for f in report.findings}
+    assert ("request_count", "requests") not in subjects  # 1000 API requests on both sides
+    assert ("route_count", "POST /v1/operators/{operator}/execute") in subjects
+    assert ("route_count", "POST /v1/receipts") not in subjects
