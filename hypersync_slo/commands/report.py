@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from hypersync_slo.config import parse_quantity
-from hypersync_slo.errors import ConfigError, PrometheusUnavailable, UsageError, explain
+from hypersync_slo.errors import ConfigError, NoData, PrometheusUnavailable, UsageError, explain
 from hypersync_slo.exitcodes import epilog
 from hypersync_slo.report import (
     PrometheusClient,
@@ -77,6 +77,12 @@ def register(sub: Any) -> None:
         default="/v1/.*",
         help="regex of http_route values the KPIs judge (default '/v1/.*'; '' for all)",
     )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        help="count scrapes up to this many seconds after the window's end (default 0; with "
+        "--load-result: the time since the load ended, at most 15 s)",
+    )
     parser.add_argument("--step", type=float, help="plot resolution in seconds (default: auto)")
     parser.add_argument("--timeout", type=float, default=10.0, help="per-query timeout (s)")
     parser.add_argument(
@@ -134,11 +140,26 @@ def window_of(args: argparse.Namespace, load: dict[str, Any] | None) -> tuple[da
     if load is not None:
         window = load.get("window") or {}
         if not (window.get("start") and window.get("end")):
-            raise UsageError("--load-result has no window.start/window.end; give --start/--end.")
+            raise NoData(
+                explain(
+                    "The load result has no window: the load completed no request.",
+                    load_result=str(args.load_result),
+                    what_to_do="look at the load stage's summary, or give --start and --end",
+                )
+            )
         return parse_time(str(window["start"]), "window.start"), parse_time(
             str(window["end"]), "window.end"
         )
     raise UsageError("say which window: --start T --end T, --last 30m, or --load-result DIR.")
+
+
+def settle_for(given: float | None, load: dict[str, Any] | None, end: datetime) -> float:
+    """Seconds of scrapes after the window that still count it (see ``evaluate_window``)."""
+    if given is not None:
+        return max(0.0, given)
+    if load is None:
+        return 0.0
+    return min(15.0, max(0.0, (datetime.now(UTC) - end).total_seconds()))
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -178,6 +199,7 @@ def handle(args: argparse.Namespace) -> int:
             load_result=load,
             routes=args.routes or None,
             step=args.step,
+            settle=settle_for(args.settle, load, end),
         )
     paths = write_report(report, out)
     for kpi in report.kpis:
