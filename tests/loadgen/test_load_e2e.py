@@ -133,7 +133,8 @@ def test_two_workers_share_the_rate(reference_service: ReferenceService, tmp_pat
     result = read_result(tmp_path)
     # Seed 3 plans 933 Poisson arrivals: too few to judge p99 (needs 1000): no_data, exit 3.
     assert result["scheduled"] == 933
-    assert proc.returncode == 3, proc.stderr + proc.stdout
+    # On a machine too busy to hold the schedule the verdict is void (9) instead.
+    assert proc.returncode == (9 if result["saturated"] else 3), proc.stderr + proc.stdout
     assert result["verdict"]["no_data"] == ["latency_p99"]
     parts = read_parts(tmp_path / ".parts")
     assert sorted(p["worker"] for p in parts) == [0, 1]
@@ -269,7 +270,7 @@ def test_stall_beyond_timeout_counts_timeouts(
     result = read_result(tmp_path)
     assert result["errors_by_cause"].get("timeout", 0) > 0, (proc.stderr, result["errors_by_cause"])
     assert result["requests"] == result["sent"]  # every timed-out request still completed
-    assert proc.returncode == 1
+    assert proc.returncode == (9 if result["saturated"] else 1), result["saturation_reasons"]
 
 
 def test_target_going_away_counts_refused_and_ends(
@@ -295,5 +296,5 @@ def test_target_going_away_counts_refused_and_ends(
     causes = result["errors_by_cause"]
     assert causes.get("connection_refused", 0) + causes.get("connection_reset", 0) > 0, err
     assert result["sent"] == result["scheduled"] == 400
-    assert proc.returncode == 1, (err, result["saturation_reasons"])
+    assert proc.returncode == (9 if result["saturated"] else 1), (err, result["saturation_reasons"])
     assert "error_rate" in result["verdict"]["failed"]
