@@ -53,7 +53,7 @@ def test_broken_promise_exits_1(
 ) -> None:
     """A contract break makes check exit 1 and name the failed check."""
     faults(breaks=["ready-500"])
-    done = check(tmp_path, "--target-url", gate_service.url, "-k", "ready")
+    done = check(tmp_path, "--target-url", gate_service.url, "-k", "test_ready_answers_200_or_503")
     assert done.returncode == ExitCode.FAIL, done.stdout[-3000:]
     assert "H-03 broken: /health/ready answered 500." in done.stdout
 

@@ -90,7 +90,7 @@ PROOFS: dict[str, Proof] = {
         breaks("query-param-500"),
         "test_unknown_query_parameters_change_nothing",
         "test_unknown_query_parameters_change_nothing[/health/live]",
-        ("H-17 broken", "query parameters", "HTTP 500"),
+        ("H-17 broken", "query parameters {", "HTTP 500"),
     ),
     "metrics-no-content-type": Proof(
         breaks("metrics-no-content-type"),
