@@ -36,7 +36,7 @@ from hypersync_slo.alerting.fired import fired_alerts
 from hypersync_slo.alerting.rules import ALERTS_FILE, Timing, build_rules
 from hypersync_slo.config import SloConfig
 from hypersync_slo.stack import PrometheusServer, ReferenceService, ScrapeJob
-from tests.alerting.receivers import PagerDutyReceiver, SlackReceiver, SmtpReceiver
+from tests.alerting.receivers import PagerDutyReceiver, Received, SlackReceiver, SmtpReceiver
 
 ROUTING_KEY = "e2e0123456789abcdef0123456789abc"
 WINDOW = 20.0
@@ -87,6 +87,12 @@ def set_faults(service: ReferenceService, **faults: Any) -> None:
     """Replace the service's fault state through ``PUT /admin/faults``."""
     response = httpx.put(f"{service.url}/admin/faults", json=faults, timeout=5)
     assert response.status_code == 200, response.text
+
+
+def last_event(pd: PagerDutyReceiver, dedup_key: str) -> Received | None:
+    """The latest PagerDuty event of one incident (a short dip below the threshold may resolve early)."""
+    events = [r for r in pd.snapshot() if r.body.get("dedup_key") == dedup_key]
+    return events[-1] if events else None
 
 
 def prom_value(prometheus: PrometheusServer, query: str) -> str:
@@ -240,11 +246,10 @@ def test_faults_page_notify_mail_and_resolve(
             set_faults(service)
             removed_at = time.time()
             resolved = pd.wait_for(
-                "resolve",
+                "resolve as the page's latest event",
                 lambda r: (
-                    r.body["event_action"] == "resolve"
-                    and r.body["dedup_key"] == paged.body["dedup_key"]
-                    and r.at >= removed_at
+                    r is last_event(pd, paged.body["dedup_key"])
+                    and r.body["event_action"] == "resolve"
                 ),
                 timeout=60,
             )
@@ -262,6 +267,7 @@ def test_faults_page_notify_mail_and_resolve(
             record_property(
                 "seconds_clear_to_pagerduty_resolve", round(resolved.at - removed_at, 1)
             )
+            record_property("pagerduty_events", [r.body["event_action"] for r in pd.snapshot()])
             sent = dict(traffic.codes)
             record_property(
                 "traffic",
