@@ -102,6 +102,10 @@ class SyntheticHistory:
 
     def openmetrics(self) -> str:
         """The history as OpenMetrics text (cumulative counters, timestamps in seconds)."""
+        return openmetrics_of([self])
+
+    def series_lines(self) -> list[str]:
+        """The samples of this history's series (no TYPE line, no EOF)."""
         inc = self.increments()
         lines: list[str] = []
         base = (
@@ -119,14 +123,21 @@ class SyntheticHistory:
             ),
             "500": (inc.errors, {le: inc.errors for le, _ in BUCKETS}),
         }
-        lines.append(f"# TYPE {METRIC} histogram")
         for status, (counts, buckets) in per_status.items():
             labels = f'{base},http_response_status_code="{status}"'
             for le, _ in BUCKETS:
                 lines.extend(_series(f'{METRIC}_bucket{{{labels},le="{le}"}}', buckets[le], inc))
             lines.extend(_series(f"{METRIC}_count{{{labels}}}", counts, inc))
-        lines.append("# EOF")
-        return "\n".join(lines) + "\n"
+        return lines
+
+
+def openmetrics_of(histories: list[SyntheticHistory]) -> str:
+    """One OpenMetrics document holding every history's series (e.g. one per route)."""
+    lines = [f"# TYPE {METRIC} histogram"]
+    for history in histories:
+        lines.extend(history.series_lines())
+    lines.append("# EOF")
+    return "\n".join(lines) + "\n"
 
 
 def _series(name: str, increments: list[int], inc: Increments) -> list[str]:
