@@ -89,6 +89,7 @@ def _plot_lines(
             transform=axes.transAxes,
         )
     else:
+        axes.set_ylim(bottom=0)
         axes.legend(fontsize=8, loc="upper right")
         figure.autofmt_xdate()
     return _png(figure)
