@@ -78,3 +78,4 @@ def test_promtool_problems_are_a_warning(misbehaving: Misbehaving, run_gate: Run
     assert re.search(r"M-08\s+WARN\s+test_promtool_check_metrics_agrees", gate.output)
     assert "M-08 promtool check metrics found 1 problem(s)" in gate.output
     assert "no help text" in gate.output
+    assert "also found by our linter: 1; missed by our linter: none" in gate.output

@@ -10,6 +10,7 @@ from hypersync_slo.errors import MalformedExposition
 from hypersync_slo.exposition import (
     Exposition,
     Finding,
+    compare,
     lint_exposition,
     parse_exposition,
     run_promtool,
@@ -271,24 +272,33 @@ def test_histograms_are_whole(metrics_exposition: Exposition, metrics_answer: An
 
 
 @pytest.mark.slo(contract="M-08")
-def test_promtool_check_metrics_agrees(metrics_answer: Answer, evidence: Evidence) -> None:
-    """The real ``promtool check metrics`` finds nothing (problems are warnings; parse errors fail)."""
+def test_promtool_check_metrics_agrees(
+    metrics_answer: Answer, metrics_exposition: Exposition, evidence: Evidence
+) -> None:
+    """The real ``promtool check metrics`` finds nothing (problems warn; a parse error fails)."""
     result = run_promtool(metrics_answer.text)
     if result is None:
         pytest.skip("promtool is not installed (apt-get install prometheus): M-08 not checked")
+    ours = lint_exposition(metrics_exposition, check_content_type=False)
+    comparison = compare(ours, result)
     evidence.figure("promtool_exit", result.exit_code)
+    evidence.figure("promtool_agreed", len(comparison.agreed))
     if result.parse_error is not None:
         raise violation(
             "M-08",
             "promtool cannot parse /metrics.",
             url=f"GET {metrics_answer.url}",
             expected="promtool check metrics exit 0",
-            observed=f"exit {result.exit_code}: {result.parse_error.message} (line {result.parse_error.line})",
+            observed=f"exit {result.exit_code}: {result.parse_error.message} "
+            f"(line {result.parse_error.line})",
             promtool=result.version,
         )
     if result.exit_code != 0:
+        missed = "; ".join(f"{m} {msg}" for m, msg in comparison.only_promtool) or "none"
         evidence.warn(
             f"M-08 promtool check metrics found {len(result.findings)} problem(s)\n"
             f"url: GET {metrics_answer.url}\n"
-            f"observed: {render(list(result.findings))}"
+            f"observed: {render(list(result.findings))}\n"
+            f"promtool {result.version}; also found by our linter: {len(comparison.agreed)}; "
+            f"missed by our linter: {missed}"
         )
