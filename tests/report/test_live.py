@@ -233,13 +233,13 @@ def test_slow_tail_fault_turns_latency_p99_to_fail(
     assert report.kpi("error_rate").verdict is Verdict.PASS
 
 
-def test_cli_empty_window_is_inconclusive_then_prometheus_stopped_could_not_run(
+def test_cli_exit_codes_empty_window_off_bucket_threshold_prometheus_stopped(
     start_reference_service: StartService,
     start_prometheus: StartPrometheus,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """An empty window exits 3; with Prometheus stopped the exit is 5, naming the URL."""
+    """Empty window: exit 3; a threshold off the histogram's buckets: 7; Prometheus stopped: 5."""
     service = start_reference_service()
     prometheus = start_prometheus([ScrapeJob(JOB, (service.address,))], interval=1.0)
     before = datetime.now(UTC) - timedelta(hours=2)
@@ -250,6 +250,19 @@ def test_cli_empty_window_is_inconclusive_then_prometheus_stopped_could_not_run(
     assert verdict["verdict"] == "no_data"
     assert {k["verdict"] for k in verdict["kpis"]} == {"no_data"}
     capsys.readouterr()
+
+    prometheus.wait_for_targets()
+    client = PrometheusClient(prometheus.url)
+    deadline = time.monotonic() + 15
+    while not histogram_buckets(client, SloConfig.default(), JOB):
+        assert time.monotonic() < deadline, "the target's histogram never appeared"
+        time.sleep(0.2)
+    slo = tmp_path / "slo.yaml"
+    slo.write_text("objectives:\n  latency_p95: '< 120ms'\n  latency_p99: '< 500ms'\n")
+    assert cli.main([*base, "--last", "5m", "--slo-config", str(slo)]) == 7
+    err = capsys.readouterr().err
+    assert "latency_p95: the threshold 120 ms (0.12 s) is not a bucket of" in err
+    assert "0.1, 0.25, 0.5" in err
 
     prometheus.stop()
     assert cli.main([*base, "--last", "5m", "--out", str(tmp_path / "down")]) == 5
