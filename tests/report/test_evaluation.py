@@ -332,3 +332,44 @@ def test_route_counts_are_reconciled_and_health_checks_left_out() -> None:
     assert ("request_count", "requests") not in subjects  # 1000 API requests on both sides
     assert ("route_count", "POST /v1/operators/{operator}/execute") in subjects
     assert ("route_count", "POST /v1/receipts") not in subjects
+
+
+def test_series_that_disappear_fall_back_to_increase() -> None:
+    """A status series present at the start but gone at the end: no exact difference, increase()."""
+    by_status_raw = at_end(
+        vector(
+            ({"http_response_status_code": "200"}, 10), ({"http_response_status_code": "500"}, 5)
+        ),
+        vector(({"http_response_status_code": "200"}, 1010)),
+    )
+    fake = healthy(
+        **{
+            'count(up{job="hypersync"} == 1)': (200, vector(({}, 1))),
+            "sum by (http_response_status_code) (http_server": by_status_raw,
+        }
+    )
+    error_rate = evaluate(fake).kpi("error_rate")
+    assert error_rate.detail["counting"] == "increase() over the window (extrapolated)"
+    assert error_rate.samples == 1000  # the increase() answer of healthy()
+    assert error_rate.query.startswith("sum by (http_response_status_code) (increase(")
+
+
+def test_exact_difference_when_safe() -> None:
+    """Target scraped at the start, no reset, sums only grew: the exact end-minus-start count."""
+    by_status_raw = at_end(
+        vector(({"http_response_status_code": "200"}, 10)),
+        vector(
+            ({"http_response_status_code": "200"}, 1010), ({"http_response_status_code": "503"}, 2)
+        ),
+    )
+    fake = healthy(
+        **{
+            'count(up{job="hypersync"} == 1)': (200, vector(({}, 1))),
+            "sum by (http_response_status_code) (http_server": by_status_raw,
+        }
+    )
+    error_rate = evaluate(fake).kpi("error_rate")
+    assert error_rate.detail["counting"] == "exact counter difference (no reset in the window)"
+    assert error_rate.samples == 1002
+    assert error_rate.observed == pytest.approx(2 / 1002)
+    assert "at the window's end minus at its start" in error_rate.query
