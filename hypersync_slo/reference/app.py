@@ -109,6 +109,7 @@ class ReferenceApp:
         state.queue_depth = lambda: self.event_queue.depth
         state.agents_active = lambda: self.agents.active(time.time())
         state.storage_used = self.store.used_bytes
+        state.dependency_probes = lambda: self.health.probes_run
         state.version, state.revision = options.version, options.revision
         state.service_name = options.service_name
         state.config_reloaded_at = time.time()

@@ -11,7 +11,9 @@
 - business counters ``hypersync_operator_executions_total{operator,outcome}``,
   ``hypersync_compute_seconds_total{operator}``, ``hypersync_policy_evaluations_total{decision}``,
   ``hypersync_receipts_generated_total``, ``hypersync_agent_actions_total{action}``, which count
-  successful operations only, exactly once each, and are zero-initialised for every known label.
+  successful operations only, exactly once each, and are zero-initialised for every known label;
+- ``hypersync_dependency_probes_total{dependency}``: probes the health checks ran (so a checker
+  can see that N concurrent ready calls cost one probe).
 
 Gauges and business counters are plain attributes read at scrape time (a ``+= 1`` on the hot
 path, no locks: the service runs on one event loop). ``_created`` series are disabled. Text
@@ -31,6 +33,7 @@ from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
+from hypersync_slo.reference.faults import DEPENDENCIES
 from hypersync_slo.reference.operations import AGENT_ACTIONS, OPERATORS
 
 #: OpenTelemetry's advisory buckets for ``http.server.request.duration`` (seconds).
@@ -130,6 +133,7 @@ class ServiceState:
         self.queue_depth: Callable[[], int] = lambda: 0
         self.agents_active: Callable[[], int] = lambda: 0
         self.storage_used: Callable[[], int] = lambda: 0
+        self.dependency_probes: Callable[[], int] = lambda: 0
         self.version = "0"
         self.service_name = "hypersync-reference"
         self.revision = "unknown"
@@ -222,6 +226,14 @@ class _ServiceCollector(Collector):
         for action, n in c.agent_actions.items():
             actions.add_metric([action], n + bump)
         yield actions
+        probes = CounterMetricFamily(
+            "hypersync_dependency_probes",
+            "Dependency probe rounds run by the health checks (cached 1 s, coalesced).",
+            labels=["dependency"],
+        )
+        for dependency in DEPENDENCIES:
+            probes.add_metric([dependency], s.dependency_probes())
+        yield probes
 
 
 def _go_float(value: float) -> str:

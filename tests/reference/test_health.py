@@ -195,6 +195,30 @@ def test_concurrent_ready_calls_share_one_probe(faulty: Faulty) -> None:
     assert len(set(times)) <= 2  # at most one refresh inside the window
 
 
+def test_probe_counter_shows_coalescing(faulty: Faulty) -> None:
+    """hypersync_dependency_probes_total grows by at most 2 for 16 concurrent ready calls."""
+
+    def probes() -> float:
+        text = faulty.client.get("/metrics").text
+        line = next(
+            x
+            for x in text.splitlines()
+            if x.startswith('hypersync_dependency_probes_total{dependency="receipt-store"}')
+        )
+        return float(line.split()[-1])
+
+    before = probes()
+    threads = [
+        threading.Thread(target=lambda: httpx.get(f"{faulty.url}/health/ready", timeout=5))
+        for _ in range(16)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert 0 <= probes() - before <= 2
+
+
 def test_probe_reading_is_fresh(faulty: Faulty) -> None:
     """Each dependency check's time is at most ~1 s old (the probe cache)."""
     body = faulty.client.get("/health/dependencies").json()
