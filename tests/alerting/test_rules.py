@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
+from hypersync_slo.alerting.dashboards import build_dashboard, dashboard_queries
 from hypersync_slo.alerting.rules import (
     ALERTS_FILE,
     SEVERITIES,
     SLO_FILE,
+    RecordingRule,
     RuleSet,
     Timing,
     build_rules,
@@ -21,6 +25,7 @@ from hypersync_slo.alerting.rules import (
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import ConfigError
 from hypersync_slo.processes import find_tool
+from hypersync_slo.stack import NodeExporter, ReferenceService
 from tests.alerting.promtool_cases import CASES, Case, Expect, promtool_tests
 
 
@@ -246,3 +251,74 @@ def test_the_documented_promtool_example_passes(rules: RuleSet, tmp_path: Path) 
     (tmp_path / "doc-test.yml").write_text(example, "utf-8")
     result = promtool("test", "rules", "doc-test.yml", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+PROMQL_WORDS = {
+    "sum",
+    "by",
+    "rate",
+    "or",
+    "and",
+    "unless",
+    "on",
+    "offset",
+    "absent",
+    "group",
+    "changes",
+    "count",
+    "histogram_quantile",
+    "vector",
+    "avg_over_time",
+    "avg",
+    "ignoring",
+    "group_left",
+    "without",
+    "bool",
+}
+SYNTHETIC = {"up", "ALERTS"}
+
+
+def metric_names(expr: str) -> set[str]:
+    """Metric names an expression selects: label matchers, groupings and ranges removed first."""
+    text = re.sub(r'"(?:[^"\\]|\\.)*"', "", expr)
+    text = re.sub(r"\{[^}]*\}", " ", text)
+    text = re.sub(r"\b(?:by|on|without|ignoring|group_left)\s*\([^)]*\)", " ", text)
+    text = re.sub(r"\[[^\]]*\]|\boffset\s+\w+", " ", text)
+    names = set(re.findall(r"\b[a-zA-Z_:][a-zA-Z0-9_:]*\b(?!\s*\()", text))
+    return {n for n in names if n not in PROMQL_WORDS and not re.fullmatch(r"\d.*|e\d*", n)}
+
+
+def exposed(url: str) -> set[str]:
+    """Sample names in an exposition (text format)."""
+    response = httpx.get(url, timeout=10)
+    assert response.status_code == 200, f"{url}: HTTP {response.status_code}"
+    body = response.text
+    assert "# TYPE" in body, f"{url}: not an exposition: {body[:200]!r}"
+    return {
+        re.split(r"[{ ]", line, maxsplit=1)[0]
+        for line in body.splitlines()
+        if line and not line.startswith("#")
+    }
+
+
+def test_every_metric_in_rules_and_dashboard_is_exposed(
+    rules: RuleSet, reference_service: ReferenceService, node_exporter: NodeExporter
+) -> None:
+    """No silent no-data: each metric a rule or panel selects is exposed by the service or node_exporter, or recorded."""
+    available = exposed(f"{reference_service.url}/metrics") | exposed(
+        f"http://{node_exporter.address}/metrics"
+    )
+    recorded = {
+        r.record
+        for groups in rules.files.values()
+        for g in groups
+        for r in g.rules
+        if isinstance(r, RecordingRule)
+    }
+    exprs = [r.expr for groups in rules.files.values() for g in groups for r in g.rules]
+    exprs += dashboard_queries(build_dashboard(SloConfig.default()))
+    used = set().union(*(metric_names(e) for e in exprs))
+    assert "http_server_request_duration_seconds_bucket" in used
+    assert "node_filesystem_avail_bytes" in used
+    missing = sorted(used - available - recorded - SYNTHETIC)
+    assert not missing, f"selected but not exposed anywhere: {missing}"
