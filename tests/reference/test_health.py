@@ -207,7 +207,9 @@ def test_probe_counter_shows_coalescing(faulty: Faulty) -> None:
         )
         return float(line.split()[-1])
 
+    faulty.client.get("/health/ready")
     before = probes()
+    assert before >= 1  # the counter counts
     threads = [
         threading.Thread(target=lambda: httpx.get(f"{faulty.url}/health/ready", timeout=5))
         for _ in range(16)
