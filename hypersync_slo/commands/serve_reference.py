@@ -185,6 +185,18 @@ def handle(args: argparse.Namespace) -> int:
 
     if not 0 < args.port < 65536:
         raise UsageError(f"--port must be 1-65535, got {args.port}.")
+    for flag, value in (
+        ("--memory-limit-mib", args.memory_limit_mib),
+        ("--queue-limit", args.queue_limit),
+    ):
+        if value < 1:
+            raise UsageError(f"{flag} must be a positive whole number, got {value}.")
+    for flag, value in (
+        ("--startup-delay", args.startup_delay),
+        ("--shutdown-grace", args.shutdown_grace),
+    ):
+        if not 0 <= value <= 3600:
+            raise UsageError(f"{flag} must be between 0 and 3600 seconds, got {value:g}.")
     try:
         faults = FaultState.from_flags(
             latency=args.fault_latency,
@@ -211,8 +223,8 @@ def handle(args: argparse.Namespace) -> int:
         fault_admin=args.enable_fault_admin,
         faults=faults,
         optional_dependencies=frozenset(args.optional_dependency),
-        startup_delay=max(0.0, args.startup_delay),
-        shutdown_grace=max(0.0, args.shutdown_grace),
+        startup_delay=args.startup_delay,
+        shutdown_grace=args.shutdown_grace,
         memory_limit_mib=args.memory_limit_mib,
         queue_limit=args.queue_limit,
         version=__version__,

@@ -34,6 +34,8 @@ def test_help_lists_every_break_and_example(capsys: pytest.CaptureFixture[str]) 
         (["--fault-stall", "1:2"], "must be shorter than the period"),
         (["--fault-error-ratio", "2"], "--fault-error-ratio: expected a number in [0, 1]"),
         (["--port", "0"], "--port must be 1-65535"),
+        (["--queue-limit", "0"], "--queue-limit must be a positive whole number"),
+        (["--startup-delay", "-1"], "--startup-delay must be between 0 and 3600 seconds"),
     ],
 )
 def test_bad_options_exit_2_with_a_reason(
