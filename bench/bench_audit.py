@@ -3,7 +3,7 @@
 Run: .venv/bin/python bench/bench_audit.py [--routes N] [--repeat N] [--days D]
 
 Generates ``--days`` (default 31) of 1-minute request counters and latency buckets for
-``--routes`` routes (10 series each: 2 status codes x (count + 4 buckets)) with a planted
+``--routes`` routes (11 series each: 2 status codes x (count + 4 buckets), and up) with a planted
 2-hour outage, backfills them with ``promtool tsdb create-blocks-from openmetrics``, starts a
 real Prometheus on them and times ``audit_period`` over the last 30 days (wall clock,
 time.perf_counter, this process; the median of ``--repeat`` runs). Prints the phases, the query
@@ -48,7 +48,12 @@ def main() -> int:
     outage = Outage(start + 11 * DAY + 10 * 3600, 7200, 0.1)
     histories = [
         SyntheticHistory(
-            end=END, days=args.days, outages=(outage,), seed=7 + k, route=f"/v1/route{k}"
+            end=END,
+            days=args.days,
+            outages=(outage,),
+            seed=7 + k,
+            route=f"/v1/route{k}",
+            instance=f"127.0.0.1:{8080 + k}",
         )
         for k in range(args.routes)
     ]
@@ -84,11 +89,11 @@ def main() -> int:
                 verdict = report.verdict.value
         finally:
             server.stop()
-    samples = (round(args.days * 1440) + 1) * 10 * args.routes
+    samples = (round(args.days * 1440) + 1) * 11 * args.routes  # 10 request series + up
     wall = statistics.median(walls)
     wait = statistics.median(waits)
     print(
-        f"history: {args.routes} routes x 10 series x {args.days:g} days at 1 min "
+        f"history: {args.routes} routes x 11 series (10 + up) x {args.days:g} days at 1 min "
         f"= {samples:,} samples ({size_mb:.0f} MB OpenMetrics)"
     )
     print(

@@ -24,7 +24,12 @@ from urllib.parse import urlencode
 
 from hypersync_slo.audit import budget
 from hypersync_slo.audit.budget import BurnRate, Day, ErrorBudget
-from hypersync_slo.audit.queries import SliQueries, quantile_over_period, sli_queries
+from hypersync_slo.audit.queries import (
+    SliQueries,
+    down_slices,
+    quantile_over_period,
+    sli_queries,
+)
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import UsageError, explain
 from hypersync_slo.report.prometheus import PrometheusClient
@@ -62,6 +67,8 @@ class Coverage:
     first_data: float | None
     last_data: float | None
     gaps: tuple[Gap, ...] = ()
+    #: Slices with every target down (``up`` 0): counted as covered, and bad for availability.
+    down_slices: int = 0
 
     @property
     def ratio(self) -> float:
@@ -221,9 +228,27 @@ def audit_period(
         _audit_slo(client, sli, period=period, t_end=t_end, slice_seconds=slice_seconds)
         for sli in slis
     ]
+    down_query = down_slices(config, job=job, period=period, slice_seconds=slice_seconds)
+    down = int(_count(_scalar(client, down_query, t_end)))
     coverage = _coverage(
-        client, slis[0], period=period, t_end=t_end, slice_seconds=slice_seconds, expected=expected
+        client,
+        slis[0],
+        period=period,
+        t_end=t_end,
+        slice_seconds=slice_seconds,
+        expected=expected,
+        down=down,
+        down_block=down_slices(
+            config, job=job, period=min(HOUR, period), slice_seconds=slice_seconds
+        ),
     )
+    if down and audits[0].name == "availability":
+        first = audits[0]
+        first.queries["down_slices"] = down_query
+        first.slices_with_data += down
+        first.slices = ErrorBudget(
+            first.objective, first.slices.units + down, first.slices.bad + down
+        )
     period_slis: dict[str, float] = {}
     first = audits[0]
     if first.events.units > 0:
@@ -339,10 +364,13 @@ def _coverage(
     t_end: float,
     slice_seconds: float,
     expected: int,
+    down: int = 0,
+    down_block: str = "",
 ) -> Coverage:
     with_data = int(_count(_scalar(client, sli.slices_with_data(period, slice_seconds), t_end)))
     if with_data == 0:
-        return Coverage(expected, 0, None, None, ())
+        return Coverage(expected, down, None, None, (), down)
+    with_data += down
     first = _scalar(client, sli.first_data(period, slice_seconds), t_end)
     last = _scalar(client, sli.last_data(period, slice_seconds), t_end)
     gaps: list[Gap] = []
@@ -352,10 +380,11 @@ def _coverage(
         blocks = round(period // block)
         start = t_end - (blocks - 1) * block
         counts = _points(client, sli.slices_per_block(block, slice_seconds), start, t_end, block)
+        downs = _points(client, down_block, start, t_end, block) if down and down_block else {}
         open_gap: list[float] | None = None
         for k in range(blocks):
             at = start + k * block
-            missing = per_block - int(counts.get(at, 0.0))
+            missing = per_block - int(counts.get(at, 0.0)) - int(downs.get(at, 0.0))
             if missing > 0:
                 if open_gap is None:
                     open_gap = [at - block, at, float(missing)]
@@ -373,13 +402,14 @@ def _coverage(
         None if math.isnan(first) else first - slice_seconds,
         None if math.isnan(last) else last,
         tuple(gaps),
+        down,
     )
 
 
 def _judge(audit: SloAudit, coverage: Coverage, budgeting: Budgeting, min_coverage: float) -> None:
     reasons: list[str] = []
     methods: Sequence[str] = ("occurrences", "timeslices") if budgeting == "both" else (budgeting,)
-    if audit.events.units <= 0:
+    if audit.events.units <= 0 and audit.slices.units <= 0:
         audit.verdict = Verdict.NO_DATA
         audit.reasons = ["no events counted over the period (no data): compliance is not claimed"]
         return

@@ -10,6 +10,8 @@
   includes both ends of a range).
 * Coverage: the first and last slice with data (``min_over_time(timestamp(...)[...])``) reveal a
   retention shorter than the period; a per-hour count of slices with data locates the gaps.
+* Target down: slices where ``up`` was 0 for every target of the job the whole slice; the
+  availability audit counts them as bad slices (known down), not as missing data.
 * Worst day: a range query with a one-day step over ``increase(x[1d])``: one point per day.
 
 A slice's ``increase(x[1m])`` needs two samples within the minute: the audit needs a scrape
@@ -132,6 +134,17 @@ def sli_queries(config: SloConfig, *, job: str | None, routes: str | None) -> li
             )
         )
     return out
+
+
+def down_slices(config: SloConfig, *, job: str | None, period: float, slice_seconds: float) -> str:
+    """How many slices every scraped target of the job was down for (``up`` 0 all the slice).
+
+    Such a slice has no request data (the scrapes failed), but it is not unknown: the service
+    did not answer. The availability audit counts it as a bad slice, not as missing coverage.
+    """
+    sel = Queries(config, job=job).selector(routes=False)
+    up = f"max(max_over_time(up{sel}[{duration(slice_seconds)}]))"
+    return f"sum_over_time(({up} == bool 0)[{_sub(period, slice_seconds)}])"
 
 
 def quantile_over_period(

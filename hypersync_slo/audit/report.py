@@ -133,6 +133,7 @@ def audit_document(
             "slices_with_data": cov.slices_with_data,
             "first_data": None if cov.first_data is None else iso(cov.first_data),
             "last_data": None if cov.last_data is None else iso(cov.last_data),
+            "down_slices": cov.down_slices,
             "gaps": [
                 {
                     "start": iso(gap.start),
@@ -184,6 +185,12 @@ def coverage_lines(report: AuditReport) -> list[str]:
         f"{report.slice_seconds / 60:g}-minute slices; at least {report.min_coverage * 100:g} % "
         "needed to claim compliance)"
     ]
+    if cov.down_slices:
+        lines.append(
+            f"target down: {cov.down_slices} slices with every target of the job down (up == 0); "
+            "counted as covered, and as bad slices of the availability SLO (requests that could "
+            "not reach the service are not in the event-based count)"
+        )
     start = report.window[0].timestamp()
     if cov.first_data is not None and cov.first_data > start + report.slice_seconds:
         lines.append(

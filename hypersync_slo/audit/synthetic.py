@@ -11,7 +11,11 @@ Known facts the generator plants, so a test can compute the expected figures by 
 
 * outages: for ``seconds`` from ``start``, ``error_ratio`` of requests answer 500;
 * gaps: no samples in ``[start, end)`` (Prometheus down); the counters keep counting meanwhile;
-* resets: the counters restart from 0 at these times (a service restart).
+* resets: the counters restart from 0 at these times (a service restart);
+* down: in ``[start, end)`` the target is down: ``up`` is 0, no request is served and the
+  request counters have no samples (the scrapes fail).
+
+Every history also writes its target's ``up`` series (1, or 0 while down; none in gaps).
 """
 
 from __future__ import annotations
@@ -53,6 +57,9 @@ class Increments:
     #: Requests (any status) at or below each bucket bound, per step.
     within: dict[str, list[int]] = field(default_factory=dict)
     sampled: list[bool] = field(default_factory=list)
+    #: Whether the target answered the scrape at this step (``up`` 1 or 0).
+    up: list[bool] = field(default_factory=list)
+    scraped: list[bool] = field(default_factory=list)
     reset: list[bool] = field(default_factory=list)
 
 
@@ -66,6 +73,7 @@ class SyntheticHistory:
     outages: tuple[Outage, ...] = ()
     gaps: tuple[tuple[float, float], ...] = ()
     resets: tuple[float, ...] = ()
+    down: tuple[tuple[float, float], ...] = ()
     per_step: tuple[int, int] = (1000, 1200)
     one_error: float = 0.2
     two_errors: float = 0.01
@@ -82,7 +90,10 @@ class SyntheticHistory:
         reset_steps = {round((r - self.end) / self.step) for r in self.resets}
         for k in range(steps + 1):
             t = self.end - (steps - k) * self.step
+            is_down = any(d0 <= t < d1 for d0, d1 in self.down)
             total = rng.randint(*self.per_step) if k else 0
+            if is_down:
+                total = 0
             draw = rng.random()
             errors = 2 if draw < self.two_errors else 1 if draw < self.one_error else 0
             for outage in self.outages:
@@ -96,7 +107,10 @@ class SyntheticHistory:
             for le, share in BUCKETS:
                 # Errors answer fast (within the first bucket); successes spread over buckets.
                 inc.within[le].append(errors + round(ok * share))
-            inc.sampled.append(not any(g0 <= t < g1 for g0, g1 in self.gaps))
+            in_gap = any(g0 <= t < g1 for g0, g1 in self.gaps)
+            inc.sampled.append(not in_gap and not is_down)
+            inc.scraped.append(not in_gap)
+            inc.up.append(not is_down)
             inc.reset.append(round((t - self.end) / self.step) in reset_steps)
         return inc
 
@@ -130,12 +144,31 @@ class SyntheticHistory:
             lines.extend(_series(f"{METRIC}_count{{{labels}}}", counts, inc))
         return lines
 
+    def up_lines(self) -> list[str]:
+        """The samples of this history's ``up`` series."""
+        inc = self.increments()
+        name = f'up{{job="{self.job}",instance="{self.instance}"}}'
+        return [
+            f"{name} {1 if inc.up[i] else 0} {t:.0f}"
+            for i, t in enumerate(inc.times)
+            if inc.scraped[i]
+        ]
+
 
 def openmetrics_of(histories: list[SyntheticHistory]) -> str:
-    """One OpenMetrics document holding every history's series (e.g. one per route)."""
+    """One OpenMetrics document holding every history's series (e.g. one per route).
+
+    Histories sharing a job and instance share one ``up`` series: the first one's.
+    """
     lines = [f"# TYPE {METRIC} histogram"]
     for history in histories:
         lines.extend(history.series_lines())
+    lines.append("# TYPE up gauge")
+    targets: set[tuple[str, str]] = set()
+    for history in histories:
+        if (history.job, history.instance) not in targets:
+            targets.add((history.job, history.instance))
+            lines.extend(history.up_lines())
     lines.append("# EOF")
     return "\n".join(lines) + "\n"
 

@@ -2,8 +2,9 @@
 
 The history (1-minute samples, 10 series) ends at END and plants three known facts:
 an outage of 2 hours with 10 % errors on day 12 of the audited 30 days, a 6-hour gap without
-samples on day 21 (Prometheus down; the counters keep counting), and a counter reset
-(service restart) on day 26. Generating and backfilling it takes a few seconds, once per session.
+samples on day 21 (Prometheus down; the counters keep counting), a counter reset
+(service restart) on day 26, and 30 minutes with the target down (``up`` 0, nothing served)
+on day 5. Generating and backfilling it takes a few seconds, once per session.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ START = END - 30 * DAY
 OUTAGE = Outage(start=START + 11 * DAY + 10 * 3600, seconds=2 * 3600, error_ratio=0.10)
 GAP = (START + 20 * DAY, START + 20 * DAY + 6 * 3600)
 RESET = START + 25 * DAY + 1800
-HISTORY = SyntheticHistory(end=END, days=31, outages=(OUTAGE,), gaps=(GAP,), resets=(RESET,))
+DOWN = (START + 4 * DAY + 3600, START + 4 * DAY + 5400)
+HISTORY = SyntheticHistory(
+    end=END, days=31, outages=(OUTAGE,), gaps=(GAP,), resets=(RESET,), down=(DOWN,)
+)
 
 
 @dataclass(frozen=True)

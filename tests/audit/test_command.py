@@ -52,7 +52,9 @@ def test_audit_fails_on_the_time_slice_budget(
         "end": END_TEXT,
         "seconds": 30 * DAY,
     }
-    assert document["coverage"]["slices_with_data"] == 43200 - 361
+    assert document["coverage"]["slices_with_data"] == 43200 - 361 - 2
+    assert document["coverage"]["down_slices"] == 29
+    assert "target down: 29 slices with every target of the job down (up == 0)" in out
     assert document["slos"][0]["event_based"]["exhausted"] is False
     assert document["slos"][0]["time_slice_based"]["exhausted"] is True
     assert document["link"].startswith(f"{backfilled.url}/graph?")

@@ -24,7 +24,7 @@ from hypersync_slo.errors import PrometheusUnavailable
 from hypersync_slo.processes import free_port
 from hypersync_slo.report.prometheus import PrometheusClient
 from hypersync_slo.verdicts import Verdict
-from tests.audit.conftest import DAY, END, GAP, OUTAGE, START, Backfilled
+from tests.audit.conftest import DAY, DOWN, END, GAP, OUTAGE, START, Backfilled
 
 REL = 1e-9
 BUDGET = 0.001
@@ -45,12 +45,14 @@ def sums(inc: Increments, t0: float, t1: float) -> tuple[int, int]:
     return total, bad
 
 
-def slices(inc: Increments, t0: float, t1: float) -> tuple[int, int]:
-    """(1-minute slices with data, bad slices) in (t0, t1]: a slice has data when the samples
-    at both its ends exist; it is bad when its error ratio exceeds 0.1 %."""
+def slices(inc: Increments, t0: float, t1: float) -> tuple[int, int, int]:
+    """(1-minute slices with request data, bad ones among them, slices with the target down)
+    in (t0, t1]: a slice has data when the request samples at both its ends exist; it is bad
+    when its error ratio exceeds 0.1 %; it is down when ``up`` was scraped as 0 at both ends."""
     sampled = {t for i, t in enumerate(inc.times) if inc.sampled[i]}
+    down_at = {t for i, t in enumerate(inc.times) if inc.scraped[i] and not inc.up[i]}
     index = {t: i for i, t in enumerate(inc.times)}
-    with_data = bad = 0
+    with_data = bad = down = 0
     t = t0 + 60
     while t <= t1:
         if t in sampled and t - 60 in sampled:
@@ -58,8 +60,10 @@ def slices(inc: Increments, t0: float, t1: float) -> tuple[int, int]:
             i = index[t]
             if inc.total[i] and inc.errors[i] / inc.total[i] > BUDGET:
                 bad += 1
+        if t in down_at and t - 60 in down_at:
+            down += 1
         t += 60
-    return with_data, bad
+    return with_data, bad, down
 
 
 @pytest.fixture(scope="module")
@@ -101,13 +105,17 @@ def _per_minute(inc: Increments, outage: object) -> list[int]:
 
 
 def test_time_slice_budget_matches_hand_count(report: AuditReport, increments: Increments) -> None:
-    """Slices with data and bad slices equal the hand count; the 2 h outage alone exhausts it."""
-    with_data, bad = slices(increments, START, END)
+    """Slices with data and bad slices equal the hand count (down minutes are bad slices);
+    the 2 h outage alone exhausts the time-slice budget."""
+    with_data, bad, down = slices(increments, START, END)
     availability = report.slos[0]
-    assert availability.slices_with_data == with_data
-    assert availability.slices.bad == bad
+    assert down == 29  # 30 minutes down; the first minute still had an up sample
+    assert availability.slices_with_data == with_data + down
+    assert availability.slices.bad == bad + down
     assert bad >= 120  # every minute of the outage is a bad slice
-    assert availability.slices.total == pytest.approx(with_data * BUDGET, rel=REL)
+    assert availability.slices.total == pytest.approx((with_data + down) * BUDGET, rel=REL)
+    latency = report.slos[1]
+    assert latency.slices_with_data == with_data  # down minutes say nothing about latency
     assert availability.slices.exhausted
     assert availability.verdict is Verdict.FAIL
     assert any("time-slice-based error budget exhausted" in r for r in availability.reasons)
@@ -164,13 +172,18 @@ def test_latency_budget_from_the_bucket(report: AuditReport, increments: Increme
 
 
 def test_gap_reduces_coverage_and_is_reported(report: AuditReport, increments: Increments) -> None:
-    """The 6-hour gap costs 361 slices of coverage and is listed with its hours."""
-    with_data, _ = slices(increments, START, END)
+    """The 6-hour gap costs 361 slices of coverage and is listed with its hours; the down
+    half hour is covered (known down) except its 2 transition minutes."""
+    with_data, _, down = slices(increments, START, END)
     assert report.coverage.slices_expected == 43200
-    assert report.coverage.slices_with_data == with_data == 43200 - 361
-    assert report.coverage.ratio == pytest.approx(with_data / 43200, rel=REL)
-    assert len(report.coverage.gaps) == 1
-    gap = report.coverage.gaps[0]
+    assert report.coverage.down_slices == down
+    assert report.coverage.slices_with_data == with_data + down == 43200 - 361 - 2
+    assert report.coverage.ratio == pytest.approx((with_data + down) / 43200, rel=REL)
+    assert len(report.coverage.gaps) == 2
+    transition = report.coverage.gaps[0]
+    assert transition.start == DOWN[0] - 3600
+    assert transition.missing_slices == 2
+    gap = report.coverage.gaps[1]
     assert gap.start <= GAP[0]
     assert gap.end >= GAP[1]
     assert gap.missing_slices == 361
