@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from hypersync_slo.audit.history import Entry, History, aggregate_values, resolve_path
+from hypersync_slo.audit.recording import record_report
 from hypersync_slo.errors import SuiteFault, UsageError
+from hypersync_slo.report.evaluation import Report
+from hypersync_slo.verdicts import KpiResult, Verdict
 
 
 def test_append_and_read_back(tmp_path: Path) -> None:
@@ -95,3 +99,25 @@ def test_aggregates() -> None:
     assert aggregate_values(values, "p90") == 10.0
     with pytest.raises(UsageError, match="unknown aggregate"):
         aggregate_values(values, "mode")
+
+
+def test_run_reports_are_recorded(tmp_path: Path) -> None:
+    """A reporter window (a ``run``) is appended with each KPI's value and verdict, once."""
+    window = (datetime(2026, 11, 27, 2, tzinfo=UTC), datetime(2026, 11, 27, 2, 10, tzinfo=UTC))
+    report = Report(
+        window=window, target="t", prometheus_url="http://p", job="hypersync", slo_file="s"
+    )
+    report.kpis.append(
+        KpiResult(
+            "latency_p95", "prometheus", 0.042, "< 100 ms", "s", 5000, window, "q", Verdict.PASS
+        )
+    )
+    with History(tmp_path / "h.sqlite") as history:
+        assert record_report(history, report)[1] is True
+        assert record_report(history, report)[1] is False
+        (entry,) = history.entries(kind="run")
+    assert entry.job == "hypersync"
+    assert entry.window_end == window[1].timestamp()
+    assert entry.slis == {"latency_p95": 0.042}
+    assert entry.sli_verdicts == {"latency_p95": "pass"}
+    assert entry.verdict == "pass"
