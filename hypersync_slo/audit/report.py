@@ -32,6 +32,14 @@ def _num(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _pct(value: float, digits: int = 1) -> str:
+    return "n/a" if math.isnan(value) else f"{value * 100:.{digits}f} %"
+
+
+def _times(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.2f}x"
+
+
 def human_seconds(seconds: float) -> str:
     """``inf`` -> ``never (not burning)``, else days/hours/minutes."""
     if math.isnan(seconds):
@@ -216,19 +224,25 @@ def summary_lines(report: AuditReport, criteria: Evaluation | None = None) -> li
     for slo in report.slos:
         ev, ts = slo.events, slo.slices
         lines.append(f"{slo.name} ({slo.description}): {slo.verdict.value}")
-        lines.append(
-            f"  event-based: compliance {ev.compliance * 100:.4f} % over {ev.units:.0f} events; "
-            f"budget {ev.total:.1f} bad events, consumed {ev.consumed:.0f} "
-            f"({ev.consumed_fraction * 100:.1f} %), remaining {ev.remaining:.1f} "
-            f"({ev.remaining_fraction * 100:.1f} %)"
-        )
-        lines.append(
-            f"  time-slice-based: compliance {ts.compliance * 100:.4f} % over "
-            f"{slo.slices_with_data} slices with data; budget {ts.total:.1f} bad slices, consumed "
-            f"{ts.consumed:.0f} ({ts.consumed_fraction * 100:.1f} %)"
-        )
+        if ev.units > 0:
+            lines.append(
+                f"  event-based: compliance {_pct(ev.compliance, 4)} over {ev.units:.0f} events; "
+                f"budget {ev.total:.1f} bad events, consumed {ev.consumed:.0f} "
+                f"({_pct(ev.consumed_fraction)}), remaining {ev.remaining:.1f} "
+                f"({_pct(ev.remaining_fraction)})"
+            )
+        else:
+            lines.append("  event-based: no events counted")
+        if ts.units > 0:
+            lines.append(
+                f"  time-slice-based: compliance {_pct(ts.compliance, 4)} over "
+                f"{slo.slices_with_data} slices with data; budget {ts.total:.1f} bad slices, "
+                f"consumed {ts.consumed:.0f} ({_pct(ts.consumed_fraction)})"
+            )
+        else:
+            lines.append("  time-slice-based: no slice with data")
         rates = ", ".join(
-            f"{r.window} {r.rate:.2f}x (factor {r.factor:g}{', ABOVE' if r.above_factor else ''})"
+            f"{r.window} {_times(r.rate)} (factor {r.factor:g}{', ABOVE' if r.above_factor else ''})"
             for r in slo.burn_rates
         )
         lines.append(f"  burn rate: {rates or 'n/a'}")
@@ -236,7 +250,7 @@ def summary_lines(report: AuditReport, criteria: Evaluation | None = None) -> li
         if worst is not None:
             lines.append(
                 f"  worst day: {iso(worst.start)} - {iso(worst.end)}, bad ratio "
-                f"{worst.bad_ratio * 100:.4f} % ({worst.bad:.0f} of {worst.total:.0f})"
+                f"{_pct(worst.bad_ratio, 4)} ({worst.bad:.0f} of {worst.total:.0f})"
             )
         lines.append(
             f"  time to exhaustion at the current burn: {human_seconds(slo.time_to_exhaustion)}"

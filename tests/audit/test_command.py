@@ -201,3 +201,29 @@ def test_help_teaches(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "hypersync-slo audit --prometheus-url http://127.0.0.1:9090 --last 30d" in out
     assert "exit codes:" in out
+
+
+def test_no_data_exits_3(
+    backfilled: Backfilled, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A job with no series: exit 3, 'no events', coverage 0 %, never a compliance figure."""
+    code = main(
+        [
+            "audit",
+            "--prometheus-url",
+            backfilled.url,
+            "--end",
+            END_TEXT,
+            "--job",
+            "nothing",
+            "--no-history",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 3
+    assert "coverage: 0.00 % of the period has data" in out
+    assert "event-based: no events counted" in out
+    assert "compliance is not claimed" in out
+    assert "nan" not in out
