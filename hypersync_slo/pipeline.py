@@ -59,6 +59,7 @@ class JobSettings:
     workers: int = 0
     job: str | None = None
     log_file: Path | None = None
+    fault_admin: bool = False
     allow_targets: Sequence[str] = ()
     scrape_settle: float = 3.0
     stages: Sequence[str] = ("check", "load", "report")
@@ -139,6 +140,8 @@ def run_job(settings: JobSettings) -> ExitCode:
             args = ["check", "--target-url", settings.target_url, "--junit-xml", str(junit), *slo]
             if settings.log_file:
                 args += ["--log-file", str(settings.log_file)]
+            if settings.fault_admin:
+                args += ["--fault-admin"]
             results.append(run_stage("contract gate", args, {"junit": str(junit)}))
         if "load" in settings.stages:
             load_dir = out / "load"

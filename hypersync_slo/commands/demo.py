@@ -64,7 +64,11 @@ def handle(args: argparse.Namespace) -> int:
     check_rate(args.rps, args.duration)
     SloConfig.load(args.slo_config)  # fail fast, before anything starts
     out = args.out or default_out_dir("demo")
-    service_args = [part for arg in args.service_arg for part in shlex.split(arg)]
+    # The fault admin lets the gate prove that liveness ignores a dependency outage (H-02/H-13).
+    service_args = [
+        "--enable-fault-admin",
+        *(part for arg in args.service_arg for part in shlex.split(arg)),
+    ]
     print(
         f"starting the embedded default in {out}/stack (reference service, Prometheus) ...",
         flush=True,
@@ -90,6 +94,7 @@ def handle(args: argparse.Namespace) -> int:
             workers=args.workers,
             job="hypersync",
             log_file=stack.service.log_path,
+            fault_admin=True,
             scrape_settle=2 * args.scrape_interval + 1,
             stages=[s for s in ("check", "load", "report") if s not in args.skip],
         )
