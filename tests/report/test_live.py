@@ -92,9 +92,9 @@ def drive(service: ReferenceService, count: int, concurrency: int = 32) -> dict[
 
 
 def wait_for_scrape_after(prometheus: PrometheusServer, moment: float, timeout: float = 15) -> None:
-    """Poll until Prometheus holds a scrape of the job taken after ``moment``."""
+    """Poll until Prometheus holds a successful scrape (``up == 1``) taken after ``moment``."""
     deadline = time.monotonic() + timeout
-    query = f'max(timestamp(up{{job="{JOB}"}}))'
+    query = f'max(timestamp(up{{job="{JOB}"}} == 1))'
     while time.monotonic() < deadline:
         data = httpx.get(f"{prometheus.url}/api/v1/query", params={"query": query}).json()
         result = data["data"]["result"]
