@@ -281,6 +281,12 @@ def audit_period(
         coverage=coverage,
         slis=period_slis,
     )
+    if audits[0].events.units > 0 and coverage.slices_with_data - coverage.down_slices == 0:
+        report.notes.append(
+            f"requests were counted over the period but no {slice_seconds:g} s slice holds two "
+            "samples: the scrape interval is probably longer than half a slice; give a wider "
+            "--slice (e.g. 2m for a 1m scrape interval)"
+        )
     for audit in audits:
         _judge(audit, coverage, budgeting, min_coverage)
     report.queries = client.stats.queries - queries_before

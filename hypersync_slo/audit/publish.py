@@ -10,6 +10,7 @@ start and end. Series (all gauges, one registry per push):
 * ``hypersync_slo_audit_burn_rate{slo, window}`` and ``hypersync_slo_audit_burn_rate_factor``;
 * ``hypersync_slo_audit_time_to_exhaustion_seconds{slo}`` (+Inf when not burning);
 * ``hypersync_slo_audit_sli{sli}`` for every period SLI (p95, p99, error rate, coverage, ...);
+* ``hypersync_slo_audit_criteria_score{score}`` and ``..._criteria_total_score_percent``;
 * ``hypersync_slo_audit_coverage_ratio``, ``hypersync_slo_audit_window_start_seconds``,
   ``hypersync_slo_audit_window_end_seconds``, ``hypersync_slo_audit_last_push_timestamp_seconds``.
 """
@@ -23,6 +24,7 @@ import urllib.error
 from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
 
 from hypersync_slo.alerting.rules import duration
+from hypersync_slo.audit.criteria import Evaluation
 from hypersync_slo.audit.evaluation import AuditReport
 from hypersync_slo.errors import SuiteFault, explain
 from hypersync_slo.verdicts import Verdict
@@ -30,9 +32,24 @@ from hypersync_slo.verdicts import Verdict
 PUSH_JOB = "hypersync_slo_audit"
 
 
-def registry_for(report: AuditReport) -> CollectorRegistry:
-    """A fresh registry holding every series of ``report``."""
+def registry_for(report: AuditReport, criteria: Evaluation | None = None) -> CollectorRegistry:
+    """A fresh registry holding every series of ``report`` (and the criteria's score)."""
     registry = CollectorRegistry()
+    if criteria is not None:
+        score = Gauge(
+            "hypersync_slo_audit_criteria_score",
+            "1 for the criteria evaluation's result (pass, warning, fail, no_data), 0 otherwise.",
+            ["score"],
+            registry=registry,
+        )
+        for state in ("pass", "warning", "fail", "no_data"):
+            score.labels(state).set(1 if criteria.score == state else 0)
+        if criteria.total_percent is not None:
+            Gauge(
+                "hypersync_slo_audit_criteria_total_score_percent",
+                "The criteria's weighted total score in percent (Keptn-style).",
+                registry=registry,
+            ).set(criteria.total_percent)
     verdict = Gauge(
         "hypersync_slo_audit_verdict",
         "1 for the SLO's audit verdict, 0 for the other verdicts.",
@@ -121,14 +138,19 @@ def grouping_key(report: AuditReport) -> dict[str, str]:
 
 
 def publish(
-    report: AuditReport, gateway: str, *, job: str = PUSH_JOB, timeout: float = 10.0
+    report: AuditReport,
+    gateway: str,
+    *,
+    job: str = PUSH_JOB,
+    timeout: float = 10.0,
+    criteria: Evaluation | None = None,
 ) -> None:
     """Push ``report`` to the Pushgateway at ``gateway`` (replacing the group's last push)."""
     try:
         push_to_gateway(
             gateway,
             job=job,
-            registry=registry_for(report),
+            registry=registry_for(report, criteria),
             grouping_key=grouping_key(report),
             timeout=timeout,
         )

@@ -13,24 +13,39 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from hypersync_slo.audit.criteria import Evaluation
 from hypersync_slo.audit.evaluation import AuditReport
 from hypersync_slo.audit.history import Entry, History
 from hypersync_slo.errors import UsageError
 from hypersync_slo.report.evaluation import Report
 
 
-def entry_from_audit(report: AuditReport) -> Entry:
-    """The history entry of an audit: its verdict, each SLO's verdict and the period SLIs."""
+def entry_from_audit(report: AuditReport, criteria: Evaluation | None = None) -> Entry:
+    """The history entry of an audit: its verdict, each SLO's verdict and the period SLIs.
+
+    A failed criteria evaluation makes the recorded verdict ``fail`` and a warning makes a
+    passing audit ``warning``, so a regressed audit never becomes part of a later baseline of
+    passing results (as Keptn did).
+    """
     slis: dict[str, float | None] = {
         name: (value if math.isfinite(value) else None) for name, value in report.slis.items()
     }
     states = {f"slo:{slo.name}": slo.verdict.value for slo in report.slos}
+    verdict = report.verdict.value
+    if criteria is not None:
+        states["criteria"] = criteria.score
+        if criteria.total_percent is not None:
+            slis["criteria_score_percent"] = criteria.total_percent
+        if criteria.score == "fail":
+            verdict = "fail"
+        elif criteria.score == "warning" and verdict == "pass":
+            verdict = "warning"
     return Entry(
         kind="audit",
         job=report.job or "",
         window_start=report.window[0].timestamp(),
         window_end=report.window[1].timestamp(),
-        verdict=report.verdict.value,
+        verdict=verdict,
         slis=slis,
         sli_verdicts=states,
         source=report.prometheus_url,

@@ -256,6 +256,7 @@ def summary_lines(report: AuditReport, criteria: Evaluation | None = None) -> li
             f"  time to exhaustion at the current burn: {human_seconds(slo.time_to_exhaustion)}"
         )
         lines.extend(f"  - {reason}" for reason in slo.reasons)
+    lines.extend(f"note: {note}" for note in report.notes)
     if criteria is not None:
         lines.append(criteria.describe())
         lines.extend(f"  {o.describe()}" for o in criteria.objectives)

@@ -184,7 +184,7 @@ def handle(args: argparse.Namespace) -> int:
                 kind="audit",
                 before=end.timestamp(),
             )
-            entry_id, appended = history.record(entry_from_audit(report))
+            entry_id, appended = history.record(entry_from_audit(report, scored))
             recorded = (
                 f"appended to {history.path} as entry {entry_id}"
                 if appended
@@ -199,7 +199,7 @@ def handle(args: argparse.Namespace) -> int:
         print(line)
     print(f"history: {recorded}")
     if args.pushgateway:
-        publish(report, args.pushgateway, job=args.push_job)
+        publish(report, args.pushgateway, job=args.push_job, criteria=scored)
         print(f"published to {args.pushgateway} (job {args.push_job})")
     code = audit_exit_code(report, scored)
     print(

@@ -106,6 +106,11 @@ def test_planted_p95_regression_against_history(
         assert "<=+10%: not met" in out
     else:
         assert "criteria: pass" in out
+    with History(tmp_path / "history.sqlite") as history:
+        newest = history.entries(last=1)[0]
+    # A regressed audit is recorded as failed, so it never joins a later passing baseline.
+    assert newest.verdict == ("fail" if code else "pass")
+    assert newest.sli_verdicts["criteria"] == ("fail" if code else "pass")
 
 
 def test_retention_shorter_than_period_exits_3(

@@ -293,3 +293,32 @@ def test_thirty_day_audit_is_bounded(report: AuditReport) -> None:
     """A 30-day audit costs a fixed, small number of aggregated queries."""
     assert report.queries <= 60
     assert report.seconds < 30
+
+
+def test_slice_narrower_than_the_scrape_interval_is_explained(backfilled: Backfilled) -> None:
+    """30 s slices over 1-minute samples: no slice has data, and the note says why and what to do."""
+    with PrometheusClient(backfilled.url, timeout=30) as client:
+        report = audit_period(
+            client, SloConfig.load(None), at(END - DAY), at(END), slice_seconds=30
+        )
+    assert report.coverage.slices_with_data == 0
+    assert report.verdict is Verdict.NO_DATA
+    assert "give a wider --slice" in report.notes[0]
+
+
+def test_two_minute_slices(backfilled: Backfilled, increments: Increments) -> None:
+    """2-minute slices: half as many, the outage's 60 slices all bad, events unchanged."""
+    with PrometheusClient(backfilled.url, timeout=30) as client:
+        report = audit_period(
+            client,
+            SloConfig.load(None),
+            at(START + 11 * DAY),
+            at(START + 12 * DAY),
+            slice_seconds=120,
+        )
+    total, bad = sums(increments, START + 11 * DAY, START + 12 * DAY)
+    availability = report.slos[0]
+    assert report.coverage.slices_expected == 720
+    assert availability.events.units == total
+    assert availability.events.bad == bad
+    assert availability.slices.bad >= 60
