@@ -16,11 +16,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from hypersync_slo.audit.budget import BURN_RATE_WINDOWS
+from hypersync_slo.audit.criteria import Evaluation
 from hypersync_slo.audit.evaluation import AuditReport, audit_period
 from hypersync_slo.audit.publish import publish
 from hypersync_slo.audit.synthetic import Increments
 from hypersync_slo.config import SloConfig
-from hypersync_slo.errors import PrometheusUnavailable
+from hypersync_slo.errors import PrometheusUnavailable, SuiteFault
 from hypersync_slo.processes import free_port
 from hypersync_slo.report.prometheus import PrometheusClient
 from hypersync_slo.verdicts import Verdict
@@ -254,7 +255,7 @@ def test_prometheus_down_is_unavailable() -> None:
 def test_publish_to_a_real_pushgateway(report: AuditReport, pushgateway: str) -> None:
     """Every verdict and SLI reaches the Pushgateway; pushing again replaces, not duplicates."""
     publish(report, pushgateway)
-    publish(report, pushgateway)
+    publish(report, pushgateway, criteria=Evaluation("warning", 80.0))
     with urlopen(f"{pushgateway}/metrics", timeout=5) as response:
         text = response.read().decode()
     samples = {
@@ -285,6 +286,8 @@ def test_publish_to_a_real_pushgateway(report: AuditReport, pushgateway: str) ->
     )
     assert value("hypersync_slo_audit_window_end_seconds") == END
     assert math.isclose(value("hypersync_slo_audit_coverage_ratio"), report.coverage.ratio)
+    assert value("hypersync_slo_audit_criteria_score", score="warning") == 1
+    assert value("hypersync_slo_audit_criteria_total_score_percent") == 80.0
     burn_series = [k for k in samples if k[0] == "hypersync_slo_audit_burn_rate"]
     assert len(burn_series) == 4 * len(report.slos)
 
@@ -322,3 +325,13 @@ def test_two_minute_slices(backfilled: Backfilled, increments: Increments) -> No
     assert availability.events.units == total
     assert availability.events.bad == bad
     assert availability.slices.bad >= 60
+
+
+def test_pushgateway_down_is_a_clear_fault(report: AuditReport) -> None:
+    """Nothing at the Pushgateway URL: SuiteFault naming it and saying the audit was kept."""
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(SuiteFault) as caught:
+        publish(report, url, timeout=2)
+    text = str(caught.value)
+    assert f"pushgateway: {url}" in text
+    assert "only publishing failed" in text
