@@ -92,12 +92,16 @@ class History:
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         except sqlite3.Error as exc:
             raise self._fault("cannot open the history file", exc) from exc
-        with self._guard("cannot read the history file"):
-            self._db.executescript(_SCHEMA)
-            self._db.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)",
-                (str(SCHEMA_VERSION),),
-            )
+        try:
+            with self._guard("cannot read the history file"):
+                self._db.executescript(_SCHEMA)
+                self._db.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+        except SuiteFault:
+            self._db.close()
+            raise
 
     def close(self) -> None:
         """Close the file."""
