@@ -17,19 +17,39 @@ from hypersync_slo import __version__
 from hypersync_slo.errors import HyperSyncSloError
 from hypersync_slo.exitcodes import ExitCode, epilog
 
-#: Sub-command modules, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = (
-    "demo",
-    "run",
-    "check",
-    "lint_metrics",
-    "load",
-    "report",
-    "audit",
-    "history",
-    "render",
-    "serve_reference",
-)
+#: Sub-command name -> (module in hypersync_slo.commands, one-line help), in ``--help`` order.
+#: Only the module of the command being run is imported, so ``--help`` and light commands
+#: never pay for pandas, matplotlib or OpenTelemetry.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("demo", "the whole job on the embedded reference service + Prometheus"),
+    "run": ("run", "pre-release job: contract gate, load, SLO report, one verdict"),
+    "check": ("check", "the contract gate: health, /metrics, tracing (and KPIs) of one deployment"),
+    "lint-metrics": (
+        "lint_metrics",
+        "lint a /metrics exposition (URL, FILE or -) like promtool, and more",
+    ),
+    "load": (
+        "load",
+        "open-model load at a fixed rate with coordinated-omission-corrected latencies",
+    ),
+    "report": (
+        "report",
+        "judge a window's KPIs from Prometheus; write verdict.json, report.md/.html, junit.xml",
+    ),
+    "audit": (
+        "audit",
+        "audit a period: error budget, burn rates, worst day, coverage; record in history",
+    ),
+    "history": (
+        "history",
+        "trends of recorded audits and runs (SLIs, verdicts) from the history file",
+    ),
+    "render": ("render", "generate alert rules, Alertmanager routing, Grafana dashboards, EMF"),
+    "serve-reference": (
+        "serve_reference",
+        "run the reference HyperSync service (embedded target, fault injection)",
+    ),
+}
 
 DESCRIPTION = """\
 Does this HyperSync deployment keep its monitoring promises and its SLOs?
@@ -45,8 +65,16 @@ sample count. Missing data is 'no_data' and fails closed.
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, with every available sub-command registered."""
+def selected_command(argv: Sequence[str]) -> str | None:
+    """The sub-command named in ``argv``: its first token that is not an option."""
+    for token in argv:
+        if not token.startswith("-"):
+            return token if token in COMMANDS else None
+    return None
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The argument parser; only the selected sub-command's module is imported and registered."""
     parser = argparse.ArgumentParser(
         prog="hypersync-slo",
         description=DESCRIPTION,
@@ -55,14 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"hypersync_slo.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"hypersync_slo.commands.{name}":
-                continue  # not built yet
-            raise
-        module.register(sub)
+    chosen = selected_command(argv)
+    for name, (module_name, help_text) in COMMANDS.items():
+        if name == chosen:
+            module = importlib.import_module(f"hypersync_slo.commands.{module_name}")
+            module.register(sub)
+        else:
+            sub.add_parser(name, help=help_text)
     return parser
 
 
@@ -78,7 +105,8 @@ def report_error(exc: HyperSyncSloError) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``hypersync-slo``."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from hypersync_slo.cli import main
+from hypersync_slo.cli import COMMANDS, main
 
 
 def test_help_lists_commands_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
@@ -46,3 +48,25 @@ def test_out_of_bounds_rate_is_a_usage_error(capsys: pytest.CaptureFixture[str])
     """A rate beyond the safety bound is refused with exit 2."""
     assert main(["run", "--target-url", "http://127.0.0.1:1", "--rps", "1e9"]) == 2
     assert "--rps must be in (0, 20000]" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_has_help_with_examples_and_exit_codes(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each sub-command imports, registers under its listed name, and its --help shows exit codes."""
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: hypersync-slo {command}")
+    assert "exit codes:" in out
+
+
+def test_help_imports_no_heavy_modules() -> None:
+    """Top-level --help imports no command module, so it never pays for pandas or matplotlib."""
+    code = "import sys; from hypersync_slo.cli import build_parser; build_parser([]); print('pandas' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
