@@ -147,7 +147,7 @@ class OpenModelRun:
             duration=float(opts.open_duration),
             kind=opts.open_arrival,
             seed=int(opts.open_seed),
-            stream=self.index % self.streams,
+            stream=self.index,
             streams=self.streams,
         )
         self.out = Path(opts.open_out) if opts.open_out else None
@@ -356,10 +356,19 @@ class OpenModelUser(User):
     def drive(self) -> None:
         """Run the schedule once, then idle until the run is stopped."""
         opts = self.environment.parsed_options
-        if OpenModelRun.current is None and opts is not None and opts.open_rps > 0:
-            OpenModelRun(self.environment).run()
-        elif opts is None or opts.open_rps <= 0:
+        runner = self.environment.runner
+        index = int(runner.worker_index) if isinstance(runner, WorkerRunner) else 0
+        if opts is None or opts.open_rps <= 0:
             log.warning("OpenModelUser idle: pass --open-rps N to run the open model")
+        elif index >= max(1, int(opts.open_workers)):
+            log.warning(
+                "OpenModelUser idle: worker index %d but --open-workers %d; the rate is "
+                "shared by exactly --open-workers processes",
+                index,
+                opts.open_workers,
+            )
+        elif OpenModelRun.current is None:
+            OpenModelRun(self.environment).run()
         while True:
             gevent.sleep(3600)
 

@@ -62,6 +62,12 @@ class LatencyHistogram:
         if self._min_us == 0 or micros < self._min_us:
             self._min_us = micros
 
+    def reset(self) -> None:
+        """Forget every sample (the buckets are kept for reuse)."""
+        self._hdr.reset()
+        self._max_us = 0
+        self._min_us = 0
+
     @property
     def count(self) -> int:
         """Number of samples recorded."""
