@@ -60,6 +60,7 @@ class JobSettings:
     job: str | None = None
     log_file: Path | None = None
     fault_admin: bool = False
+    history: Path | None = None
     allow_targets: Sequence[str] = ()
     scrape_settle: float = 3.0
     stages: Sequence[str] = ("check", "load", "report")
@@ -123,6 +124,19 @@ class StageInterrupted(KeyboardInterrupt):
     def __init__(self, result: StageResult) -> None:
         super().__init__(result.name)
         self.result = result
+
+
+def record_history(history: Path, report_dir: Path) -> StageResult:
+    """Append the report's verdicts to the history file and show the recent trend.
+
+    Only a fault here (a corrupt or locked history file) counts in the combined verdict;
+    "no earlier entries" is not a finding about the target.
+    """
+    args = ["history", "--history", str(history), "--import", str(report_dir), "--last", "5"]
+    result = run_stage("history", args, {"history": str(history)})
+    if result.exit_code in (int(ExitCode.PASS), int(ExitCode.NO_DATA)):
+        result.exit_code, result.meaning = 0, "recorded in the history"
+    return result
 
 
 def run_job(settings: JobSettings) -> ExitCode:
@@ -194,6 +208,8 @@ def run_job(settings: JobSettings) -> ExitCode:
                         },
                     )
                 )
+                if settings.history and (report_dir / "verdict.json").exists():
+                    results.append(record_history(settings.history, report_dir))
             else:
                 print("\n=== report: skipped, the load wrote no load-result.json", flush=True)
                 results.append(

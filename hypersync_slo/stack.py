@@ -16,10 +16,23 @@ from types import TracebackType
 import httpx
 import yaml
 
+from hypersync_slo.alerting.alertmanager import AlertmanagerServer
 from hypersync_slo.errors import PrometheusUnavailable, explain
 from hypersync_slo.processes import ManagedProcess, find_tool, free_port, python_module_argv
 
 HOST = "127.0.0.1"
+
+#: Alertmanager configuration of the embedded stack: alerts are received, grouped and shown
+#: (``/api/v2/alerts``) but sent nowhere: the demo has no PagerDuty, Slack or mail relay.
+LOCAL_ALERTMANAGER_CONFIG = """\
+route:
+  receiver: local
+  group_by: [alertname, severity]
+  group_wait: 1s
+  group_interval: 5s
+receivers:
+  - name: local
+"""
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,7 @@ class PrometheusServer:
     interval: float = 1.0
     rule_files: Sequence[str] = ()
     alertmanagers: Sequence[str] = ()
+    retention: str = "2d"
     port: int = field(default_factory=free_port)
     process: ManagedProcess | None = None
 
@@ -109,7 +123,7 @@ class PrometheusServer:
                 f"--storage.tsdb.path={self.workdir / 'data'}",
                 f"--web.listen-address={HOST}:{self.port}",
                 "--web.enable-lifecycle",
-                "--storage.tsdb.retention.time=2d",
+                f"--storage.tsdb.retention.time={self.retention}",
                 "--log.level=warn",
             ],
             self.workdir / "prometheus.log",
@@ -239,9 +253,12 @@ class Stack:
     scrape_interval: float = 1.0
     service_args: Sequence[str] = ()
     with_node_exporter: bool = True
+    rule_files: Sequence[str] = ()
+    with_alertmanager: bool = False
     service: ReferenceService | None = None
     prometheus: PrometheusServer | None = None
     node_exporter: NodeExporter | None = None
+    alertmanager: AlertmanagerServer | None = None
     notes: list[str] = field(default_factory=list)
 
     def start(self) -> Stack:
@@ -261,8 +278,24 @@ class Stack:
                         "node_exporter not installed (apt-get install prometheus-node-exporter): "
                         "host metrics are absent."
                     )
+            alertmanagers: list[str] = []
+            if self.with_alertmanager:
+                if find_tool("prometheus-alertmanager", required=False):
+                    self.alertmanager = AlertmanagerServer(
+                        self.workdir / "alertmanager", LOCAL_ALERTMANAGER_CONFIG
+                    ).start()
+                    alertmanagers.append(self.alertmanager.address)
+                else:
+                    self.notes.append(
+                        "Alertmanager not installed (apt-get install prometheus-alertmanager): "
+                        "alerts are evaluated by Prometheus but not routed."
+                    )
             self.prometheus = PrometheusServer(
-                self.workdir / "prometheus", jobs, interval=self.scrape_interval
+                self.workdir / "prometheus",
+                jobs,
+                interval=self.scrape_interval,
+                rule_files=self.rule_files,
+                alertmanagers=alertmanagers,
             ).start()
             self.prometheus.wait_for_targets()
         except BaseException:
@@ -272,7 +305,7 @@ class Stack:
 
     def stop(self) -> None:
         """Stop everything that was started, newest first."""
-        for part in (self.prometheus, self.node_exporter, self.service):
+        for part in (self.prometheus, self.alertmanager, self.node_exporter, self.service):
             if part is not None:
                 part.stop()
 

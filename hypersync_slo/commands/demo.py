@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import shlex
 import time
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+from hypersync_slo.alerting.fired import fired_alerts
+from hypersync_slo.alerting.render import render_files, write_files
+from hypersync_slo.alerting.rules import Timing
 from hypersync_slo.commands.jobargs import add_job_arguments, check_rate, default_out_dir
 from hypersync_slo.config import SloConfig
+from hypersync_slo.errors import HyperSyncSloError
 from hypersync_slo.exitcodes import ExitCode, epilog
 from hypersync_slo.pipeline import JobSettings, run_job
 from hypersync_slo.stack import Stack
@@ -62,8 +69,9 @@ def register(sub: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     """Start the stack, run the job, stop the stack."""
     check_rate(args.rps, args.duration)
-    SloConfig.load(args.slo_config)  # fail fast, before anything starts
+    config = SloConfig.load(args.slo_config)  # fail fast, before anything starts
     out = args.out or default_out_dir("demo")
+    rule_files = render_monitoring(config, out / "monitoring")
     # The fault admin lets the gate prove that liveness ignores a dependency outage (H-02/H-13).
     service_args = [
         "--enable-fault-admin",
@@ -74,7 +82,11 @@ def handle(args: argparse.Namespace) -> int:
         flush=True,
     )
     with Stack(
-        out / "stack", scrape_interval=args.scrape_interval, service_args=service_args
+        out / "stack",
+        scrape_interval=args.scrape_interval,
+        service_args=service_args,
+        rule_files=rule_files,
+        with_alertmanager=True,
     ) as stack:
         assert stack.service is not None
         assert stack.prometheus is not None
@@ -96,9 +108,12 @@ def handle(args: argparse.Namespace) -> int:
             log_file=stack.service.log_path,
             fault_admin=True,
             scrape_settle=2 * args.scrape_interval + 1,
+            history=None if args.no_history else args.history,
             stages=[s for s in ("check", "load", "report") if s not in args.skip],
         )
+        started = time.time()  # alerts are listed from here: start-up is not part of the run
         verdict = run_job(settings)
+        report_fired_alerts(stack.prometheus.url, started, time.time(), out)
         if args.keep_running and verdict != ExitCode.INTERRUPTED:
             print("\nthe stack is still up (Ctrl-C to stop it)", flush=True)
             with contextlib.suppress(KeyboardInterrupt):
@@ -106,3 +121,49 @@ def handle(args: argparse.Namespace) -> int:
                     time.sleep(3600)
     print("stopped the embedded default.", flush=True)
     return int(verdict)
+
+
+def render_monitoring(config: SloConfig, out: Path) -> list[str]:
+    """Write the generated alerting rules, routing and dashboards; return the rule files.
+
+    The demo's rules use short windows (20 s rates, 5 s ``for:``) so that a fault injected
+    into a 20-second run can be seen firing; ``hypersync-slo render`` writes production ones.
+    """
+    files = render_files(
+        config, job="hypersync", timing=Timing.fast(for_seconds=5.0, rate_window=20.0)
+    )
+    write_files(out, files)
+    return [str((out / name).resolve()) for name in sorted(files) if name.endswith(".rules.yml")]
+
+
+def report_fired_alerts(prometheus_url: str, start: float, end: float, out: Path) -> None:
+    """List the alerts that fired during the run (from Prometheus's ALERTS series)."""
+    try:
+        fired = fired_alerts(prometheus_url, start, end)
+    except HyperSyncSloError as exc:
+        print(f"\nalerts: could not list fired alerts: {exc}", flush=True)
+        return
+    lines = [alert.describe() for alert in fired]
+    (out / "alerts-fired.json").write_text(
+        json.dumps(
+            [
+                {
+                    "alertname": a.alertname,
+                    "severity": a.severity,
+                    "labels": dict(a.labels),
+                    "first_seen": a.first_seen,
+                    "last_seen": a.last_seen,
+                    "samples": a.samples,
+                }
+                for a in fired
+            ],
+            indent=2,
+        )
+        + "\n",
+        "utf-8",
+    )
+    with (out / "summary.md").open("a", encoding="utf-8") as summary:
+        summary.write("\n## Alerts that fired during the run (source: prometheus, ALERTS)\n\n")
+        summary.write("".join(f"- {line}\n" for line in lines) or "- none\n")
+    print("\n=== alerts that fired during the run (prometheus, generated rules with demo timing)")
+    print("".join(f"  {line}\n" for line in lines) or "  none", flush=True)

@@ -53,6 +53,15 @@ def add_job_arguments(parser: argparse.ArgumentParser, *, default_duration: str)
         "--slo-config", type=Path, default=None, help="SLO file (default: the packaged slo.yaml)"
     )
     parser.add_argument(
+        "--history",
+        type=Path,
+        default=Path("reports/history.sqlite"),
+        help="history file the run's verdicts are appended to (default reports/history.sqlite)",
+    )
+    parser.add_argument(
+        "--no-history", action="store_true", help="do not record this run in the history"
+    )
+    parser.add_argument(
         "--skip",
         action="append",
         default=[],

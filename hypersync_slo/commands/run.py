@@ -60,6 +60,7 @@ def handle(args: argparse.Namespace) -> int:
         workers=args.workers,
         job=args.job,
         allow_targets=args.allow_target,
+        history=None if args.no_history else args.history,
         stages=[s for s in ("check", "load", "report") if s not in args.skip],
     )
     return int(run_job(settings) if settings.stages else ExitCode.USAGE)
