@@ -129,9 +129,9 @@ def render_monitoring(config: SloConfig, out: Path) -> list[str]:
     The demo's rules use short windows (20 s rates, 5 s ``for:``) so that a fault injected
     into a 20-second run can be seen firing; ``hypersync-slo render`` writes production ones.
     """
-    files = render_files(
-        config, job="hypersync", timing=Timing.fast(for_seconds=5.0, rate_window=20.0)
-    )
+    # Up-ness keeps a longer `for:`: the first scrape after start-up can take a few seconds.
+    timing = replace(Timing.fast(for_seconds=5.0, rate_window=20.0), down_for=30.0)
+    files = render_files(config, job="hypersync", timing=timing)
     write_files(out, files)
     return [str((out / name).resolve()) for name in sorted(files) if name.endswith(".rules.yml")]
 
