@@ -33,7 +33,13 @@ from hypersync_slo.errors import SuiteFault, TargetUnreachable, explain
 from hypersync_slo.loadgen import verdict as verdicts
 from hypersync_slo.loadgen.histogram import LatencyHistogram
 from hypersync_slo.loadgen.parts import read_parts
-from hypersync_slo.loadgen.result import RunInfo, merge_parts, write_result
+from hypersync_slo.loadgen.result import (
+    RESULT_FILE,
+    SUMMARY_FILE,
+    RunInfo,
+    merge_parts,
+    write_result,
+)
 from hypersync_slo.processes import ManagedProcess, free_port
 
 DRIVER_LOCUSTFILE = Path(__file__).with_name("driver.py")
@@ -308,8 +314,10 @@ def run_load(plan: LoadPlan, config: SloConfig, *, display: TextIO | None = None
     Ctrl-C (``KeyboardInterrupt``) the run is stopped, the partial result is written and the
     outcome says ``interrupted``.
     """
-    check_reachable(plan.target_url)
     out = plan.out_dir
+    for stale in (out / RESULT_FILE, out / SUMMARY_FILE):  # never leave an older run's verdict
+        stale.unlink(missing_ok=True)
+    check_reachable(plan.target_url)
     parts_dir = out / PARTS_DIR
     shutil.rmtree(parts_dir, ignore_errors=True)
     parts_dir.mkdir(parents=True, exist_ok=True)
