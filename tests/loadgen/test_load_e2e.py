@@ -298,3 +298,42 @@ def test_target_going_away_counts_refused_and_ends(
     assert result["sent"] == result["scheduled"] == 400
     assert proc.returncode == (9 if result["saturated"] else 1), (err, result["saturation_reasons"])
     assert "error_rate" in result["verdict"]["failed"]
+
+
+def test_plain_locustfile_runs_the_traffic_model(
+    reference_service: ReferenceService, tmp_path: Path
+) -> None:
+    """`locust -f load/locustfile.py` (closed model) sends the mix, named by route template."""
+    locustfile = Path(__file__).parents[2] / "load" / "locustfile.py"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(locustfile),
+            "--headless",
+            "-u",
+            "10",
+            "-r",
+            "10",
+            "-t",
+            "3s",
+            "--host",
+            reference_service.url,
+            "--json-file",
+            str(tmp_path / "stats"),
+            "--loglevel",
+            "WARNING",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    entries = json.loads((tmp_path / "stats.json").read_text())
+    names = {entry["name"] for entry in entries}
+    assert "POST /v1/operators/{operator}/execute" in names
+    assert all(" /" in name and "agent-" not in name for name in names), names
+    assert sum(entry["num_failures"] for entry in entries) == 0
