@@ -489,7 +489,7 @@ def _availability(
 
 
 def _plot_series(client: PrometheusClient, config: SloConfig, q: Queries, report: Report) -> None:
-    start, end = report.window[0].timestamp(), report.window[1].timestamp()
+    start, end = report.window[0].timestamp(), report.counted_until
     step = report.step
     width = max(4 * step, 4.0)
     wanted: dict[str, str] = {
@@ -556,17 +556,27 @@ class Counted:
     method: str
 
 
+LOOKBACK = "5m"
+LOOKBACK_SECONDS = 300.0
+
+
+def _series_key(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, v) for k, v in labels.items() if k != "__name__"))
+
+
 @dataclass(frozen=True)
 class Growth:
     """How much counters grew over the window, exactly when it is safe.
 
-    Exact: the summed counters at the end minus at the start (each the last scrape at or before
-    that moment; a series absent at the start had not been created, so it counted from 0). Safe
-    only when the target was scraped at the start, no counter reset in the window, and no sum
-    went down. With a reset (a target restart) the raw samples of every series are read at the
-    scrape interval and summed through the resets (``counter_increase``), when that is at most
-    ``max_points`` per series. Otherwise ``increase()`` over the window, which handles resets
-    but extrapolates to the window's edges.
+    Exact: the summed counters at the end minus at the start, each side the last successful
+    scrape at or before that moment (``last_over_time(x[5m])``, so one failed scrape does not
+    hide a series); a series absent at the start had not been created, so it counted from 0.
+    Safe only when the target had a successful scrape in the 5 minutes before the start, no
+    counter reset since that baseline, and no sum went down. With a reset (a target restart) the
+    raw samples of every series are read at the scrape interval from that baseline and summed
+    through the resets (``counter_increase``), when that is at most ``max_points`` per series.
+    Otherwise ``increase()`` over the window, which handles resets but extrapolates to the
+    window's edges.
     """
 
     client: PrometheusClient
@@ -583,10 +593,11 @@ class Growth:
         With several labels the key is their values joined by a space (``"POST /v1/receipts"``).
         """
         labels = (label,) if isinstance(label, str) else tuple(label or ())
-        total = f"sum by ({', '.join(labels)}) ({series})" if labels else f"sum({series})"
+        last = f"last_over_time({series}[{LOOKBACK}])"
+        total = f"sum by ({', '.join(labels)}) ({last})" if labels else f"sum({last})"
         if self.exact:
             resets = self.client.instant(
-                f"sum(resets({series}[{duration(self.seconds)}]))", self.end
+                f"sum(resets({series}[{duration(self.seconds + LOOKBACK_SECONDS)}]))", self.end
             )
             if any(s.value != 0 for s in resets):
                 raw = self._through_resets(labels, series)
@@ -621,14 +632,24 @@ class Growth:
         step = float(max(1, math.floor(interval)))
         if points_in(self.start, self.end, step) > self.max_points:
             return None
+        baseline = {
+            _series_key(sample.labels): sample.value
+            for sample in self.client.instant(f"last_over_time({series}[{LOOKBACK}])", self.start)
+            if math.isfinite(sample.value)
+        }
         values: dict[str, float] = {}
-        for found in self.client.range(series, self.start, self.end, step):
-            samples = [(t, v) for t, v in found.points if math.isfinite(v)]
+        # The grid ends exactly at the end (so the last scrape counts); points at or before the
+        # start are left to the baseline.
+        first = self.end - step * math.ceil((self.end - self.start) / step)
+        for found in self.client.range(series, first, self.end, step):
+            samples = [v for t, v in found.points if t > self.start and math.isfinite(v)]
             if not samples:
                 continue
-            grown = kpis.counter_increase([v for _, v in samples])
-            if samples[0][0] > self.start + step / 2:
-                grown += max(0.0, samples[0][1])  # created inside the window: counted from 0
+            before = baseline.get(_series_key(found.labels))
+            if before is None:  # created inside the window: it counted from 0
+                grown = kpis.counter_increase([0.0, *samples])
+            else:
+                grown = kpis.counter_increase([before, *samples])
             key = " ".join(found.labels.get(name, "") for name in labels)
             values[key] = values.get(key, 0.0) + grown
         return Counted(

@@ -123,6 +123,7 @@ def bucket_quantile(buckets: Buckets, q: float) -> QuantileEstimate | None:
     end = bounds[index]
     share = (rank - previous) / in_bucket if in_bucket > 0 else 1.0
     value = start + (end - start) * min(1.0, max(0.0, share))
+    value = min(end, max(start, value))  # no rounding step outside the bucket
     return QuantileEstimate(q, value, start, end, total)
 
 
@@ -191,7 +192,7 @@ class Ratio:
     @property
     def value(self) -> float | None:
         """The ratio in [0, 1], or None without observations."""
-        if self.total <= 0:
+        if self.total <= 0 or not math.isfinite(self.total) or not math.isfinite(self.part):
             return None
         return min(1.0, max(0.0, self.part / self.total))
 

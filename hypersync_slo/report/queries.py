@@ -76,8 +76,8 @@ class Queries:
         return f"{self._duration_metric}_count{self.selector()}"
 
     def scraped(self) -> str:
-        """How many of the job's targets were up (for the exact counter difference)."""
-        return f"count(up{self.selector(routes=False)} == 1)"
+        """How many of the job's targets had a successful scrape in the last 5 minutes."""
+        return f"count(max_over_time(up{self.selector(routes=False)}[5m]) == 1)"
 
     def scrapes(self, seconds: float) -> str:
         """The most scrapes any of the job's targets had in the window (for the interval)."""

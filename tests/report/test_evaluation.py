@@ -212,14 +212,18 @@ def test_reconciliation_counts_through_a_restart_and_flags_disagreements() -> No
     raw = [(START.timestamp() + i * 30, v) for i, v in enumerate([100, 400, 700, 50, 350])]
     fake = healthy(
         **{
-            'count(up{job="hypersync"} == 1)': (200, vector(({}, 1))),
+            'count(max_over_time(up{job="hypersync"}[5m]) == 1)': (200, vector(({}, 1))),
             "sum(resets(http_server_request_duration_seconds_count": (200, vector(({}, 1))),
             "max(count_over_time(up": (200, vector(({}, 121))),
             RAW_COUNTERS: (200, matrix(raw, {"http_response_status_code": "200"})),
-            "sum by (operator) (hypersync": at_end(
+            f"last_over_time({RAW_COUNTERS}[5m])": (
+                200,
+                vector(({"http_response_status_code": "200"}, 100)),
+            ),
+            "sum by (operator) (last_over_time(hypersync": at_end(
                 vector(({"operator": "transform"}, 20)), vector(({"operator": "transform"}, 520))
             ),
-            "sum(hypersync_receipts_generated_total": (200, vector(({}, 7))),
+            "sum(last_over_time(hypersync_receipts_generated_total": (200, vector(({}, 7))),
         }
     )
     report = evaluate(fake, load_result=_load_result(950, 500))
@@ -344,8 +348,8 @@ def test_series_that_disappear_fall_back_to_increase() -> None:
     )
     fake = healthy(
         **{
-            'count(up{job="hypersync"} == 1)': (200, vector(({}, 1))),
-            "sum by (http_response_status_code) (http_server": by_status_raw,
+            'count(max_over_time(up{job="hypersync"}[5m]) == 1)': (200, vector(({}, 1))),
+            "sum by (http_response_status_code) (last_over_time(http_server": by_status_raw,
         }
     )
     error_rate = evaluate(fake).kpi("error_rate")
@@ -364,8 +368,8 @@ def test_exact_difference_when_safe() -> None:
     )
     fake = healthy(
         **{
-            'count(up{job="hypersync"} == 1)': (200, vector(({}, 1))),
-            "sum by (http_response_status_code) (http_server": by_status_raw,
+            'count(max_over_time(up{job="hypersync"}[5m]) == 1)': (200, vector(({}, 1))),
+            "sum by (http_response_status_code) (last_over_time(http_server": by_status_raw,
         }
     )
     error_rate = evaluate(fake).kpi("error_rate")

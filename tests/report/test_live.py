@@ -91,17 +91,24 @@ def drive(service: ReferenceService, count: int, concurrency: int = 32) -> dict[
     return asyncio.run(_drive(service.url, count, concurrency))
 
 
-def wait_for_scrape_after(prometheus: PrometheusServer, moment: float, timeout: float = 15) -> None:
-    """Poll until Prometheus holds a successful scrape (``up == 1``) taken after ``moment``."""
+def wait_for_scrape_after(
+    prometheus: PrometheusServer, moment: float, timeout: float = 15
+) -> float:
+    """Poll until Prometheus holds a successful scrape (``up == 1``) taken after ``moment``.
+
+    Reads the raw ``up`` samples (``timestamp()`` of a filtered expression would be the
+    evaluation time, not the scrape's). Returns that scrape's timestamp.
+    """
     deadline = time.monotonic() + timeout
-    query = f'max(timestamp(up{{job="{JOB}"}} == 1))'
+    query = f'up{{job="{JOB}"}}[15s]'
     while time.monotonic() < deadline:
         data = httpx.get(f"{prometheus.url}/api/v1/query", params={"query": query}).json()
-        result = data["data"]["result"]
-        if result and float(result[0]["value"][1]) > moment:
-            return
+        for series in data["data"]["result"]:
+            for stamp, value in series["values"]:
+                if float(stamp) > moment and value == "1":
+                    return float(stamp)
         time.sleep(0.2)
-    raise AssertionError(f"no scrape after {moment} within {timeout} s")
+    raise AssertionError(f"no successful scrape after {moment} within {timeout} s")
 
 
 @pytest.fixture(scope="module")
@@ -140,15 +147,19 @@ def faults(live: tuple[ReferenceService, PrometheusServer]) -> Iterator[Callable
     set_faults(service)
 
 
+def settle_after(prometheus: PrometheusServer, end: datetime) -> float:
+    """Seconds from ``end`` to the first successful scrape after it (what counts the window)."""
+    return wait_for_scrape_after(prometheus, end.timestamp()) - end.timestamp() + 0.01
+
+
 def window_of_traffic(
     service: ReferenceService, prometheus: PrometheusServer, count: int, concurrency: int = 32
-) -> tuple[datetime, datetime, dict[str, int]]:
-    """Drive traffic; return its window, after a scrape has followed it."""
+) -> tuple[datetime, datetime, dict[str, int], float]:
+    """Drive traffic; return its window, what was sent, and the settle to its next scrape."""
     start = datetime.now(UTC)
     sent = drive(service, count, concurrency)
     end = datetime.now(UTC)
-    wait_for_scrape_after(prometheus, end.timestamp() + 1.0)
-    return start, end, sent
+    return start, end, sent, settle_after(prometheus, end)
 
 
 def test_clean_window_every_kpi_present_with_source_and_samples(
@@ -156,7 +167,7 @@ def test_clean_window_every_kpi_present_with_source_and_samples(
 ) -> None:
     """A clean window: all eight KPIs with source, samples; latency and errors pass; files good."""
     service, prometheus = live
-    start, end, sent = window_of_traffic(service, prometheus, 300)
+    start, end, sent, settle = window_of_traffic(service, prometheus, 300)
     config = thin_tail_config()
     client = PrometheusClient(prometheus.url)
     assert check_thresholds_are_buckets(config, histogram_buckets(client, config, JOB)) == []
@@ -170,7 +181,7 @@ def test_clean_window_every_kpi_present_with_source_and_samples(
         },
     }
     report = evaluate_window(
-        client, config, start, end, job=JOB, load_result=load_result, settle=1.5
+        client, config, start, end, job=JOB, load_result=load_result, settle=settle
     )
     assert [k.name for k in report.kpis] == KPIS
     for kpi in report.kpis:
@@ -201,9 +212,9 @@ def test_error_fault_turns_error_rate_to_fail(
     """The error fault (error_ratio 0.05, as --fault-error-ratio 0.05): error_rate fails."""
     service, prometheus = live
     faults(error_ratio=0.05)
-    start, end, sent = window_of_traffic(service, prometheus, 300)
+    start, end, sent, settle = window_of_traffic(service, prometheus, 300)
     report = evaluate_window(
-        PrometheusClient(prometheus.url), thin_tail_config(), start, end, job=JOB, settle=1.5
+        PrometheusClient(prometheus.url), thin_tail_config(), start, end, job=JOB, settle=settle
     )
     error_rate = report.kpi("error_rate")
     assert error_rate.verdict is Verdict.FAIL
@@ -221,9 +232,9 @@ def test_slow_tail_fault_turns_latency_p99_to_fail(
     """The slow-tail fault (as --fault-latency 0.1:0.6): p99 in the (0.5, 0.75] bucket fails."""
     service, prometheus = live
     faults(latency=[{"ratio": 0.1, "seconds": 0.6}])
-    start, end, _ = window_of_traffic(service, prometheus, 300, concurrency=64)
+    start, end, _, settle = window_of_traffic(service, prometheus, 300, concurrency=64)
     report = evaluate_window(
-        PrometheusClient(prometheus.url), thin_tail_config(), start, end, job=JOB, settle=1.5
+        PrometheusClient(prometheus.url), thin_tail_config(), start, end, job=JOB, settle=settle
     )
     p99 = report.kpi("latency_p99")
     assert p99.verdict is Verdict.FAIL, p99.describe()
@@ -287,7 +298,7 @@ def test_target_restart_mid_window_counts_through_the_reset(
     service.start()
     second = drive(service, 150)
     end = datetime.now(UTC)
-    wait_for_scrape_after(prometheus, end.timestamp() + 1.0)
+    settle = settle_after(prometheus, end)
     sent = first["requests"] + second["requests"]
     report = evaluate_window(
         PrometheusClient(prometheus.url),
@@ -296,7 +307,7 @@ def test_target_restart_mid_window_counts_through_the_reset(
         end,
         job=JOB,
         load_result={"target_url": service.url, "requests": sent, "errors": 0},
-        settle=1.5,
+        settle=settle,
     )
     p95 = report.kpi("latency_p95")
     assert p95.detail["counting"] == "exact: raw counter samples, resets counted"
