@@ -26,10 +26,17 @@ def default_out_dir(prefix: str) -> Path:
     return Path("reports") / f"{prefix}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
 
 
-def add_job_arguments(parser: argparse.ArgumentParser, *, default_duration: str) -> None:
+def add_job_arguments(
+    parser: argparse.ArgumentParser, *, default_duration: str, default_rps: float = 1000.0
+) -> None:
     """Options every pre-release job has: rate, duration, workers, output, SLO file."""
     parser.add_argument(
-        "--rps", type=float, default=1000.0, help="target request rate (default 1000)"
+        "--rps",
+        type=float,
+        default=default_rps,
+        help=f"offered request rate, health probes included (default {default_rps:g}). To "
+        "judge a throughput objective, offer more than it: a service can only complete what it "
+        "is sent",
     )
     parser.add_argument(
         "--duration",
