@@ -233,14 +233,18 @@ def evaluate_window(
             query=status_query,
             detail=status_detail,
         )
-        results["throughput_rps"] = _throughput(
-            client,
+        results["throughput_rps"] = under_offered(
+            _throughput(
+                client,
+                config,
+                q,
+                report,
+                completed=errors_ratio.total,
+                status_query=status_query,
+                counting=by_status.method,
+            ),
             config,
-            q,
-            report,
-            completed=errors_ratio.total,
-            status_query=status_query,
-            counting=by_status.method,
+            load_result,
         )
 
     # Availability: probe results from the load run, else probe_success, else up.
@@ -414,6 +418,36 @@ def _throughput(
             ),
         )
     return result
+
+
+def under_offered(
+    result: KpiResult, config: SloConfig, load_result: Mapping[str, Any] | None
+) -> KpiResult:
+    """A throughput floor cannot be judged from a load that offered less than the floor.
+
+    A service only completes what it is sent: 300 req/s offered and completed says nothing
+    about a 1000 req/s objective, so the verdict is ``no_data`` (as the load run's own is),
+    not ``fail``. Without a load result (an audit of real traffic) the figure is judged as is.
+    """
+    objective = config.objective("throughput_rps")
+    offered = (load_result or {}).get("target_rps")
+    if (
+        not isinstance(offered, int | float)
+        or objective.value is None
+        or objective.comparator not in (">", ">=")
+        or objective.holds(float(offered))
+        or result.verdict is not Verdict.FAIL
+    ):
+        return result
+    return dataclasses.replace(
+        result,
+        verdict=Verdict.NO_DATA,
+        gating=not objective.report_only and objective.no_data == "fail",
+        reason=(
+            f"the load offered {format_value(float(offered), 'rps')}, which cannot show "
+            f"{objective.describe()}: offer more than the objective to judge capacity"
+        ),
+    )
 
 
 def load_probes(load_result: Mapping[str, Any]) -> tuple[float, float, list[str]] | None:

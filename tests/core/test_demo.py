@@ -66,10 +66,10 @@ def test_demo_runs_every_stage_and_writes_every_result(tmp_path: Path) -> None:
         assert (out / name).is_file(), name
     verdict = json.loads((out / "report" / "verdict.json").read_text())
     kpis = {k["name"]: k for k in verdict["kpis"]}
-    # 200 req/s cannot meet the 1000 req/s throughput objective: the demo must say so, not pass.
-    assert kpis["throughput_rps"]["verdict"] == "fail"
+    # 200 req/s cannot show the 1000 req/s throughput objective: inconclusive, never a pass.
+    assert kpis["throughput_rps"]["verdict"] == "no_data"
     assert all(k["source"] and k["samples"] is not None for k in kpis.values())
-    assert summary["exit_code"] == result.returncode == 1
+    assert summary["exit_code"] == result.returncode == 3
     assert "stopped the embedded default." in result.stdout
     assert stack_processes(out) == []
 
