@@ -96,12 +96,13 @@ def test_openmetrics_when_asked(faulty: Faulty) -> None:
 
 
 def test_histogram_buckets_include_slo_thresholds(faulty: Faulty) -> None:
-    """The latency buckets are the OTel advisory ones, so 0.1, 0.5, 1 and 5 s are exact edges."""
+    """The buckets are OTel's advisory ones plus four sub-5 ms ones, so 0.1, 0.5, 1, 5 s are exact edges."""
     faulty.client.get("/health/live")
     histogram = families(faulty.client.get("/metrics").text)["http_server_request_duration_seconds"]
     edges = {s.labels["le"] for s in histogram.samples if s.name.endswith("_bucket")}
     assert {"0.1", "0.5", "1.0", "5.0", "+Inf"} <= edges
-    assert len(edges) == 15
+    assert {"0.00025", "0.0005", "0.001", "0.0025"} <= edges
+    assert len(edges) == 19
 
 
 def test_route_label_is_a_template(faulty: Faulty) -> None:

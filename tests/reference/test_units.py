@@ -8,7 +8,12 @@ import pytest
 from opentelemetry.trace import SpanContext, TraceFlags
 
 from hypersync_slo.reference.faults import BREAKS, FaultError, FaultState, LatencyFault, StallFault
-from hypersync_slo.reference.metrics import OTEL_BUCKETS, buckets_with, wants_openmetrics
+from hypersync_slo.reference.metrics import (
+    FINE_BUCKETS,
+    OTEL_BUCKETS,
+    buckets_with,
+    wants_openmetrics,
+)
 from hypersync_slo.reference.requestids import choose, is_safe
 from hypersync_slo.reference.routes import match
 from hypersync_slo.reference.tracing import parse_traceparent, traceresponse
@@ -156,7 +161,9 @@ def test_request_id_echoed_only_when_safe(sent: bytes | None, echoed: bool) -> N
 def test_buckets_include_thresholds() -> None:
     """The OTel advisory buckets plus SLO thresholds, ascending and without duplicates."""
     assert {0.1, 0.5, 1.0, 5.0} <= set(OTEL_BUCKETS)
-    assert buckets_with([0.3, 0.1, 20.0]) == tuple(sorted({*OTEL_BUCKETS, 0.3, 20.0}))
+    assert buckets_with([0.3, 0.1, 20.0]) == tuple(
+        sorted({*FINE_BUCKETS, *OTEL_BUCKETS, 0.3, 20.0})
+    )
 
 
 @pytest.mark.parametrize(
