@@ -33,6 +33,8 @@ KPI_UNITS: dict[str, str] = {
     "error_rate": "ratio",
     "success_rate": "ratio",
 }
+#: Every KPI, in the order reports list them.
+KPIS: tuple[str, ...] = tuple(KPI_UNITS)
 QUANTILES: dict[str, float] = {
     "latency_p50": 0.5,
     "latency_p95": 0.95,

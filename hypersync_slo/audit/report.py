@@ -14,6 +14,7 @@ from typing import Any
 from hypersync_slo.audit.criteria import Evaluation
 from hypersync_slo.audit.evaluation import AuditReport, SloAudit, iso
 from hypersync_slo.exitcodes import ExitCode
+from hypersync_slo.report.json_report import finite
 from hypersync_slo.verdicts import Verdict, exit_code_for
 
 AUDIT_JSON = "audit.json"
@@ -297,18 +298,8 @@ def write_audit(
 ) -> dict[str, Path]:
     """Write audit.json then audit.md into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    document = _finite(audit_document(report, criteria, recorded))
+    document = finite(audit_document(report, criteria, recorded))
     paths = {"json": out_dir / AUDIT_JSON, "markdown": out_dir / AUDIT_MD}
     paths["json"].write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", "utf-8")
     paths["markdown"].write_text(render_markdown(report, criteria, recorded) + "\n", "utf-8")
     return paths
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value

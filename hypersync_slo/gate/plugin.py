@@ -17,7 +17,7 @@ from collections.abc import Generator
 
 import pytest
 
-from hypersync_slo.config import SloConfig
+from hypersync_slo.config import KPIS, SloConfig
 from hypersync_slo.errors import ConfigError, HyperSyncSloError, UsageError
 from hypersync_slo.gate.contracts import CONTRACTS
 from hypersync_slo.gate.options import add_options, build_settings
@@ -25,17 +25,6 @@ from hypersync_slo.gate.outcomes import CheckOutcome
 from hypersync_slo.gate.state import gate_state
 
 pytest_plugins = ["hypersync_slo.gate.fixtures"]
-
-KPI_NAMES = (
-    "availability",
-    "latency_p50",
-    "latency_p95",
-    "latency_p99",
-    "latency_p999",
-    "throughput_rps",
-    "error_rate",
-    "success_rate",
-)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -103,9 +92,9 @@ def _marker_contracts(item: pytest.Item) -> tuple[str, ...]:
         ids.append(contract_id)
     for marker in item.iter_markers("kpi"):
         name = marker.kwargs.get("name", marker.args[0] if marker.args else None)
-        if name not in KPI_NAMES:
+        if name not in KPIS:
             raise pytest.UsageError(
-                f"{item.nodeid}: @pytest.mark.kpi needs name='<KPI>', one of {', '.join(KPI_NAMES)}; "
+                f"{item.nodeid}: @pytest.mark.kpi needs name='<KPI>', one of {', '.join(KPIS)}; "
                 f"got {name!r}"
             )
         ids.append(str(name))

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-from hypersync_slo.config import QUANTILES, SloConfig, format_value
+from hypersync_slo.config import KPIS, QUANTILES, SloConfig, format_value
 from hypersync_slo.errors import PrometheusUnavailable, UsageError, explain
 from hypersync_slo.report import kpis
 from hypersync_slo.report.prometheus import PrometheusClient, Sample, choose_step, points_in
@@ -26,16 +26,6 @@ from hypersync_slo.report.queries import ROUTE_LABEL, STATUS_LABEL, Queries, dur
 from hypersync_slo.report.reconcile import Finding, ServerCounts, reconcile
 from hypersync_slo.verdicts import KpiResult, Verdict, errored, judge, overall
 
-KPI_ORDER = (
-    "availability",
-    "latency_p50",
-    "latency_p95",
-    "latency_p99",
-    "latency_p999",
-    "throughput_rps",
-    "error_rate",
-    "success_rate",
-)
 SUBWINDOW = 60.0
 ROUTE_KEY = ("http_request_method", ROUTE_LABEL)
 T = TypeVar("T")
@@ -249,7 +239,7 @@ def evaluate_window(
 
     # Availability: probe results from the load run, else probe_success, else up.
     results["availability"] = _availability(client, config, q, report, load_result)
-    report.kpis = [results[name] for name in KPI_ORDER]
+    report.kpis = [results[name] for name in KPIS]
     report.budgets = {
         name: obj.value
         for name, obj in config.objectives.items()

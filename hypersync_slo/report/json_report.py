@@ -45,14 +45,15 @@ def verdict_document(report: Report) -> dict[str, Any]:
 
 def render(report: Report) -> str:
     """verdict.json text (NaN and ±Inf never appear: they are null or strings)."""
-    return json.dumps(_finite(verdict_document(report)), indent=2, allow_nan=False) + "\n"
+    return json.dumps(finite(verdict_document(report)), indent=2, allow_nan=False) + "\n"
 
 
-def _finite(value: Any) -> Any:
+def finite(value: Any) -> Any:
+    """``value`` with every NaN and ±Inf float (however deeply nested) replaced by None."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: finite(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_finite(v) for v in value]
+        return [finite(v) for v in value]
     return value
