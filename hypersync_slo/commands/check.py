@@ -6,8 +6,9 @@ import argparse
 from pathlib import Path
 
 from hypersync_slo.config import SloConfig
-from hypersync_slo.errors import UsageError, explain
+from hypersync_slo.errors import TargetUnreachable, UsageError, explain
 from hypersync_slo.exitcodes import epilog
+from hypersync_slo.gate.client import TargetClient
 from hypersync_slo.gate.runner import GateRun, run_gate
 
 DESCRIPTION = """\
@@ -100,6 +101,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=handle)
 
 
+def preflight(target_url: str, *, timeout: float, verify: bool) -> None:
+    """One request before the gate: an unreachable target is one paragraph and exit 4.
+
+    Any HTTP answer, even an error status, means the target is reachable: judging it is the
+    checks' job. Only a failure to get an answer at all stops the run here, instead of every
+    check reporting the same connection error.
+    """
+    client = TargetClient(target_url, timeout=timeout, verify=verify)
+    try:
+        client.get("/health/live")
+    except TargetUnreachable as exc:
+        raise TargetUnreachable(
+            f"{exc}\nno check was run: the gate needs an answering target."
+        ) from None
+    finally:
+        client.close()
+
+
 def handle(args: argparse.Namespace) -> int:
     """Validate the SLO file, run the gate, return its exit code."""
     if args.kpi and not args.prometheus_url:
@@ -110,6 +129,7 @@ def handle(args: argparse.Namespace) -> int:
             )
         )
     SloConfig.load(args.slo_config)  # a bad SLO file is exit 7 before anything runs
+    preflight(args.target_url, timeout=args.timeout or 5.0, verify=not args.insecure)
     run = GateRun(
         target_url=args.target_url,
         prometheus_url=args.prometheus_url,

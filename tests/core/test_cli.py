@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from hypersync_slo.cli import COMMANDS, main
+from hypersync_slo.processes import free_port
 
 
 def test_help_lists_commands_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
@@ -70,3 +71,15 @@ def test_help_imports_no_heavy_modules() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_check_against_an_unreachable_target_is_one_paragraph(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """check stops before running any check when nothing answers: one paragraph, exit 4."""
+    url = f"http://127.0.0.1:{free_port()}"
+    assert main(["check", "--target-url", url, "--timeout", "2"]) == 4
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"hypersync-slo: cannot connect to {url}/health/live.")
+    assert "no check was run" in captured.err
+    assert "ERROR" not in captured.out

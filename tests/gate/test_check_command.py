@@ -62,12 +62,17 @@ def test_unreachable_target_exits_4(closed_port_url: str, tmp_path: Path) -> Non
     """Every check erroring on an unreachable target is exit 4, not 1."""
     done = check(tmp_path, "--target-url", closed_port_url, "-k", "health_live", "--timeout", "1")
     assert done.returncode == ExitCode.TARGET_UNREACHABLE, done.stdout[-3000:]
-    assert "cannot connect to" in done.stdout
+    assert "cannot connect to" in done.stderr
+    assert "no check was run" in done.stderr
 
 
-def test_nothing_selected_is_usage(closed_port_url: str, tmp_path: Path) -> None:
+def test_nothing_selected_is_usage(
+    shared_reference_service: ReferenceService, tmp_path: Path
+) -> None:
     """A -k that selects no check is a usage error (exit 2)."""
-    done = check(tmp_path, "--target-url", closed_port_url, "-k", "no_such_check_anywhere")
+    done = check(
+        tmp_path, "--target-url", shared_reference_service.url, "-k", "no_such_check_anywhere"
+    )
     assert done.returncode == ExitCode.USAGE
 
 
