@@ -8,7 +8,9 @@ verdict anywhere in the tool is reached the same way:
 * ``no_data`` fails closed: it counts against the overall verdict unless the SLO file's
   ``no_data`` policy for that KPI is ``pass`` or ``skip`` (then the KPI still reads
   ``no_data``, it just does not gate);
-* ``error`` means the source could not be read.
+* ``error`` means the source could not be read;
+* an observation that cannot show the objective whatever its sample count (a throughput floor
+  above the rate the load offered, ``offered_below``) is ``no_data`` with that reason.
 
 The overall verdict ranks ``fail`` > ``error`` > ``no_data`` > ``pass`` over the gating KPIs.
 """
@@ -108,12 +110,17 @@ def judge(
     name: str | None = None,
     holds: bool | None = None,
     detail: Mapping[str, Any] | None = None,
+    no_data_reason: str | None = None,
 ) -> KpiResult:
     """Judge one observation against ``objective``.
 
     ``holds`` overrides the comparison of ``observed`` with the objective when the verdict is
     decided another way (a latency threshold judged exactly from the histogram bucket at the
     threshold). The minimum-samples rule and the no-data policy apply either way.
+
+    ``no_data_reason`` says why ``observed`` cannot show the objective however many samples it
+    has (see ``offered_below``): the verdict is ``no_data`` with that reason, and the no-data
+    policy and report-only handling apply as for too few samples.
     """
     needed = max(1, objective.min_samples)
     gating = not objective.report_only and objective.no_data == "fail"
@@ -134,8 +141,10 @@ def judge(
             detail=dict(detail or {}),
         )
 
-    if observed is None or math.isnan(observed) or samples < needed:
-        if observed is None or math.isnan(observed):
+    if no_data_reason or observed is None or math.isnan(observed) or samples < needed:
+        if no_data_reason:
+            reason = no_data_reason
+        elif observed is None or math.isnan(observed):
             reason = f"no observation in the window ({samples} samples)"
         else:
             reason = f"only {samples} samples; at least {needed} needed to judge {objective.kpi}"
@@ -149,6 +158,26 @@ def judge(
         Verdict.PASS if ok else Verdict.FAIL,
         "" if ok else f"outside objective {objective.describe()}",
         True,
+    )
+
+
+def offered_below(objective: Objective, offered: float | None) -> str | None:
+    """Why a load that offered ``offered`` req/s cannot show ``objective``, or None if it can.
+
+    A service only completes what it is sent: 300 req/s offered and completed says nothing
+    about a 1000 req/s floor. Only a floor (``>``/``>=``) that the offered rate does not meet
+    is affected; without an offered rate (real traffic) there is nothing to say.
+    """
+    if (
+        offered is None
+        or objective.value is None
+        or objective.comparator not in (">", ">=")
+        or objective.holds(offered)
+    ):
+        return None
+    return (
+        f"the load offered {format_value(offered, 'rps')}, which cannot show "
+        f"{objective.describe()}: offer more than the objective to judge capacity"
     )
 
 

@@ -10,7 +10,11 @@ timestamps RFC 3339 UTC::
      "by_request": {"<route template>": {"requests", "errors", "errors_by_cause", "latency"}},
      "business_calls": {"operator_executions": {op: n}, "policy_evaluations": {decision: n},
                         "receipts_generated": n, "agent_actions": {action: n}},
-     "rate_over_time": [[t_offset_s, rps], ...], "verdict": {...}}
+     "rate_over_time": [[t_offset_s, rps], ...],
+     "verdict": {"status": "pass"|"fail"|"no_data"|"void", "failed", "no_data", ...,
+                 "kpis": [<a verdict.json KPI item: name, source, observed, objective, unit,
+                          samples, window, query, verdict, reason, gating, detail> + message,
+                          min_samples, no_data_policy]}}
 
 ``requests`` counts completed requests (answered or failed), ``errors`` those that failed (a
 transport error or an unexpected HTTP status), ``dropped`` scheduled sends never made because
@@ -282,14 +286,17 @@ def summary_markdown(result: dict[str, Any]) -> str:
         ]
     lines += [
         "",
-        "| KPI | verdict | observed | objective | samples | source |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| KPI | verdict | observed | objective | samples | source | reason |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for kpi in verdict["kpis"]:
         observed = "n/a" if kpi["observed"] is None else format_value(kpi["observed"], kpi["unit"])
+        reason = kpi.get("reason") or ""
+        if not kpi.get("gating", True) and "gate" not in reason and kpi["verdict"] != "pass":
+            reason = f"{reason} (does not gate)".strip()
         lines.append(
-            f"| {kpi['kpi']} | {kpi['status']} | {observed} | {kpi['objective']} | "
-            f"{kpi['samples']} | {kpi['source']} |"
+            f"| {kpi['name']} | {kpi['verdict']} | {observed} | {kpi['objective']} | "
+            f"{kpi['samples']} | {kpi['source']} | {reason.replace('|', '/')} |"
         )
     return "\n".join(lines) + "\n"
 

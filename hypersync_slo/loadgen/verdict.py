@@ -1,22 +1,34 @@
 """Budget checks of a load run on the client's own figures, against the SLO file.
 
-Pure functions over the merged result dict. Each KPI the client can measure gets a verdict
-``pass``/``fail``/``no_data`` with its observed value, objective, samples and source; a run
-whose generator could not hold its rate is ``void`` whatever the figures say. Also the
-abort-on-critical check used while the run is going (sliding window vs the critical alert).
+Pure functions over the merged result dict. Each KPI the client can measure is judged by the
+shared verdict model (``hypersync_slo.verdicts.judge``: the minimum-samples rule, the no-data
+policy, report-only KPIs and the overall ranking are decided there, as for the reporter and
+the gate), with source ``client``, the run's window, its sample count and the computation as
+its query. What is the load run's own:
+
+* a throughput floor above the offered rate cannot be judged: ``no_data``, "offer more than the
+  objective" (``verdicts.offered_below``, the reporter's rule too);
+* a run stopped on a critical breach (``aborted``) has failed, whatever its figures;
+* a run whose generator could not hold its rate (``saturated``) is ``void`` (exit 9);
+* the abort-on-critical check used while the run is going (sliding window vs the critical
+  alert level).
+
+The verdict block keeps ``status`` (``pass``/``fail``/``no_data``/``void``); each KPI entry has
+the keys of a ``verdict.json`` KPI item (``KpiResult.to_dict``) plus ``message``,
+``min_samples`` and ``no_data_policy``.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Any
 
 from hypersync_slo.config import AlertLevel, Objective, SloConfig, format_value
 from hypersync_slo.exitcodes import ExitCode
 from hypersync_slo.loadgen.histogram import LatencyHistogram
 from hypersync_slo.loadgen.traffic import HEALTH_PROBE
+from hypersync_slo.verdicts import KpiResult, Verdict, exit_code_for, judge, offered_below, overall
 
-Status = Literal["pass", "fail", "no_data", "void"]
 #: KPIs the load generator measures itself (the others come from Prometheus or probes).
 CLIENT_KPIS = (
     "latency_p50",
@@ -36,169 +48,139 @@ LATENCY_KEYS = {
 }
 #: Fewest completions in the sliding window before the abort check judges it.
 ABORT_MIN_REQUESTS = 50
+#: The window of a run that completed nothing (its JSON window stays null).
+_NO_TIME = datetime.fromtimestamp(0, UTC)
 
 
-def _kpi(
-    objective: Objective,
-    observed: float | None,
-    samples: int,
-    *,
-    source: str,
-    window: dict[str, Any],
-    how: str,
-    note: str = "",
-) -> dict[str, Any]:
-    needed = max(1, objective.min_samples)
-    if objective.report_only:
-        status = "report_only"
-    elif observed is None or math.isnan(observed) or samples < needed:
-        status = "no_data"
-    else:
-        status = "pass" if objective.holds(observed) else "fail"
-    shown = "n/a" if observed is None else format_value(observed, objective.unit)
-    message = (
-        f"{objective.kpi}: {shown} ({source}, {samples} samples); objective {objective.describe()}"
-    )
-    if status == "no_data":
-        message += f"; no_data: needs >= {needed} samples" + (f" ({note})" if note else "")
-    return {
-        "kpi": objective.kpi,
-        "status": status,
-        "observed": observed,
-        "unit": objective.unit,
-        "objective": objective.describe(),
-        "comparator": objective.comparator,
-        "value": objective.value,
-        "no_data_policy": objective.no_data,
-        "samples": samples,
-        "min_samples": needed,
-        "source": source,
-        "computation": how,
-        "window": window,
-        "message": message,
-    }
+def run_window(result: dict[str, Any]) -> tuple[datetime, datetime]:
+    """The run's arrival window as aware datetimes (the epoch when the run has none)."""
+    window = result.get("window") or {}
+    start, end = window.get("start_unix"), window.get("end_unix")
+    if not isinstance(start, int | float) or not isinstance(end, int | float):
+        return _NO_TIME, _NO_TIME
+    return datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC)
 
 
-def evaluate(result: dict[str, Any], config: SloConfig) -> dict[str, Any]:
-    """The verdict block of ``load-result.json`` for ``result`` (already merged)."""
-    window = result["window"]
+def client_kpis(result: dict[str, Any], config: SloConfig) -> list[KpiResult]:
+    """Every client KPI of ``result`` (already merged), judged by the shared model."""
+    window = run_window(result)
     latency = result["latency"]["corrected"]
     samples = int(latency.get("samples") or 0)
     requests = int(result["requests"])
     dropped = int(result["dropped"])
     errors = int(result["errors"])
     attempts = requests + dropped
-    kpis: list[dict[str, Any]] = []
-    for kpi in CLIENT_KPIS:
-        objective = config.objective(kpi)
-        if kpi in LATENCY_KEYS:
-            value = latency.get(LATENCY_KEYS[kpi])
-            kpis.append(
-                _kpi(
-                    objective,
-                    value,
-                    samples,
-                    source="client, corrected",
-                    window=window,
-                    how=f"nearest-rank {LATENCY_KEYS[kpi]} of every "
-                    "request's latency from its intended send time (HDR, 0.1 %)",
-                )
+    error_share = (errors + dropped) / attempts if attempts else None
+    judged: list[KpiResult] = []
+
+    def add(kpi: str, observed: float | None, count: int, query: str, **extra: Any) -> None:
+        judged.append(
+            judge(
+                config.objective(kpi),
+                observed,
+                count,
+                source="client",
+                window=window,
+                query=query,
+                **extra,
             )
-        elif kpi in ("error_rate", "success_rate"):
-            rate = (errors + dropped) / attempts if attempts else None
-            value = rate if kpi == "error_rate" or rate is None else 1.0 - rate
-            kpis.append(
-                _kpi(
-                    objective,
-                    value,
-                    attempts,
-                    source="client",
-                    window=window,
-                    how="(failed + dropped) / (completed + dropped) requests"
-                    if kpi == "error_rate"
-                    else "1 - error rate",
-                )
+        )
+
+    for kpi in CLIENT_KPIS:
+        if kpi in LATENCY_KEYS:
+            key = LATENCY_KEYS[kpi]
+            add(
+                kpi,
+                latency.get(key),
+                samples,
+                f"nearest-rank {key} of every completed request's latency from its intended "
+                "send time (corrected for coordinated omission; HDR histogram, <= 0.1 % high)",
+                detail={"latency": "corrected", "quantile": key},
+            )
+        elif kpi == "error_rate":
+            add(
+                kpi,
+                error_share,
+                attempts,
+                "(failed + dropped) / (completed + dropped) requests",
+                detail={"completed": requests, "failed": errors, "dropped": dropped},
+            )
+        elif kpi == "success_rate":
+            add(
+                kpi,
+                None if error_share is None else 1.0 - error_share,
+                attempts,
+                "1 - (failed + dropped) / (completed + dropped) requests",
+                detail={"completed": requests, "failed": errors, "dropped": dropped},
             )
         elif kpi == "throughput_rps":
             elapsed = float(result.get("elapsed") or 0.0)
-            value = requests / elapsed if elapsed > 0 else None
-            note = ""
-            counted = requests
-            if (
-                objective.value is not None
-                and objective.comparator in (">", ">=")
-                and result["target_rps"] < objective.value
-            ):
-                counted, note = (
-                    0,
-                    (
-                        f"offered load {result['target_rps']:g} req/s is below the "
-                        f"objective; run at >= {objective.value:g} req/s to judge it"
-                    ),
-                )
-            kpis.append(
-                _kpi(
-                    objective,
-                    value,
-                    counted,
-                    source="client",
-                    window=window,
-                    how="completed requests / run time",
-                    note=note,
-                )
+            offered = float(result["target_rps"])
+            add(
+                kpi,
+                requests / elapsed if elapsed > 0 else None,
+                requests,
+                "completed requests / run time",
+                detail={"requests": requests, "elapsed_seconds": elapsed, "offered_rps": offered},
+                no_data_reason=offered_below(config.objective(kpi), offered),
             )
         else:  # availability: the health probes of the traffic mix
             probe = result["by_request"].get(HEALTH_PROBE, {})
-            n = int(probe.get("requests", 0))
-            value = (n - int(probe.get("errors", 0))) / n if n else None
-            kpis.append(
-                _kpi(
-                    objective,
-                    value,
-                    n,
-                    source=f"client, {HEALTH_PROBE} probes",
-                    window=window,
-                    how="successful health probes / all health probes",
-                )
+            sent = int(probe.get("requests", 0))
+            failed = int(probe.get("errors", 0))
+            add(
+                kpi,
+                (sent - failed) / sent if sent else None,
+                sent,
+                f"successful / all {HEALTH_PROBE} probes sent by the load",
+                detail={"probes": sent, "failed": failed},
             )
-    judged = [k for k in kpis if k["status"] != "report_only"]
-    failed = [k["kpi"] for k in judged if k["status"] == "fail"]
-    missing = [
-        k["kpi"] for k in judged if k["status"] == "no_data" and k["no_data_policy"] == "fail"
-    ]
+    return judged
+
+
+def _entry(kpi: KpiResult, objective: Objective, window: dict[str, Any]) -> dict[str, Any]:
+    """One ``kpis`` item: the verdict.json keys, the run's own window strings, a message."""
+    entry = kpi.to_dict()
+    entry["window"] = {"start": window.get("start"), "end": window.get("end")}
+    entry["min_samples"] = max(1, objective.min_samples)
+    entry["no_data_policy"] = objective.no_data
+    entry["message"] = kpi.describe()
+    return entry
+
+
+def evaluate(result: dict[str, Any], config: SloConfig) -> dict[str, Any]:
+    """The verdict block of ``load-result.json`` for ``result`` (already merged)."""
+    judged = client_kpis(result, config)
+    figures = overall(judged)
+    status: str
     if result.get("aborted"):
         # A critical breach (errors or p99 far over the page threshold) is the target's doing,
         # whatever the generator's own timing: the run failed.
-        status: Status = "fail"
+        status = "fail"
     elif result.get("saturated"):
         status = "void"
-    elif failed:
-        status = "fail"
-    elif missing:
-        status = "no_data"
     else:
-        status = "pass"
+        status = figures.value
+    window = result.get("window") or {}
     return {
         "status": status,
+        "kpi_verdict": figures.value,
         "slo_file": config.source,
         "source": "client",
         "window": window,
-        "failed": failed,
-        "no_data": missing,
+        "failed": [k.name for k in judged if k.gating and k.verdict is Verdict.FAIL],
+        "no_data": [k.name for k in judged if k.gating and k.verdict is Verdict.NO_DATA],
         "aborted": result.get("aborted"),
         "saturation_reasons": result.get("saturation_reasons", []),
-        "kpis": kpis,
+        "kpis": [_entry(k, config.objective(k.name), window) for k in judged],
     }
 
 
 def exit_code(verdict: dict[str, Any]) -> ExitCode:
-    """The process exit code for a verdict block."""
-    return {
-        "pass": ExitCode.PASS,
-        "fail": ExitCode.FAIL,
-        "no_data": ExitCode.NO_DATA,
-        "void": ExitCode.LOAD_SATURATED,
-    }[verdict["status"]]
+    """The process exit code for a verdict block (``void``: 9, else the shared mapping)."""
+    if verdict["status"] == "void":
+        return ExitCode.LOAD_SATURATED
+    return exit_code_for(Verdict(verdict["status"]))
 
 
 def critical_breach(window: dict[str, Any], critical: AlertLevel) -> str | None:

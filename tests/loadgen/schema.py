@@ -8,6 +8,21 @@ from typing import Any
 RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 LATENCY_KEYS = {"p50", "p95", "p99", "p999", "max", "samples"}
 NUMBER = (int, float)
+#: The keys of a reporter verdict.json KPI item (``KpiResult.to_dict``), which load KPIs share.
+VERDICT_JSON_KPI_KEYS = (
+    "name",
+    "source",
+    "observed",
+    "objective",
+    "unit",
+    "samples",
+    "window",
+    "query",
+    "verdict",
+    "reason",
+    "gating",
+    "detail",
+)
 
 
 def check_latency(block: dict[str, Any], where: str) -> None:
@@ -58,6 +73,11 @@ def check_result(result: dict[str, Any]) -> None:
         assert all(isinstance(v, NUMBER) for v in point)
     verdict = result["verdict"]
     assert verdict["status"] in ("pass", "fail", "no_data", "void")
+    assert verdict["kpi_verdict"] in ("pass", "fail", "no_data")
     for kpi in verdict["kpis"]:
-        assert kpi["status"] in ("pass", "fail", "no_data", "report_only")
-        assert {"observed", "objective", "samples", "source", "window"} <= set(kpi)
+        assert kpi["verdict"] in ("pass", "fail", "no_data"), kpi
+        assert set(VERDICT_JSON_KPI_KEYS) <= set(kpi), kpi
+        assert kpi["source"] == "client"
+        assert isinstance(kpi["samples"], int)
+        assert isinstance(kpi["gating"], bool)
+        assert kpi["window"] == {"start": result["window"]["start"], "end": result["window"]["end"]}

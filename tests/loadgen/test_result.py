@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +24,12 @@ from hypersync_slo.loadgen.result import (
 )
 from hypersync_slo.loadgen.schedule import Schedule
 from hypersync_slo.loadgen.traffic import HEALTH_PROBE
-from hypersync_slo.loadgen.verdict import critical_breach, exit_code
+from hypersync_slo.loadgen.verdict import CLIENT_KPIS, critical_breach, exit_code
+from hypersync_slo.verdicts import judge
 from tests.loadgen.schema import check_result
 
 CONFIG = SloConfig.default()
+WINDOW = (datetime(2026, 11, 27, 2, 0, tzinfo=UTC), datetime(2026, 11, 27, 2, 1, tzinfo=UTC))
 
 
 def make_part(
@@ -84,7 +88,7 @@ def info(**kw: Any) -> RunInfo:
 
 def kpi(result: dict[str, Any], name: str) -> dict[str, Any]:
     """The verdict entry of one KPI."""
-    return next(k for k in result["verdict"]["kpis"] if k["kpi"] == name)
+    return next(k for k in result["verdict"]["kpis"] if k["name"] == name)
 
 
 def test_contract_keys_and_counts(tmp_path: Path) -> None:
@@ -119,10 +123,10 @@ def test_two_workers_merge_to_the_union() -> None:
 def test_budgets_pass_with_fast_answers() -> None:
     """Fast answers and no errors pass p95/p99/error-rate budgets (throughput judged at 1000/s)."""
     result = merge_parts([make_part(0)], info(), CONFIG)
-    assert kpi(result, "latency_p95")["status"] == "pass"
-    assert kpi(result, "latency_p99")["status"] == "pass"
-    assert kpi(result, "error_rate")["status"] == "pass"
-    assert kpi(result, "throughput_rps")["status"] == "pass"
+    assert kpi(result, "latency_p95")["verdict"] == "pass"
+    assert kpi(result, "latency_p99")["verdict"] == "pass"
+    assert kpi(result, "error_rate")["verdict"] == "pass"
+    assert kpi(result, "throughput_rps")["verdict"] == "pass"
     assert result["verdict"]["status"] == "pass"
     assert exit_code(result["verdict"]) == ExitCode.PASS
 
@@ -130,11 +134,13 @@ def test_budgets_pass_with_fast_answers() -> None:
 def test_slow_tail_fails_p99_not_p95() -> None:
     """2 % of answers +600 ms: p99 over 500 ms fails, p95 passes, exit 1."""
     result = merge_parts([make_part(0, slow_every=50)], info(), CONFIG)
-    assert kpi(result, "latency_p95")["status"] == "pass"
+    assert kpi(result, "latency_p95")["verdict"] == "pass"
     p99 = kpi(result, "latency_p99")
-    assert p99["status"] == "fail"
+    assert p99["verdict"] == "fail"
     assert p99["observed"] > 0.6
-    assert "client, corrected, 3000 samples" in p99["message"]
+    assert p99["message"].startswith("latency_p99: fail, observed 60")
+    assert "(client, 3000 samples), objective < 500 ms" in p99["message"]
+    assert "corrected for coordinated omission" in p99["query"]
     assert result["verdict"]["failed"] == ["latency_p99"]
     assert exit_code(result["verdict"]) == ExitCode.FAIL
 
@@ -143,9 +149,11 @@ def test_too_few_samples_is_no_data() -> None:
     """Under 1000 samples p99 cannot be judged: no_data, exit 3 (fails closed)."""
     result = merge_parts([make_part(0, rate=100, duration=3.0)], info(target_rps=100.0), CONFIG)
     p99 = kpi(result, "latency_p99")
-    assert p99["status"] == "no_data"
+    assert p99["verdict"] == "no_data"
+    assert p99["gating"] is True
     assert p99["min_samples"] == 1000
-    assert "needs >= 1000 samples" in p99["message"]
+    assert p99["reason"] == "only 300 samples; at least 1000 needed to judge latency_p99"
+    assert result["verdict"]["no_data"] == ["latency_p99", "throughput_rps"]
     assert exit_code(result["verdict"]) == ExitCode.NO_DATA
 
 
@@ -153,8 +161,13 @@ def test_throughput_below_objective_rate_is_no_data() -> None:
     """A run offered below the throughput objective cannot judge it and says why."""
     result = merge_parts([make_part(0, rate=200)], info(target_rps=200.0), CONFIG)
     throughput = kpi(result, "throughput_rps")
-    assert throughput["status"] == "no_data"
-    assert "offered load 200 req/s is below the objective" in throughput["message"]
+    assert throughput["verdict"] == "no_data"
+    assert throughput["samples"] == 600
+    assert throughput["reason"] == (
+        "the load offered 200 req/s, which cannot show >= 1000 req/s: "
+        "offer more than the objective to judge capacity"
+    )
+    assert result["verdict"]["status"] == "no_data"
 
 
 def test_generator_lag_marks_saturated_and_voids_the_verdict() -> None:
@@ -178,7 +191,7 @@ def test_errors_count_and_fail_error_rate() -> None:
     result = merge_parts([make_part(0, error_every=100)], info(), CONFIG)
     assert result["errors"] == 30
     assert result["errors_by_cause"] == {"http_500": 30}
-    assert kpi(result, "error_rate")["status"] == "fail"
+    assert kpi(result, "error_rate")["verdict"] == "fail"
 
 
 def test_parts_round_trip_through_files(tmp_path: Path) -> None:
@@ -210,3 +223,65 @@ def test_summary_names_sources() -> None:
     assert "| corrected |" in text
     assert "client, uncorrected, 3000 samples" in text
     assert "| latency_p99 | fail |" in text
+    assert "| latency_p50 | pass |" in text
+    assert "| client | report only |" in text
+    assert "| latency_p999 | no_data |" in text
+    assert "at least 10000 needed to judge latency_p999 (does not gate) |" in text
+
+
+def test_kpi_entries_carry_the_reporter_keys() -> None:
+    """Each load KPI entry has every key of a verdict.json KPI item, judged by the shared model."""
+    result = merge_parts([make_part(0, slow_every=50)], info(), CONFIG)
+    config_kpi = CONFIG.objective("latency_p99")
+    reporter = judge(config_kpi, 0.2, 1000, source="prometheus", window=WINDOW, query="q")
+    for entry in result["verdict"]["kpis"]:
+        assert set(reporter.to_dict()) <= set(entry), entry["name"]
+        assert entry["source"] == "client"
+        assert entry["window"] == {
+            "start": result["window"]["start"],
+            "end": result["window"]["end"],
+        }
+        assert entry["verdict"] in ("pass", "fail", "no_data")
+    assert [e["name"] for e in result["verdict"]["kpis"]] == list(CLIENT_KPIS)
+    assert result["verdict"]["kpi_verdict"] == "fail"
+
+
+def test_report_only_kpis_never_gate() -> None:
+    """Report-only percentiles are shown (pass, or no_data when thin) but never gate the run."""
+    result = merge_parts([make_part(0)], info(), CONFIG)
+    p50, p999 = kpi(result, "latency_p50"), kpi(result, "latency_p999")
+    assert (p50["verdict"], p50["reason"], p50["gating"]) == ("pass", "report only", False)
+    assert (p999["verdict"], p999["gating"]) == ("no_data", False)
+    assert p999["reason"] == "only 3000 samples; at least 10000 needed to judge latency_p999"
+    assert result["verdict"]["no_data"] == []
+    assert result["verdict"]["status"] == "pass"
+
+
+def test_no_data_policy_pass_does_not_gate() -> None:
+    """With `no_data: pass` on p99 a thin run is no_data for p99 but does not fail closed on it."""
+    text = (
+        resources.files("hypersync_slo")
+        .joinpath("data/slo.yaml")
+        .read_text("utf-8")
+        .replace(
+            'latency_p99:    {objective: "< 500ms"}',
+            'latency_p99:    {objective: "< 500ms", no_data: pass}',
+        )
+        .replace('throughput_rps: {objective: ">= 1000"}', "throughput_rps: {report_only: true}")
+    )
+    config = SloConfig.from_text(text, source="test slo.yaml")
+    result = merge_parts([make_part(0, rate=100)], info(target_rps=100.0), config)
+    p99 = kpi(result, "latency_p99")
+    assert p99["verdict"] == "no_data"
+    assert p99["gating"] is False
+    assert "no_data policy 'pass': does not gate" in p99["reason"]
+    assert result["verdict"]["status"] == "pass"
+    assert exit_code(result["verdict"]) == ExitCode.PASS
+
+
+def test_aborted_run_fails_even_when_saturated() -> None:
+    """A run stopped on a critical breach has failed, whatever its figures or its generator."""
+    result = merge_parts([make_part(0, lag=0.02)], info(aborted="error rate 9 %"), CONFIG)
+    assert result["saturated"] is True
+    assert result["verdict"]["status"] == "fail"
+    assert exit_code(result["verdict"]) == ExitCode.FAIL

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import UTC, datetime
 
@@ -11,7 +12,14 @@ from hypothesis import strategies as st
 
 from hypersync_slo.config import KPI_UNITS, Objective
 from hypersync_slo.exitcodes import ExitCode
-from hypersync_slo.verdicts import KpiResult, Verdict, exit_code_for, judge, overall
+from hypersync_slo.verdicts import (
+    KpiResult,
+    Verdict,
+    exit_code_for,
+    judge,
+    offered_below,
+    overall,
+)
 
 WINDOW = (datetime(2026, 11, 27, 2, 0, tzinfo=UTC), datetime(2026, 11, 27, 2, 1, tzinfo=UTC))
 
@@ -126,3 +134,36 @@ def test_to_dict_has_the_verdict_json_fields() -> None:
     } <= set(data)
     assert data["observed"] is None  # never Infinity in JSON
     assert data["window"] == {"start": "2026-11-27T02:00:00Z", "end": "2026-11-27T02:01:00Z"}
+
+
+THROUGHPUT = Objective(kpi="throughput_rps", comparator=">=", value=1000.0, unit="rps")
+
+
+def test_no_data_reason_overrides_the_verdict_not_the_policy() -> None:
+    """A given no-data reason is no_data with that reason; the policy still decides gating."""
+    why = offered_below(THROUGHPUT, 300.0)
+    assert why == (
+        "the load offered 300 req/s, which cannot show >= 1000 req/s: "
+        "offer more than the objective to judge capacity"
+    )
+    result = judge(
+        THROUGHPUT, 299.0, 90_000, source="client", window=WINDOW, query="q", no_data_reason=why
+    )
+    assert (result.verdict, result.reason, result.gating) == (Verdict.NO_DATA, why, True)
+    assert result.samples == 90_000
+    lenient = dataclasses.replace(THROUGHPUT, no_data="pass")
+    relaxed = judge(
+        lenient, 299.0, 90_000, source="client", window=WINDOW, query="q", no_data_reason=why
+    )
+    assert relaxed.verdict is Verdict.NO_DATA
+    assert not relaxed.gating
+    assert relaxed.reason == why + " (no_data policy 'pass': does not gate)"
+
+
+def test_offered_below_only_for_an_unmet_floor() -> None:
+    """Only a floor above the offered rate is unjudgeable; a ceiling or a met floor is not."""
+    assert offered_below(THROUGHPUT, 1000.0) is None
+    assert offered_below(THROUGHPUT, None) is None
+    assert offered_below(P99, 0.0) is None
+    strict = dataclasses.replace(THROUGHPUT, comparator=">")
+    assert offered_below(strict, 1000.0) is not None
