@@ -6,6 +6,8 @@ Layers (each imports only those above it)::
     options      --slo-… options / ini keys / HYPERSYNC_SLO_… variables -> frozen SloSettings
     client       TargetClient: bounded requests, every fault a TargetUnreachable
     health, tracing, scrape, catalogue, business, faultadmin   rules and probes per area
+    disclosure, cardinality   what health bodies must not show (H-15); route templates and
+                              series budget (O-03, M-09)
     outcomes, state      the ledger of check outcomes, run-wide state in config.stash
     fixtures, plugin     the pytest plugin (entry point ``pytest11: hypersync_slo``)
     suite/               the checks themselves (shipped in the package; slo_tests/ re-exports)

@@ -41,6 +41,10 @@ OPTIONS: dict[str, tuple[str, str]] = {
     ),
     "window": ("KPI window ending now, e.g. 5m or 1h (default 5m)", "str"),
     "log-file": ("path of the target's JSON log, for the log-correlation checks", "path"),
+    "series-budget": (
+        "most series one /metrics scrape may hold before M-09 warns (default 10000)",
+        "str",
+    ),
     "fault-admin": (
         "allow injecting a dependency outage through the target's /admin/faults "
         "(reference service only) to prove H-02/H-13",
@@ -50,6 +54,7 @@ OPTIONS: dict[str, tuple[str, str]] = {
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_WINDOW = "5m"
+DEFAULT_SERIES_BUDGET = 10_000
 
 
 def env_name(option: str) -> str:
@@ -110,6 +115,7 @@ class SloSettings:
     window_text: str = DEFAULT_WINDOW
     log_file: Path | None = None
     fault_admin: bool = False
+    series_budget: int = DEFAULT_SERIES_BUDGET
 
     def headers(self) -> dict[str, str]:
         """Headers every request to the target carries (the auth header when a token is set)."""
@@ -129,6 +135,7 @@ class SloSettings:
             f"request timeout: {self.timeout:g} s; TLS verification: "
             f"{'on' if self.verify_tls else 'OFF (--slo-insecure)'}; auth: {auth}",
             f"log file: {self.log_file or '(not set: log checks skip)'}",
+            f"series budget (M-09): {self.series_budget}",
         ]
 
 
@@ -167,6 +174,23 @@ def _bool(value: object) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
+def _positive_int(value: object, option: str, default: int) -> int:
+    if value is None:
+        return default
+    try:
+        number = int(str(value).strip().replace("_", ""))
+    except ValueError:
+        number = 0
+    if number <= 0:
+        raise UsageError(
+            explain(
+                f"--slo-{option} must be a positive whole number.",
+                observed=repr(str(value)),
+            )
+        )
+    return number
+
+
 def build_settings(config: pytest.Config, environ: Mapping[str, str]) -> SloSettings:
     """Build the frozen settings from the command line, ``environ`` and the ini file."""
 
@@ -200,6 +224,7 @@ def build_settings(config: pytest.Config, environ: Mapping[str, str]) -> SloSett
                     expected=f"export {token_env}=<token> before running the gate",
                 )
             )
+    series_budget = _positive_int(raw("series-budget"), "series-budget", DEFAULT_SERIES_BUDGET)
     config_path = raw("config")
     log_file = raw("log-file")
     insecure = raw("insecure")
@@ -218,4 +243,5 @@ def build_settings(config: pytest.Config, environ: Mapping[str, str]) -> SloSett
         window_text=window_text,
         log_file=Path(str(log_file)) if log_file else None,
         fault_admin=fault_admin is not None and _bool(fault_admin),
+        series_budget=series_budget,
     )

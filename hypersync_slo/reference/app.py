@@ -226,7 +226,12 @@ class ReferenceApp:
                 span.set_status(Status(StatusCode.ERROR))
             span.end()
             if status != 499:
-                self.metrics.observe(method_label, template, status, duration)
+                self.metrics.observe(
+                    method_label,
+                    scope["path"] if "route-label-raw-path" in breaks else template,
+                    status,
+                    duration,
+                )
             if "log-zero-ids" in breaks:
                 trace_id, span_id = "0", "0"
             else:

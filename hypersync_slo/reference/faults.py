@@ -35,6 +35,10 @@ BREAKS: dict[str, str] = {
     "dependencies-wrong-aggregate": "/health/dependencies top-level status is not the worst check",
     "head-405": "HEAD on health endpoints and /metrics answers 405",
     "query-param-500": "an unknown query parameter on a health endpoint gives 500",
+    "health-leaks-details": "the receipt-store check's output shows a DSN with its password, "
+    "a private address and a traceback",
+    "probe-fan-out": "every readiness/dependencies call probes every dependency (no cache, "
+    "no sharing of a probe in flight)",
     "metrics-no-content-type": "/metrics has no Content-Type header",
     "metrics-duplicate-series": "/metrics repeats a series",
     "metrics-missing-family": "/metrics lacks the hypersync_queue_depth family",
@@ -42,6 +46,7 @@ BREAKS: dict[str, str] = {
     "metrics-counter-no-total": "hypersync_receipts_generated_total loses its _total suffix",
     "metrics-ignore-accept": "/metrics always answers text 0.0.4, also when OpenMetrics is asked",
     "metrics-counter-decrease": "business counters jump up and down between scrapes",
+    "route-label-raw-path": "the latency histogram's http_route is the raw URL path",
     "business-counters-frozen": "business counters stop counting",
     "no-traceresponse": "responses carry no traceresponse header",
     "traceresponse-new-trace": "an incoming traceparent is ignored: traceresponse has a new trace",

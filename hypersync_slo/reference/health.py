@@ -11,7 +11,10 @@ Bodies follow the IETF health-check draft: ``{"status", "checks": {"<component>:
 top-level status is the worst required check (an optional dependency, ``required: false``,
 degrades ready to ``warn`` only). Dependency probes run with a per-check timeout and are cached
 for ``cache_ttl`` seconds, with concurrent callers sharing one probe in flight; an injected
-``dependency-down`` fault applies on top of the cache, at once.
+``dependency-down`` fault applies on top of the cache, at once. Two contract breaks live here:
+``probe-fan-out`` turns the cache and the sharing off (every caller probes), and
+``health-leaks-details`` puts a DSN with its password and a traceback in the receipt-store
+check's ``output``.
 """
 
 from __future__ import annotations
@@ -39,6 +42,15 @@ DEPENDENCY_KEYS: dict[str, str] = {
     "event-queue": "event-queue:depth",
 }
 MIB = 1024 * 1024
+#: What the ``health-leaks-details`` break adds to the receipt-store check: the kind of detail a
+#: careless health handler passes through from a driver (fake credentials, never real ones).
+LEAKED_DETAIL = (
+    "pool warm-up retried: postgresql://hypersync:Hs-s3cret-pw@10.20.30.40:5432/receipts "
+    "password=Hs-s3cret-pw\n"
+    "Traceback (most recent call last):\n"
+    '  File "/srv/hypersync/store.py", line 88, in probe\n'
+    "sqlite3.OperationalError: database is locked"
+)
 
 
 def worst(statuses: list[str]) -> str:
@@ -160,7 +172,9 @@ class HealthChecker:
         fresh = (
             self._cached is not None and time.monotonic() - self._cached_at < self.limits.cache_ttl
         )
-        if fresh:
+        if "probe-fan-out" in self.faults().breaks:
+            probed = await self._probe_all()  # no cache, no sharing: one probe per caller
+        elif fresh:
             assert self._cached is not None
             probed = self._cached
         elif self._inflight is not None:
@@ -177,11 +191,15 @@ class HealthChecker:
                 raise
             finally:
                 self._inflight = None
-        down = self.faults().dependencies_down
+        faults = self.faults()
+        down = faults.dependencies_down
+        leak = "health-leaks-details" in faults.breaks
         out: dict[str, Check] = {}
         now = time.time()
         for name, probe in probed.items():
             result = probe
+            if leak and name == "receipt-store":
+                result = dict(result, output=LEAKED_DETAIL)
             if name in down:
                 result = dict(
                     result,

@@ -174,3 +174,18 @@ def test_probe(evidence):
     junit = pytester.path / "gate.xml"
     pytester.runpytest_inprocess("--slo-target-url", "http://127.0.0.1:9", f"--junit-xml={junit}")
     assert '<property name="live_ms" value="1.5"' in junit.read_text()
+
+
+def test_series_budget_defaults_and_is_validated(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--slo-series-budget is 10000 by default, read from the environment, and must be positive."""
+    assert settings(pytester).series_budget == 10_000
+    monkeypatch.setenv("HYPERSYNC_SLO_SERIES_BUDGET", "2_500")
+    assert settings(pytester).series_budget == 2500
+    pytester.makepyfile(GATE_TEST)
+    result = pytester.runpytest_inprocess(
+        "--slo-target-url", "http://127.0.0.1:9", "--slo-series-budget", "lots"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--slo-series-budget must be a positive whole number.*"])

@@ -132,6 +132,16 @@ PROOFS: dict[str, Proof] = {
         "test_metrics_answers_openmetrics_when_asked[prometheus3-default]",
         ("M-02 broken", "ignores an Accept header", "observed: Content-Type: text/plain"),
     ),
+    "route-label-raw-path": Proof(
+        breaks("route-label-raw-path"),
+        "test_route_label_is_a_template",
+        "test_route_label_is_a_template",
+        (
+            "O-03 broken",
+            "http_route of http_server_request_duration_seconds is the raw path",
+            "12 new http_route values, 12 holding a requested ID: /v1/receipts/",
+        ),
+    ),
     "metrics-counter-decrease": Proof(
         breaks("metrics-counter-decrease"),
         "test_counters_never_decrease",
@@ -246,6 +256,9 @@ def test_clean_reference_service_passes_everything(
     assert outcomes["passed"] >= 80
     assert "hypersync-slo contract summary" in gate.output
     assert re.search(r"H-01\s+PASS\s+test_live_answers_200_within_timeout", gate.output)
+    for contract_id in ("H-15", "H-16", "M-09", "O-03"):
+        assert re.search(rf"^{contract_id}\s+PASS\s", gate.output, re.MULTILINE), contract_id
+        assert not re.search(rf"^{contract_id}\s+WARN\s", gate.output, re.MULTILINE), contract_id
 
 
 @pytest.mark.parametrize("name", list(PROOFS))
@@ -301,3 +314,63 @@ def test_observed_outage_is_judged_without_the_fault_switch(
         "ignores_dependency_outage or required_dependency_fails",
     )
     assert gate.outcomes()["passed"] == 2, gate.output[-3000:]
+
+
+def test_leaked_details_are_a_warning_naming_them_redacted(
+    gate_service: ReferenceService, faults: Faults, run_gate: RunGate
+) -> None:
+    """health-leaks-details: H-15 rows WARN, naming DSN, secret, traceback and address, redacted."""
+    faults(breaks=["health-leaks-details"])
+    gate = run_gate(gate_service.url, "-k", "test_health_body_discloses_nothing")
+    assert gate.outcomes().get("passed") == 3, gate.output[-3000:]
+    assert re.search(
+        r"H-15\s+PASS\s+test_health_body_discloses_nothing\[/health/live\]", gate.output
+    )
+    assert re.search(
+        r"H-15\s+WARN\s+test_health_body_discloses_nothing\[/health/ready\]", gate.output
+    )
+    for fragment in (
+        "H-15 /health/dependencies discloses internals to anyone who asks: 4 finding(s)",
+        "credentials in a URL (postgresql://hypersync:***@)",
+        "a secret value (password=***)",
+        "python traceback (Traceback (most recent call last))",
+        "a private network address (10.20.30.40)",
+        "['output']",
+    ):
+        assert fragment in gate.output, f"{fragment!r} not in:\n{gate.output[-3000:]}"
+    assert "Hs-s3cret-pw" not in gate.output  # the gate never repeats the secret it found
+
+
+def test_probe_fan_out_is_a_warning_with_the_probe_count(
+    gate_service: ReferenceService, faults: Faults, run_gate: RunGate
+) -> None:
+    """probe-fan-out: 20 concurrent ready calls cost 20 probes each; the H-16 row WARNs."""
+    faults(breaks=["probe-fan-out"])
+    gate = run_gate(gate_service.url, "-k", "test_concurrent_ready_calls_share_dependency_probes")
+    assert gate.outcomes().get("passed") == 1, gate.output[-3000:]
+    assert re.search(
+        r"H-16\s+WARN\s+test_concurrent_ready_calls_share_dependency_probes", gate.output
+    )
+    assert "H-16 20 concurrent readiness calls cost 20 dependency probes" in gate.output
+    assert "receipt-store +20" in gate.output
+    assert "expected: at most 5 probes of each dependency" in gate.output
+
+
+def test_raw_route_label_is_also_a_cardinality_warning(
+    gate_service: ReferenceService, faults: Faults, run_gate: RunGate
+) -> None:
+    """route-label-raw-path: M-09 WARNs about ID-like route values; a tiny budget warns too."""
+    faults(breaks=["route-label-raw-path"])
+    gate = run_gate(
+        gate_service.url, "-k", "test_series_within_budget", "--slo-series-budget", "50"
+    )
+    assert gate.outcomes().get("passed") == 1, gate.output[-3000:]
+    assert re.search(r"M-09\s+WARN\s+test_series_within_budget", gate.output)
+    assert re.search(
+        r"series, over the budget of 50; largest: http_server_request_duration_seconds", gate.output
+    )
+    assert re.search(
+        r"http_server_request_duration_seconds\{http_route\} has \d+ ID-like values, "
+        r"e\.g\. '/v1/receipts/[0-9a-f-]{36}'",
+        gate.output,
+    )

@@ -6,6 +6,7 @@ import itertools
 import json
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -83,6 +84,25 @@ def query_params_ignored(f: Faulty) -> bool:
     return f.client.get("/health/ready", params={"verbose": "1"}).status_code == 200
 
 
+def health_discloses_nothing(f: Faulty) -> bool:
+    text = f.client.get("/health/dependencies").text + f.client.get("/health/ready").text
+    return not any(marker in text for marker in ("://", "password", "Traceback", "10.20.30.40"))
+
+
+def _probes(f: Faulty) -> float:
+    for line in f.client.get("/metrics").text.splitlines():
+        if line.startswith('hypersync_dependency_probes_total{dependency="receipt-store"}'):
+            return float(line.split()[-1])
+    raise AssertionError("hypersync_dependency_probes_total not exposed")
+
+
+def ready_probes_shared(f: Faulty) -> bool:
+    before = _probes(f)
+    with ThreadPoolExecutor(12) as pool:
+        list(pool.map(lambda _: f.client.get("/health/ready"), range(12)))
+    return _probes(f) - before <= 3
+
+
 def metrics_content_type(f: Faulty) -> bool:
     return (
         f.client.get("/metrics")
@@ -146,6 +166,12 @@ def counters_count(f: Faulty) -> bool:
     return _counter(f, "hypersync_receipts_generated_total") == before + 1
 
 
+def route_is_template(f: Faulty) -> bool:
+    receipt_id = str(uuid.uuid4())
+    assert f.client.get(f"/v1/receipts/{receipt_id}").status_code == 404
+    return receipt_id not in f.client.get("/metrics").text
+
+
 def has_traceresponse(f: Faulty) -> bool:
     return "traceresponse" in f.client.get("/v1/agents").headers
 
@@ -197,6 +223,8 @@ CASES: dict[str, tuple[dict[str, Any], Probe]] = {
     "dependencies-wrong-aggregate": ({}, dependencies_aggregate),
     "head-405": ({}, head_like_get),
     "query-param-500": ({}, query_params_ignored),
+    "health-leaks-details": ({}, health_discloses_nothing),
+    "probe-fan-out": ({}, ready_probes_shared),
     "metrics-no-content-type": ({}, metrics_content_type),
     "metrics-duplicate-series": ({}, no_duplicate_series),
     "metrics-missing-family": ({}, queue_depth_present),
@@ -204,6 +232,7 @@ CASES: dict[str, tuple[dict[str, Any], Probe]] = {
     "metrics-counter-no-total": ({}, counters_end_in_total),
     "metrics-ignore-accept": ({}, openmetrics_when_asked),
     "metrics-counter-decrease": ({}, counters_monotonic),
+    "route-label-raw-path": ({}, route_is_template),
     "business-counters-frozen": ({}, counters_count),
     "no-traceresponse": ({}, has_traceresponse),
     "traceresponse-new-trace": ({}, joins_trace),

@@ -4,10 +4,12 @@ and with ``/health/dependencies``."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from hypersync_slo.config import SloConfig
+from hypersync_slo.exposition import Exposition
 from hypersync_slo.gate.client import Answer, TargetClient
 from hypersync_slo.gate.contracts import violation
 from hypersync_slo.gate.fixtures import Evidence
@@ -18,10 +20,16 @@ from hypersync_slo.gate.health import (
     health_json,
     schema_problems,
 )
+from hypersync_slo.gate.scrape import TEXT_ACCEPT, parse_answer, scrape
 
 READY = "/health/ready"
 DEPENDENCIES = "/health/dependencies"
 POLL = 0.1
+#: H-16: the target's counter of dependency probes (one series per dependency), the burst of
+#: concurrent readiness calls and the most probe rounds it may cost.
+PROBE_COUNTER = "hypersync_dependency_probes_total"
+FAN_OUT_CALLS = 20
+FAN_OUT_LIMIT = 5
 
 
 @pytest.mark.slo(contract="H-03")
@@ -154,4 +162,51 @@ def test_ready_is_not_cacheable(target: TargetClient, evidence: Evidence) -> Non
             f"url: GET {answer.url}\n"
             "expected: Cache-Control: no-store\n"
             f"observed: Cache-Control: {cache_control or '(absent)'}"
+        )
+
+
+def probe_counts(expo: Exposition) -> dict[str, float]:
+    """``{dependency: probes}`` from the probe counter (empty when the target has none)."""
+    family = expo.family(PROBE_COUNTER)
+    if family is None or family.type != "counter":
+        return {}
+    return {
+        s.labels.get("dependency", "(all)"): s.value
+        for s in family.samples
+        if s.name.endswith("_total") or s.name == family.name
+    }
+
+
+@pytest.mark.slo(contract="H-16")
+def test_concurrent_ready_calls_share_dependency_probes(
+    target: TargetClient, evidence: Evidence
+) -> None:
+    """20 concurrent GET /health/ready cost a few dependency probes, not 20 (probe counter)."""
+    before = probe_counts(parse_answer(scrape(target, TEXT_ACCEPT)))
+    if not before:
+        pytest.skip(
+            f"the target exposes no {PROBE_COUNTER} counter: the dependency probes that "
+            f"{FAN_OUT_CALLS} concurrent readiness calls cause cannot be observed (H-16 not checked)"
+        )
+    start = time.monotonic()
+    with ThreadPoolExecutor(FAN_OUT_CALLS) as pool:
+        answers = list(pool.map(lambda _: target.get(READY), range(FAN_OUT_CALLS)))
+    burst = time.monotonic() - start
+    after_answer = scrape(target, TEXT_ACCEPT)
+    after = probe_counts(parse_answer(after_answer))
+    deltas = {dep: after.get(dep, value) - value for dep, value in before.items()}
+    worst_dep, most = max(deltas.items(), key=lambda item: item[1])
+    evidence.figure("probe_rounds", most)
+    evidence.figure("burst_ms", round(burst * 1000, 1))
+    if most > FAN_OUT_LIMIT:
+        codes = sorted({a.status_code for a in answers})
+        evidence.warn(
+            f"H-16 {FAN_OUT_CALLS} concurrent readiness calls cost {most:g} dependency probes\n"
+            f"url: GET {answers[0].url} x {FAN_OUT_CALLS} at once "
+            f"(answers: HTTP {', '.join(map(str, codes))}, in {burst * 1000:.0f} ms)\n"
+            f"expected: at most {FAN_OUT_LIMIT} probes of each dependency "
+            "(cache the result briefly, let concurrent callers share one probe in flight)\n"
+            "observed: "
+            + ", ".join(f"{dep} +{d:g}" for dep, d in sorted(deltas.items()))
+            + f" ({PROBE_COUNTER}, GET {after_answer.url} before and after; worst: {worst_dep})"
         )

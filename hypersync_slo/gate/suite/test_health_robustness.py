@@ -1,5 +1,6 @@
 """CONTRACT section 1: no redirects; HEAD like GET; unknown query parameters, odd but legal
-headers and concurrent probes change nothing and never cause a 5xx (property-based, Hypothesis)."""
+headers and concurrent probes change nothing and never cause a 5xx (property-based, Hypothesis);
+the bodies disclose no credentials, secrets, stack traces or private addresses (H-15)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from hypothesis import strategies as st
 
 from hypersync_slo.gate.client import Answer, TargetClient
 from hypersync_slo.gate.contracts import violation
+from hypersync_slo.gate.disclosure import disclosures
+from hypersync_slo.gate.fixtures import Evidence
 
 HEALTH_PATHS = ("/health/live", "/health/ready", "/health/dependencies")
 CONCURRENCY = 8
@@ -163,4 +166,30 @@ def test_concurrent_probes_get_the_same_answer(target: TargetClient, path: str) 
             url=f"GET {base.url} x {CONCURRENCY} at once",
             expected=f"HTTP {base.status_code} for every probe",
             observed=", ".join(f"HTTP {a.status_code}" for a in answers),
+        )
+
+
+@pytest.mark.slo(contract="H-15")
+@pytest.mark.parametrize("path", HEALTH_PATHS)
+def test_health_body_discloses_nothing(target: TargetClient, path: str, evidence: Evidence) -> None:
+    """A health body carries no credentials, secrets, stack traces or private addresses."""
+    answer = target.get(path)
+    body: object
+    try:
+        body = answer.json()
+    except ValueError:
+        body = answer.text  # not JSON (H-09 judges that): scan the raw text
+    found = disclosures(body)
+    evidence.figure("disclosures", len(found))
+    if found:
+        by_path: dict[str, list[str]] = {}
+        for item in found:
+            by_path.setdefault(item.path, []).append(f"{item.rule} ({item.excerpt})")
+        shown = "; ".join(f"{where}: {', '.join(rules)}" for where, rules in by_path.items())
+        evidence.warn(
+            f"H-15 {path} discloses internals to anyone who asks: {len(found)} finding(s)\n"
+            f"url: GET {answer.url}\n"
+            "expected: no credentials in URLs, no password/secret/token values, no stack "
+            "traces, no private addresses in output (say 'receipt store unavailable', log the rest)\n"
+            f"observed: {shown} (values redacted here)"
         )

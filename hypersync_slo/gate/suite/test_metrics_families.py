@@ -1,5 +1,6 @@
 """CONTRACT section 2: every required family with its type and labels, latency buckets at the
-SLO thresholds, counters that never decrease, business counters that count."""
+SLO thresholds, counters that never decrease, business counters that count, route labels that
+are templates (O-03) and a bounded number of series (M-09)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,22 @@ from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import ContractViolation
 from hypersync_slo.exposition import counter_values, histogram_buckets
 from hypersync_slo.gate.business import BusinessTraffic, counter_total
+from hypersync_slo.gate.cardinality import (
+    PROBE_TEMPLATE,
+    RAW_URL_LABELS,
+    ROUTE_LABEL,
+    RouteProbe,
+    label_names,
+    label_values,
+    run_route_probe,
+    series_per_family,
+    unbounded_labels,
+)
 from hypersync_slo.gate.catalogue import REQUIRED, RequiredFamily
 from hypersync_slo.gate.client import TargetClient
 from hypersync_slo.gate.contracts import violation
 from hypersync_slo.gate.fixtures import Evidence
+from hypersync_slo.gate.options import SloSettings
 from hypersync_slo.gate.scrape import TEXT_ACCEPT, parse_answer, scrape
 
 START_TIME = "process_start_time_seconds"
@@ -185,4 +198,85 @@ def test_business_counters_count_business_calls(
             url=f"GET {business_traffic.after_answer.url} before and after one call of each kind",
             expected="each counter grows by at least 1 per successful call",
             observed="; ".join(problems),
+        )
+
+
+@pytest.fixture(scope="module")
+def route_probe(target: TargetClient) -> RouteProbe:
+    """Scrapes around GET /v1/receipts/<id> for a dozen fresh random IDs."""
+    return run_route_probe(target)
+
+
+@pytest.mark.slo(contract="O-03")
+def test_route_label_is_a_template(
+    route_probe: RouteProbe, slo_config: SloConfig, evidence: Evidence
+) -> None:
+    """After GETs of random receipt IDs, no http_route value holds them and at most one is new."""
+    name = slo_config.metric("request_duration")
+    url = f"GET {route_probe.after_answer.url}"
+    if route_probe.after.family(name) is None:
+        pytest.skip(f"no {name} family to read {ROUTE_LABEL} from; M-07 judges that")
+    codes = ", ".join(str(c) for c in sorted(set(route_probe.statuses)))
+    sent = (
+        f"GET {PROBE_TEMPLATE} for {len(route_probe.ids)} random IDs "
+        f"(e.g. {route_probe.ids[0]}; answers: HTTP {codes})"
+    )
+    raw_labels = sorted(label_names(route_probe.after, name) & RAW_URL_LABELS)
+    if raw_labels:
+        raise violation(
+            "O-03",
+            f"{name} carries the raw URL as a label.",
+            url=url,
+            expected=f"{ROUTE_LABEL} (the route template) and no raw-URL label",
+            observed=f"label(s) {', '.join(raw_labels)}",
+        )
+    before = label_values(route_probe.before, name, ROUTE_LABEL)
+    after = label_values(route_probe.after, name, ROUTE_LABEL)
+    leaked = sorted(v for v in after if any(rid in v for rid in route_probe.ids))
+    new = sorted(after - before)
+    evidence.figure("route_values", len(after))
+    evidence.figure("new_route_values", len(new))
+    if leaked or len(new) > 1:
+        shown = leaked or new
+        raise violation(
+            "O-03",
+            f"{ROUTE_LABEL} of {name} is the raw path, not the route template.",
+            url=url,
+            expected=f'at most 1 new {ROUTE_LABEL} value (e.g. "{PROBE_TEMPLATE}"), '
+            "none holding a requested ID",
+            observed=f"{len(new)} new {ROUTE_LABEL} values, {len(leaked)} holding a requested ID: "
+            + ", ".join(shown[:3])
+            + (f" (+{len(shown) - 3} more)" if len(shown) > 3 else ""),
+            sent=sent,
+            why="every ID becomes a new series: memory and query cost grow with traffic",
+        )
+
+
+@pytest.mark.slo(contract="M-09")
+def test_series_within_budget(
+    route_probe: RouteProbe, slo_settings: SloSettings, evidence: Evidence
+) -> None:
+    """The exposition holds at most --slo-series-budget series and no label grows with IDs."""
+    expo = route_probe.after
+    total = expo.series_count()
+    per_family = series_per_family(expo)
+    largest = per_family.most_common(3)
+    evidence.figure("series", total)
+    evidence.figure("largest_family", f"{largest[0][0]} {largest[0][1]}" if largest else "-")
+    problems: list[str] = []
+    if total > slo_settings.series_budget:
+        problems.append(
+            f"{total:,} series, over the budget of {slo_settings.series_budget:,}; largest: "
+            + ", ".join(f"{n} {c:,}" for n, c in largest)
+        )
+    for (family, label), values in sorted(unbounded_labels(expo).items()):
+        problems.append(f"{family}{{{label}}} has {len(values)} ID-like values, e.g. {values[0]!r}")
+    if problems:
+        evidence.warn(
+            f"M-09 the exposition's cardinality is not bounded: {problems[0]}\n"
+            f"url: GET {route_probe.after_answer.url} (after GET {PROBE_TEMPLATE} for "
+            f"{len(route_probe.ids)} random IDs)\n"
+            f"expected: at most {slo_settings.series_budget:,} series (--slo-series-budget); "
+            "no label value that is a UUID, 16+ hex digits, an e-mail or a numeric path segment\n"
+            f"observed: {'; '.join(problems[:4])}"
         )
