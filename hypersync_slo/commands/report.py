@@ -12,13 +12,17 @@ from typing import Any
 
 from hypersync_slo.config import parse_quantity
 from hypersync_slo.errors import ConfigError, NoData, PrometheusUnavailable, UsageError, explain
-from hypersync_slo.exitcodes import epilog
+from hypersync_slo.exitcodes import ExitCode, epilog
 from hypersync_slo.report import (
+    INTERRUPTED,
     PrometheusClient,
+    Report,
     check_thresholds_are_buckets,
     evaluate_window,
     histogram_buckets,
     load_slo_file,
+    mark_interrupted,
+    new_report,
     write_report,
 )
 from hypersync_slo.verdicts import Verdict, exit_code_for
@@ -30,7 +34,8 @@ verdict.json, report.md, report.html (with plots) and junit.xml to --out.
 
 Latency verdicts are exact from the histogram bucket at the threshold; a KPI with too few
 samples is 'no_data' (fails closed, exit 3); Prometheus unreachable or erroring is exit 5,
-with whatever was computed still written.
+with whatever was computed still written. Ctrl-C stops the queries and still writes every
+file: the KPIs computed so far, the rest 'error' (interrupted); exit 130.
 
 examples:
   hypersync-slo report --prometheus-url http://127.0.0.1:9090 --last 30m --job hypersync
@@ -179,28 +184,38 @@ def handle(args: argparse.Namespace) -> int:
         basic_auth=(user, password or "") if user else None,
         verify=not args.insecure,
     )
+    settle = settle_for(args.settle, load, end)
     with client:
         try:
             bounds = histogram_buckets(client, config, args.job)
         except PrometheusUnavailable:
             bounds = []  # the evaluation below reports the outage with the query that failed
-        problems = check_thresholds_are_buckets(config, bounds) if bounds else []
-        if problems:
-            raise ConfigError(
-                "the SLO file's latency thresholds are not buckets of the target's histogram:\n"
-                + "\n".join(problems)
+        except KeyboardInterrupt:
+            bounds = None
+        if bounds is None:  # Ctrl-C before any KPI: every KPI reads error (interrupted)
+            report = new_report(
+                client.url, config, start, end, job=args.job, load_result=load, settle=settle
             )
-        report = evaluate_window(
-            client,
-            config,
-            start,
-            end,
-            job=args.job,
-            load_result=load,
-            routes=args.routes or None,
-            step=args.step,
-            settle=settle_for(args.settle, load, end),
-        )
+            mark_interrupted(report, config)
+        else:
+            problems = check_thresholds_are_buckets(config, bounds) if bounds else []
+            if problems:
+                raise ConfigError(
+                    "the SLO file's latency thresholds are not buckets of the target's "
+                    "histogram:\n" + "\n".join(problems)
+                )
+            report = evaluate_window(
+                client,
+                config,
+                start,
+                end,
+                job=args.job,
+                load_result=load,
+                routes=args.routes or None,
+                step=args.step,
+                settle=settle,
+                keep_partial=True,
+            )
     paths = write_report(report, out)
     for kpi in report.kpis:
         print(kpi.describe())
@@ -208,6 +223,9 @@ def handle(args: argparse.Namespace) -> int:
         print("finding: " + finding.message.splitlines()[0])
     verdict = report.verdict
     print(f"verdict: {verdict.value}; written: {', '.join(str(p) for p in paths.values())}")
+    if report.interrupted:
+        print(interrupted_paragraph(report, out), file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
     if verdict is Verdict.ERROR and report.errors:
         print(file=sys.stderr)
         raise PrometheusUnavailable(
@@ -218,3 +236,20 @@ def handle(args: argparse.Namespace) -> int:
             )
         )
     return int(exit_code_for(verdict))
+
+
+def interrupted_paragraph(report: Report, out: Path) -> str:
+    """What Ctrl-C left: which KPIs were computed, which were not, where the files are."""
+    cut = [k.name for k in report.kpis if k.verdict is Verdict.ERROR and k.reason == INTERRUPTED]
+    done = len(report.kpis) - len(cut)
+    start, end = (m.isoformat().replace("+00:00", "Z") for m in report.window)
+    text = (
+        f"hypersync-slo: interrupted (Ctrl-C) while evaluating {start} – {end} from Prometheus "
+        f"at {report.prometheus_url}; {done} of {len(report.kpis)} KPIs were computed and "
+        f"written to {out}"
+    )
+    if cut:
+        text += f", the others read 'error' (interrupted): {', '.join(cut)}"
+    else:
+        text += " (the plots or the reconciliation were cut short)"
+    return text + ". Run the report again for a complete verdict (exit 130)."

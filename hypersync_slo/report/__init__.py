@@ -5,11 +5,21 @@ Public API (used by the ``report`` and ``run`` commands and the contract gate's 
     client = PrometheusClient("http://127.0.0.1:9090", timeout=10.0)
     report = evaluate_window(client, SloConfig.load(None), start, end, job="hypersync")
     paths = write_report(report, Path("reports/now"))   # verdict.json, report.md, ...
+
+``evaluate_window(..., keep_partial=True)`` turns Ctrl-C into a partial report (``interrupted``
+set, KPIs not yet computed ``error`` with reason ``INTERRUPTED``); ``new_report`` and
+``mark_interrupted`` build one when Ctrl-C came before the evaluation started.
 """
 
 from __future__ import annotations
 
-from hypersync_slo.report.evaluation import Report, evaluate_window
+from hypersync_slo.report.evaluation import (
+    INTERRUPTED,
+    Report,
+    evaluate_window,
+    mark_interrupted,
+    new_report,
+)
 from hypersync_slo.report.openslo import load_slo_file, read_openslo
 from hypersync_slo.report.preflight import check_thresholds_are_buckets, histogram_buckets
 from hypersync_slo.report.prometheus import PrometheusClient, RecordedAnswers
@@ -17,6 +27,7 @@ from hypersync_slo.report.reconcile import Finding
 from hypersync_slo.report.writers import write_report
 
 __all__ = [
+    "INTERRUPTED",
     "Finding",
     "PrometheusClient",
     "RecordedAnswers",
@@ -25,6 +36,8 @@ __all__ = [
     "evaluate_window",
     "histogram_buckets",
     "load_slo_file",
+    "mark_interrupted",
+    "new_report",
     "read_openslo",
     "write_report",
 ]

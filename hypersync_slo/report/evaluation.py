@@ -20,13 +20,24 @@ import pandas as pd
 
 from hypersync_slo.config import KPIS, QUANTILES, SloConfig, format_value
 from hypersync_slo.errors import PrometheusUnavailable, UsageError, explain
+from hypersync_slo.exitcodes import ExitCode
 from hypersync_slo.report import kpis
 from hypersync_slo.report.prometheus import PrometheusClient, Sample, choose_step, points_in
 from hypersync_slo.report.queries import ROUTE_LABEL, STATUS_LABEL, Queries, duration
 from hypersync_slo.report.reconcile import Finding, ServerCounts, reconcile
-from hypersync_slo.verdicts import KpiResult, Verdict, errored, judge, overall
+from hypersync_slo.verdicts import (
+    KpiResult,
+    Verdict,
+    errored,
+    exit_code_for,
+    judge,
+    offered_below,
+    overall,
+)
 
 SUBWINDOW = 60.0
+#: The reason of a KPI that Ctrl-C stopped before it was computed.
+INTERRUPTED = "interrupted"
 ROUTE_KEY = ("http_request_method", ROUTE_LABEL)
 T = TypeVar("T")
 
@@ -51,11 +62,18 @@ class Report:
     compute_seconds: float = 0.0
     queries: int = 0
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: Ctrl-C stopped the evaluation: KPIs not yet computed read ``error`` (``interrupted``).
+    interrupted: bool = False
 
     @property
     def verdict(self) -> Verdict:
         """The overall verdict over the gating KPIs."""
         return overall(self.kpis)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """The process exit code: 130 when Ctrl-C cut the evaluation short, else the verdict's."""
+        return ExitCode.INTERRUPTED if self.interrupted else exit_code_for(self.verdict)
 
     def kpi(self, name: str) -> KpiResult:
         """The result of one KPI by name."""
@@ -96,12 +114,17 @@ def evaluate_window(
     step: float | None = None,
     plots: bool = True,
     settle: float = 0.0,
+    keep_partial: bool = False,
 ) -> Report:
     """Compute and judge every KPI for ``[start, end]`` from ``client``.
 
     ``settle`` extends the counting (not the window) by that many seconds after ``end``, so the
     scrapes that follow the window still count the window's last requests. Use it only when
     nothing else loads the target after the window, as after a load run.
+
+    With ``keep_partial`` a ``KeyboardInterrupt`` (Ctrl-C) stops the evaluation without losing
+    it: the report returned has what was computed, every other KPI ``error`` with the reason
+    ``interrupted``, and ``interrupted`` set. Without it the interrupt propagates.
     """
     if start.tzinfo is None or end.tzinfo is None:
         raise UsageError("the window's start and end must carry a time zone (use UTC).")
@@ -118,21 +141,103 @@ def evaluate_window(
     began = time.perf_counter()
     queries_before = client.stats.queries
     seconds_before = client.stats.seconds
-    q = Queries(config, job=job, routes=routes)
-    window = (start, end)
-    t_end = end.timestamp() + max(0.0, settle)
-    counted = seconds + max(0.0, settle)
-    report = Report(
-        window=window,
-        target=str((load_result or {}).get("target_url") or (job and f"job={job}") or "all jobs"),
-        prometheus_url=client.url,
-        job=job,
-        slo_file=config.source,
-        settle=max(0.0, settle),
+    report = new_report(
+        client.url, config, start, end, job=job, load_result=load_result, settle=settle
     )
     report.step = step or choose_step(start.timestamp(), end.timestamp(), floor=1.0, points=5761)
     results: dict[str, KpiResult] = {}
+    try:
+        _compute(
+            report,
+            results,
+            client,
+            config,
+            Queries(config, job=job, routes=routes),
+            load_result=load_result,
+            routes=routes,
+            plots=plots,
+        )
+    except KeyboardInterrupt:
+        if not keep_partial:
+            raise
+        mark_interrupted(report, config, results)
+    report.queries = client.stats.queries - queries_before
+    report.query_seconds = client.stats.seconds - seconds_before
+    report.compute_seconds = max(0.0, time.perf_counter() - began - report.query_seconds)
+    return report
 
+
+def new_report(
+    prometheus_url: str,
+    config: SloConfig,
+    start: datetime,
+    end: datetime,
+    *,
+    job: str | None = None,
+    load_result: Mapping[str, Any] | None = None,
+    settle: float = 0.0,
+) -> Report:
+    """An empty report for the window (no KPI yet), with its target, source and budgets."""
+    return Report(
+        window=(start, end),
+        target=str((load_result or {}).get("target_url") or (job and f"job={job}") or "all jobs"),
+        prometheus_url=prometheus_url,
+        job=job,
+        slo_file=config.source,
+        settle=max(0.0, settle),
+        budgets={
+            name: obj.value
+            for name, obj in config.objectives.items()
+            if obj.value is not None and not obj.report_only
+        },
+    )
+
+
+def mark_interrupted(
+    report: Report, config: SloConfig, computed: Mapping[str, KpiResult] | None = None
+) -> None:
+    """Stop ``report`` where Ctrl-C found it: every KPI not in ``computed`` is ``error``."""
+    done = dict(computed or {})
+    report.interrupted = True
+    report.kpis = [
+        done.get(name)
+        or errored(
+            config.objective(name),
+            source="prometheus",
+            window=report.window,
+            query="(not run)",
+            reason=INTERRUPTED,
+        )
+        for name in KPIS
+    ]
+    missing = [name for name in KPIS if name not in done]
+    report.errors.append(
+        f"interrupted (Ctrl-C) after {len(KPIS) - len(missing)} of {len(KPIS)} KPIs"
+        + (
+            f"; not computed: {', '.join(missing)}"
+            if missing
+            else "; plots or reconciliation cut short"
+        )
+    )
+
+
+def _compute(
+    report: Report,
+    results: dict[str, KpiResult],
+    client: PrometheusClient,
+    config: SloConfig,
+    q: Queries,
+    *,
+    load_result: Mapping[str, Any] | None,
+    routes: str | None,
+    plots: bool,
+) -> None:
+    """Fill ``results`` KPI by KPI (so an interrupt keeps what is done), then the report."""
+    window = report.window
+    start = window[0]
+    seconds = report.seconds
+    t_end = report.counted_until
+    counted = seconds + report.settle
     t_start = start.timestamp()
     scraped = _guard(report, "scrape at window start", lambda: client.instant(q.scraped(), t_start))
     growth = Growth(
@@ -240,11 +345,6 @@ def evaluate_window(
     # Availability: probe results from the load run, else probe_success, else up.
     results["availability"] = _availability(client, config, q, report, load_result)
     report.kpis = [results[name] for name in KPIS]
-    report.budgets = {
-        name: obj.value
-        for name, obj in config.objectives.items()
-        if obj.value is not None and not obj.report_only
-    }
 
     if plots:
         _plot_series(client, config, q, report)
@@ -264,10 +364,6 @@ def evaluate_window(
             server.by_route = by_route.values
         server.business = _business(growth, q, report, counted)
         report.findings = reconcile(load_result, server, routes=routes)
-    report.queries = client.stats.queries - queries_before
-    report.query_seconds = client.stats.seconds - seconds_before
-    report.compute_seconds = max(0.0, time.perf_counter() - began - report.query_seconds)
-    return report
 
 
 def _latency(
@@ -421,22 +517,14 @@ def under_offered(
     """
     objective = config.objective("throughput_rps")
     offered = (load_result or {}).get("target_rps")
-    if (
-        not isinstance(offered, int | float)
-        or objective.value is None
-        or objective.comparator not in (">", ">=")
-        or objective.holds(float(offered))
-        or result.verdict is not Verdict.FAIL
-    ):
+    reason = offered_below(objective, float(offered)) if isinstance(offered, int | float) else None
+    if reason is None or result.verdict is not Verdict.FAIL:
         return result
     return dataclasses.replace(
         result,
         verdict=Verdict.NO_DATA,
         gating=not objective.report_only and objective.no_data == "fail",
-        reason=(
-            f"the load offered {format_value(float(offered), 'rps')}, which cannot show "
-            f"{objective.describe()}: offer more than the objective to judge capacity"
-        ),
+        reason=reason,
     )
 
 

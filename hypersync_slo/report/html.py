@@ -9,7 +9,6 @@ from hypersync_slo.exitcodes import MEANINGS
 from hypersync_slo.report.evaluation import Report
 from hypersync_slo.report.markdown import MARKS, observed_text
 from hypersync_slo.report.plots import render_all
-from hypersync_slo.verdicts import exit_code_for
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}
@@ -24,7 +23,7 @@ pre{padding:8px;white-space:pre-wrap}img{max-width:100%}h1 span{padding:0 .3em}
 def render(report: Report, *, plots: dict[str, bytes] | None = None) -> str:
     """report.html text, plots embedded."""
     verdict = report.verdict
-    code = exit_code_for(verdict)
+    code = report.exit_code
     start, end = (m.isoformat().replace("+00:00", "Z") for m in report.window)
     rows = []
     for kpi in report.kpis:
@@ -50,7 +49,7 @@ def render(report: Report, *, plots: dict[str, bytes] | None = None) -> str:
 <html lang="en"><head><meta charset="utf-8">
 <title>SLO report: {MARKS[verdict.value]}</title><style>{STYLE}</style></head>
 <body>
-<h1>SLO report: <span class="{verdict.value}">{MARKS[verdict.value]}</span></h1>
+<h1>SLO report: <span class="{verdict.value}">{MARKS[verdict.value]}</span>{" (interrupted)" if report.interrupted else ""}</h1>
 <ul>
 <li>verdict: <b>{verdict.value}</b> (exit {int(code)}: {escape(MEANINGS[code])})</li>
 <li>window: {start} – {end} ({report.seconds:g} s)</li>

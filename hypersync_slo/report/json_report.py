@@ -7,7 +7,6 @@ import math
 from typing import Any
 
 from hypersync_slo.report.evaluation import Report
-from hypersync_slo.verdicts import exit_code_for
 
 
 def _iso(moment: Any) -> str:
@@ -19,7 +18,8 @@ def verdict_document(report: Report) -> dict[str, Any]:
     verdict = report.verdict
     return {
         "verdict": verdict.value,
-        "exit_code": int(exit_code_for(verdict)),
+        "exit_code": int(report.exit_code),
+        "interrupted": report.interrupted,
         "window": {
             "start": _iso(report.window[0]),
             "end": _iso(report.window[1]),

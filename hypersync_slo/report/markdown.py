@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypersync_slo.config import format_value
 from hypersync_slo.exitcodes import MEANINGS
 from hypersync_slo.report.evaluation import Report
-from hypersync_slo.verdicts import KpiResult, exit_code_for
+from hypersync_slo.verdicts import KpiResult
 
 MARKS = {"pass": "PASS", "fail": "FAIL", "no_data": "NO DATA", "error": "ERROR"}
 
@@ -31,10 +31,10 @@ def _cell(text: str) -> str:
 def render(report: Report) -> str:
     """report.md text."""
     verdict = report.verdict
-    code = exit_code_for(verdict)
+    code = report.exit_code
     start, end = (m.isoformat().replace("+00:00", "Z") for m in report.window)
     lines = [
-        f"# SLO report: {MARKS[verdict.value]}",
+        f"# SLO report: {MARKS[verdict.value]}" + (" (interrupted)" if report.interrupted else ""),
         "",
         f"- verdict: **{verdict.value}** (exit {int(code)}: {MEANINGS[code]})",
         f"- window: {start} – {end} ({report.seconds:g} s)"
