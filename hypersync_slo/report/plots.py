@@ -1,7 +1,8 @@
 """The report's plots as PNG bytes (matplotlib's Agg canvas, no pyplot global state).
 
-Latency percentiles over time against their budget lines, error rate, throughput and the share
-of the error budget used. A plot without data says so instead of drawing an empty axis.
+Latency percentiles over time against their budget lines (a log y-axis: millisecond latencies
+stay readable under 100 ms and 500 ms budgets), error rate, throughput and the share of the
+error budget used. A plot without data says so instead of drawing an empty axis.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from hypersync_slo.report.evaluation import Report
 
@@ -46,7 +48,19 @@ def _png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _plot_lines(
+def _plain_number(value: float, _position: float) -> str:
+    """A log-axis tick as a plain number: 0.5, 1, 10, 100 (never 10^2)."""
+    return f"{value:g}"
+
+
+def _log_limits(values: Sequence[float]) -> tuple[float, float]:
+    """A log axis from half the smallest positive value to twice the largest, whole decades."""
+    positive = [v for v in values if math.isfinite(v) and v > 0]
+    low, high = min(positive), max(positive)
+    return 10 ** math.floor(math.log10(low / 2)), 10 ** math.ceil(math.log10(high * 2))
+
+
+def lines_figure(
     report: Report,
     title: str,
     ylabel: str,
@@ -54,21 +68,41 @@ def _plot_lines(
     names: Sequence[str],
     scale: float,
     budgets: Sequence[tuple[str, float]],
-) -> bytes:
+    log: bool = False,
+) -> Figure:
+    """One plot of ``names`` over time with dashed budget lines.
+
+    ``log`` draws the y-axis on a log scale, so figures a hundred times below their budget
+    (1 ms latencies against a 500 ms line) stay readable next to it; values <= 0 are left out.
+    """
     figure, axes = _figure(title, ylabel)
     drawn = False
+    shown: list[float] = [value * scale for _label, value in budgets if math.isfinite(value)]
     for name in names:
         series = report.series.get(name)
         if series is None or series.empty:
             continue
+        values = series.to_numpy() * scale
+        if log:
+            values = values.astype(float)
+            values[~(values > 0)] = math.nan
+            if not (values > 0).any():
+                continue
+        shown.extend(float(v) for v in values if math.isfinite(v))
         axes.plot(
             _times(series),
-            series.to_numpy() * scale,
+            values,
             label=name.replace("latency_", ""),
             color=COLORS.get(name),
             linewidth=1.2,
         )
         drawn = True
+    if log and drawn:
+        axes.set_yscale("log")
+        axes.set_ylim(*_log_limits(shown))
+        axes.yaxis.set_major_formatter(FuncFormatter(_plain_number))
+        axes.yaxis.set_minor_formatter(NullFormatter())
+        axes.grid(visible=True, which="minor", alpha=0.1)
     for label, value in budgets:
         if math.isfinite(value):
             axes.axhline(value * scale, linestyle="--", color="black", linewidth=0.8)
@@ -89,29 +123,40 @@ def _plot_lines(
             transform=axes.transAxes,
         )
     else:
-        axes.set_ylim(bottom=0)
-        axes.legend(fontsize=8, loc="upper right")
+        if not log:
+            axes.set_ylim(bottom=0)
+        axes.legend(fontsize=8, loc="upper right", ncols=len(names))
         figure.autofmt_xdate()
-    return _png(figure)
+    return figure
+
+
+def _plot_lines(report: Report, title: str, ylabel: str, **how: Any) -> bytes:
+    return _png(lines_figure(report, title, ylabel, **how))
+
+
+def latency_figure(report: Report) -> Figure:
+    """Latency percentiles over time against their budget lines, on a log y-axis."""
+    budgets = report.budgets
+    return lines_figure(
+        report,
+        "Latency percentiles over time (prometheus; log scale)",
+        "ms (log scale)",
+        names=list(COLORS),
+        scale=1000.0,
+        budgets=[
+            (f"{name.replace('latency_', '')} budget {budgets[name] * 1000:g} ms", budgets[name])
+            for name in COLORS
+            if name in budgets
+        ],
+        log=True,
+    )
 
 
 def render_all(report: Report) -> dict[str, bytes]:
     """Every plot of the report, by title."""
     budgets = report.budgets
-    latency_budgets = [
-        (f"{name.replace('latency_', '')} budget {budgets[name] * 1000:g} ms", budgets[name])
-        for name in ("latency_p50", "latency_p95", "latency_p99", "latency_p999")
-        if name in budgets
-    ]
     plots = {
-        "Latency percentiles (prometheus histogram_quantile)": _plot_lines(
-            report,
-            "Latency percentiles over time (prometheus)",
-            "ms",
-            names=["latency_p50", "latency_p95", "latency_p99", "latency_p999"],
-            scale=1000.0,
-            budgets=latency_budgets,
-        ),
+        "Latency percentiles (prometheus histogram_quantile)": _png(latency_figure(report)),
         "Error rate (5xx share)": _plot_lines(
             report,
             "Error rate over time (5xx share, prometheus)",
