@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ def vector(*items: tuple[Mapping[str, str], float | str]) -> str:
     return json.dumps({"status": "success", "data": {"resultType": "vector", "result": result}})
 
 
-def matrix(points: list[tuple[float, float]], metric: Mapping[str, str] | None = None) -> str:
+def matrix(points: Sequence[tuple[float, float]], metric: Mapping[str, str] | None = None) -> str:
     """A range-query answer body with one series."""
     result = [{"metric": dict(metric or {}), "values": [[t, str(v)] for t, v in points]}]
     return json.dumps({"status": "success", "data": {"resultType": "matrix", "result": result}})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import pandas as pd
 import pytest
@@ -12,6 +13,11 @@ from hypothesis import strategies as st
 from hypersync_slo.report import kpis
 
 QS = (0.5, 0.95, 0.99, 0.999)
+
+
+def buckets_of(counts: Mapping[float | str, float]) -> kpis.Buckets:
+    """Buckets from ``{le: cumulative count}`` with float or text bounds (``"+Inf"``)."""
+    return kpis.Buckets.from_mapping(counts)
 
 
 @st.composite
@@ -86,7 +92,7 @@ def test_threshold_verdict_matches_histogram_quantile(
 
 def test_quantile_matches_prometheus_example() -> None:
     """The interpolation follows Prometheus's rule (prometheus docs: 220 ms bunch -> p95 295 ms)."""
-    buckets = kpis.Buckets.from_mapping({0.1: 0, 0.2: 0, 0.3: 1000, 0.45: 1000, "+Inf": 1000})
+    buckets = buckets_of({0.1: 0, 0.2: 0, 0.3: 1000, 0.45: 1000, "+Inf": 1000})
     estimate = kpis.bucket_quantile(buckets, 0.95)
     assert estimate is not None
     assert estimate.value == pytest.approx(0.295)
@@ -95,7 +101,7 @@ def test_quantile_matches_prometheus_example() -> None:
 
 def test_quantile_in_overflow_bucket_is_highest_finite_bound() -> None:
     """A rank in +Inf returns the highest finite bound, flagged as a lower limit."""
-    buckets = kpis.Buckets.from_mapping({0.1: 10, 0.5: 20, "+Inf": 100})
+    buckets = buckets_of({0.1: 10, 0.5: 20, "+Inf": 100})
     estimate = kpis.bucket_quantile(buckets, 0.99)
     assert estimate is not None
     assert estimate.value == 0.5
@@ -104,14 +110,14 @@ def test_quantile_in_overflow_bucket_is_highest_finite_bound() -> None:
 
 def test_exact_threshold_counts_the_boundary_as_within() -> None:
     """Exactly 95 % at or below le=0.1 passes p95 <= 100 ms (le is inclusive)."""
-    buckets = kpis.Buckets.from_mapping({0.05: 50, 0.1: 95, 0.5: 100, "+Inf": 100})
+    buckets = buckets_of({0.05: 50, 0.1: 95, 0.5: 100, "+Inf": 100})
     assert kpis.quantile_within(buckets, 0.95, 0.1) is True
     assert kpis.quantile_within(buckets, 0.96, 0.1) is False
 
 
 def test_threshold_off_bucket_decided_only_when_neighbours_agree() -> None:
     """Off a bucket boundary the verdict is given only when both neighbours agree, else None."""
-    buckets = kpis.Buckets.from_mapping({0.05: 96, 0.25: 97, "+Inf": 100})
+    buckets = buckets_of({0.05: 96, 0.25: 97, "+Inf": 100})
     assert kpis.quantile_within(buckets, 0.95, 0.1) is True  # 96 % already below 0.05
     assert kpis.quantile_within(buckets, 0.99, 0.1) is False  # only 97 % even below 0.25
     assert kpis.quantile_within(buckets, 0.965, 0.1) is None
@@ -119,16 +125,14 @@ def test_threshold_off_bucket_decided_only_when_neighbours_agree() -> None:
 
 def test_invalid_or_empty_histograms_give_no_estimate() -> None:
     """No +Inf bucket, a single bucket or zero observations: nothing to estimate."""
-    assert kpis.bucket_quantile(kpis.Buckets.from_mapping({0.1: 5, 0.5: 9}), 0.5) is None
-    assert kpis.bucket_quantile(kpis.Buckets.from_mapping({"+Inf": 9}), 0.5) is None
-    assert kpis.bucket_quantile(kpis.Buckets.from_mapping({0.1: 0, "+Inf": 0}), 0.5) is None
+    assert kpis.bucket_quantile(buckets_of({0.1: 5, 0.5: 9}), 0.5) is None
+    assert kpis.bucket_quantile(buckets_of({"+Inf": 9}), 0.5) is None
+    assert kpis.bucket_quantile(buckets_of({0.1: 0, "+Inf": 0}), 0.5) is None
 
 
 def test_non_finite_bucket_counts_are_dropped_and_counted() -> None:
     """NaN and ±Inf bucket counts are dropped, counted, and the rest stays monotonic."""
-    buckets = kpis.Buckets.from_mapping(
-        {0.1: math.nan, 0.25: 40.0, 0.5: math.inf, 1.0: 30.0, "+Inf": 50.0}
-    )
+    buckets = buckets_of({0.1: math.nan, 0.25: 40.0, 0.5: math.inf, 1.0: 30.0, "+Inf": 50.0})
     assert buckets.dropped == 2
     assert buckets.bounds == (0.25, 1.0, math.inf)
     assert buckets.counts == (40.0, 40.0, 50.0)

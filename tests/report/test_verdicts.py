@@ -49,11 +49,11 @@ def test_no_data_never_becomes_pass(
     kpi, comparator, value, policy, needed = spec
     objective = Objective(
         kpi=kpi,
-        comparator=comparator,
+        comparator=comparator,  # type: ignore[arg-type]
         value=value,
-        unit=KPI_UNITS[kpi],  # type: ignore[arg-type]
-        no_data=policy,
-        min_samples=needed,  # type: ignore[arg-type]
+        unit=KPI_UNITS[kpi],
+        no_data=policy,  # type: ignore[arg-type]
+        min_samples=needed,
     )
     result = _judge(objective, observed, samples)
     if observed is None or math.isnan(observed) or samples < needed:
