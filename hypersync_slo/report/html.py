@@ -17,6 +17,7 @@ td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
 .pass{background:#e5f5e0}.fail{background:#fde0dd}.no_data{background:#fff3cd}
 .error{background:#f2dede}code,pre{font-size:12px;background:#f6f6f6}
 pre{padding:8px;white-space:pre-wrap}img{max-width:100%}h1 span{padding:0 .3em}
+td code{word-break:break-all}td:last-child{max-width:420px}
 """
 
 
