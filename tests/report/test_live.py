@@ -312,5 +312,7 @@ def test_target_restart_mid_window_counts_through_the_reset(
     p95 = report.kpi("latency_p95")
     assert p95.detail["counting"] == "exact: raw counter samples, resets counted"
     assert p95.samples == sent, (report.kpi("error_rate").detail, p95.query, report.errors)
-    assert p95.verdict is Verdict.PASS
+    # Judged, not no_data or error. Whether it passes depends on how slow the first requests
+    # after a cold restart were on a busy machine, which is not what this test is about.
+    assert p95.verdict in (Verdict.PASS, Verdict.FAIL)
     assert [f.subject for f in report.findings if f.kind == "request_count"] == []
