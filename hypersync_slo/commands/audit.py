@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,11 +13,12 @@ from hypersync_slo.audit.history import DEFAULT_PATH, History
 from hypersync_slo.audit.publish import PUSH_JOB, publish
 from hypersync_slo.audit.recording import entry_from_audit
 from hypersync_slo.audit.report import audit_exit_code, summary_lines, write_audit
+from hypersync_slo.commands.prometheus_args import ENVIRONMENT_HELP, prometheus_client
 from hypersync_slo.commands.report import parse_time
 from hypersync_slo.config import parse_quantity
 from hypersync_slo.errors import ConfigError, UsageError
 from hypersync_slo.exitcodes import epilog
-from hypersync_slo.report import PrometheusClient, load_slo_file
+from hypersync_slo.report import load_slo_file
 
 DESCRIPTION = """\
 Audit a period (default: the last 30 days) from Prometheus: for each SLO of the SLO file,
@@ -46,11 +46,8 @@ Writes OUT/audit.json and OUT/audit.md. Exit 0: compliant over the period; 1: an
 budget is exhausted (or a criterion failed); 3: no data, or coverage below --min-coverage
 (compliance is never claimed over time without data); 5: Prometheus unavailable.
 
-environment (read here only):
-  HYPERSYNC_PROMETHEUS_TOKEN                    bearer token for Prometheus
-  HYPERSYNC_PROMETHEUS_USER / _PASSWORD         basic auth for Prometheus
-
 """
+DESCRIPTION += ENVIRONMENT_HELP + "\n"
 
 
 def register(sub: Any) -> None:
@@ -150,18 +147,8 @@ def handle(args: argparse.Namespace) -> int:
     slice_seconds = _seconds(args.slice, "--slice")
     min_coverage = _ratio(args.min_coverage)
     history = None if args.no_history else History(args.history)  # fail fast when broken
-    user, password = (
-        os.environ.get("HYPERSYNC_PROMETHEUS_USER"),
-        os.environ.get("HYPERSYNC_PROMETHEUS_PASSWORD"),
-    )
     try:
-        with PrometheusClient(
-            args.prometheus_url,
-            timeout=args.timeout,
-            token=os.environ.get("HYPERSYNC_PROMETHEUS_TOKEN") or None,
-            basic_auth=(user, password or "") if user else None,
-            verify=not args.insecure,
-        ) as client:
+        with prometheus_client(args) as client:
             report = audit_period(
                 client,
                 config,

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from hypersync_slo.commands.prometheus_args import ENVIRONMENT_HELP, prometheus_client
 from hypersync_slo.config import parse_quantity
 from hypersync_slo.errors import ConfigError, NoData, PrometheusUnavailable, UsageError, explain
 from hypersync_slo.exitcodes import ExitCode, epilog
 from hypersync_slo.report import (
     INTERRUPTED,
-    PrometheusClient,
     Report,
     check_thresholds_are_buckets,
     evaluate_window,
@@ -45,11 +44,8 @@ examples:
       (the window, target and client numbers come from load-result.json; disagreements
       between client and server become findings)
 
-environment (read here only):
-  HYPERSYNC_PROMETHEUS_TOKEN                    bearer token for Prometheus
-  HYPERSYNC_PROMETHEUS_USER / _PASSWORD         basic auth for Prometheus
-
 """
+DESCRIPTION += ENVIRONMENT_HELP + "\n"
 
 
 def register(sub: Any) -> None:
@@ -173,17 +169,7 @@ def handle(args: argparse.Namespace) -> int:
     load = read_load_result(args.load_result) if args.load_result else None
     start, end = window_of(args, load)
     out = args.out or Path("reports") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    user, password = (
-        os.environ.get("HYPERSYNC_PROMETHEUS_USER"),
-        os.environ.get("HYPERSYNC_PROMETHEUS_PASSWORD"),
-    )
-    client = PrometheusClient(
-        args.prometheus_url,
-        timeout=args.timeout,
-        token=os.environ.get("HYPERSYNC_PROMETHEUS_TOKEN") or None,
-        basic_auth=(user, password or "") if user else None,
-        verify=not args.insecure,
-    )
+    client = prometheus_client(args)
     settle = settle_for(args.settle, load, end)
     with client:
         try:
