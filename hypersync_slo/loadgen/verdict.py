@@ -159,6 +159,10 @@ def evaluate(result: dict[str, Any], config: SloConfig) -> dict[str, Any]:
         status = "fail"
     elif result.get("saturated"):
         status = "void"
+    elif result.get("interrupted"):
+        # The run ended before its schedule did (Ctrl-C, or a load process that stopped or
+        # timed out): its figures cover part of the plan, so they cannot pass it.
+        status = Verdict.NO_DATA.value
     else:
         status = figures.value
     window = result.get("window") or {}

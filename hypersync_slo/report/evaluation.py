@@ -471,12 +471,23 @@ def _throughput(
             "worst 60 s throughput",
             lambda: client.range(rate_query, start.timestamp() + SUBWINDOW, end.timestamp(), step),
         )
-        if not isinstance(got, PrometheusUnavailable) and got:
+        if isinstance(got, PrometheusUnavailable):
+            # "Sustained" cannot be judged without the sub-windows: never pass on the average.
+            return errored(
+                objective,
+                source="prometheus",
+                window=report.window,
+                query=rate_query,
+                reason=f"the worst 60 s sub-window could not be read: {got}".split("\n")[0],
+            )
+        if got:
             series = kpis.clean_series(got[0].points)
             worst = kpis.worst_subwindow(series, start.timestamp(), end.timestamp(), SUBWINDOW)
             detail["worst_60s_query"] = rate_query
             detail["worst_60s_step"] = step
         detail["worst_60s_rps"] = worst
+        if worst is None:
+            detail["note"] = "no 60 s sub-window had data: only the window average is judged"
     else:
         detail["worst_60s_rps"] = None
         detail["note"] = "the window is shorter than 60 s: no sub-window to judge"
@@ -572,7 +583,16 @@ def _availability(
         "probe_success presence",
         lambda: client.instant(q.present("probe_success"), report.window[1]),
     )
-    metric = "probe_success" if isinstance(present, list) and present else "up"
+    if isinstance(present, PrometheusUnavailable):
+        # Which source to judge is unknown: falling back to `up` would swap the KPI silently.
+        return errored(
+            objective,
+            source="prometheus",
+            window=report.window,
+            query=q.present("probe_success"),
+            reason=str(present).splitlines()[0],
+        )
+    metric = "probe_success" if present else "up"
     good_query, total_query = q.availability(metric, report.seconds + report.settle)
     try:
         good_samples = client.instant(good_query, report.counted_until)

@@ -131,6 +131,14 @@ def test_budgets_pass_with_fast_answers() -> None:
     assert exit_code(result["verdict"]) == ExitCode.PASS
 
 
+def test_a_run_cut_short_cannot_pass() -> None:
+    """A load process that stopped before its schedule ended: the figures look fine, still no_data."""
+    result = merge_parts([make_part(0)], info(interrupted=True), CONFIG)
+    assert kpi(result, "latency_p95")["verdict"] == "pass"
+    assert result["verdict"]["status"] == "no_data"
+    assert exit_code(result["verdict"]) == ExitCode.NO_DATA
+
+
 def test_slow_tail_fails_p99_not_p95() -> None:
     """2 % of answers +600 ms: p99 over 500 ms fails, p95 passes, exit 1."""
     result = merge_parts([make_part(0, slow_every=50)], info(), CONFIG)
