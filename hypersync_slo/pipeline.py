@@ -71,11 +71,13 @@ def combine(codes: Sequence[int]) -> ExitCode:
 
     A violation found by any stage is definitive (1). Otherwise the first stage that could not
     run decides; then a saturated load generator (9, verdict void); then no data (3); else 0.
-    Ctrl-C (130) wins over everything: the run is incomplete.
+    Ctrl-C (130) wins over everything: the run is incomplete. No stage at all is no data.
     """
     known = [
         ExitCode(c) if c in ExitCode._value2member_map_ else ExitCode.COULD_NOT_RUN for c in codes
     ]
+    if not known:
+        return ExitCode.NO_DATA  # nothing was judged: never a pass
     if ExitCode.INTERRUPTED in known:
         return ExitCode.INTERRUPTED
     if ExitCode.FAIL in known:

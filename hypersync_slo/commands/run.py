@@ -7,6 +7,7 @@ from typing import Any
 
 from hypersync_slo.commands.jobargs import add_job_arguments, check_rate, default_out_dir
 from hypersync_slo.config import SloConfig
+from hypersync_slo.errors import UsageError, explain
 from hypersync_slo.exitcodes import ExitCode, epilog
 from hypersync_slo.pipeline import JobSettings, run_job
 
@@ -49,6 +50,13 @@ def register(sub: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     """Run the job."""
     check_rate(args.rps, args.duration)
+    if "report" not in args.skip and not args.prometheus_url:
+        raise UsageError(
+            explain(
+                "the report stage needs --prometheus-url: the KPIs are read from Prometheus.",
+                fix="pass --prometheus-url URL, or --skip report to run only the gate and the load",
+            )
+        )
     SloConfig.load(args.slo_config)  # fail fast, before anything starts
     settings = JobSettings(
         target_url=args.target_url.rstrip("/"),

@@ -51,6 +51,14 @@ def test_out_of_bounds_rate_is_a_usage_error(capsys: pytest.CaptureFixture[str])
     assert "--rps must be in (0, 20000]" in capsys.readouterr().err
 
 
+def test_run_without_prometheus_must_say_it_skips_the_report(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """run without --prometheus-url is a usage error unless the report stage is skipped."""
+    assert main(["run", "--target-url", "http://127.0.0.1:1"]) == 2
+    assert "the report stage needs --prometheus-url" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_every_command_has_help_with_examples_and_exit_codes(
     command: str, capsys: pytest.CaptureFixture[str]

@@ -24,7 +24,7 @@ from hypersync_slo.pipeline import JobSettings, StageResult, combine, write_summ
         ([0, 130], ExitCode.INTERRUPTED),
         ([1, 130], ExitCode.INTERRUPTED),
         ([0, 77], ExitCode.COULD_NOT_RUN),
-        ([], ExitCode.PASS),
+        ([], ExitCode.NO_DATA),
     ],
 )
 def test_combine_ranks_violation_over_fault_over_void_over_no_data(
