@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum, StrEnum
 from typing import Any, Literal
 
@@ -70,11 +70,16 @@ class KpiResult:
     detail: Mapping[str, Any] = field(default_factory=dict)
 
     def describe(self) -> str:
-        """One line for people: ``latency_p99: fail, observed 612 ms (prometheus, 61043 samples)``."""
+        """One line for people, with source, sample count and window.
+
+        ``latency_p99: fail, observed 612 ms (prometheus, 61043 samples,
+        2026-11-27T02:00:00Z–02:01:00Z), objective < 500 ms``
+        """
         shown = "n/a" if self.observed is None else format_value(self.observed, self.unit)
         text = (
             f"{self.name}: {self.verdict.value}, observed {shown} "
-            f"({self.source}, {self.samples} samples), objective {self.objective}"
+            f"({self.source}, {self.samples} samples, {window_text(self.window)}), "
+            f"objective {self.objective}"
         )
         return f"{text}; {self.reason}" if self.reason else text
 
@@ -97,6 +102,13 @@ class KpiResult:
             "gating": self.gating,
             "detail": _jsonable(self.detail),
         }
+
+
+def window_text(window: tuple[datetime, datetime]) -> str:
+    """``2026-11-27T02:00:00Z–02:01:00Z`` (the end's date only when it differs), in UTC."""
+    start, end = (t.astimezone(UTC) for t in window)
+    last = "%H:%M:%SZ" if start.date() == end.date() else "%Y-%m-%dT%H:%M:%SZ"
+    return f"{start:%Y-%m-%dT%H:%M:%SZ}–{end.strftime(last)}"
 
 
 def judge(

@@ -147,7 +147,10 @@ def test_slow_tail_fails_p99_not_p95() -> None:
     assert p99["verdict"] == "fail"
     assert p99["observed"] > 0.6
     assert p99["message"].startswith("latency_p99: fail, observed 60")
-    assert "(client, 3000 samples), objective < 500 ms" in p99["message"]
+    assert (
+        "(client, 3000 samples, 2027-01-15T08:00:00Z–08:00:03Z), objective < 500 ms"
+        in p99["message"]
+    )
     assert "corrected for coordinated omission" in p99["query"]
     assert result["verdict"]["failed"] == ["latency_p99"]
     assert exit_code(result["verdict"]) == ExitCode.FAIL

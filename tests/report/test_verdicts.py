@@ -76,7 +76,10 @@ def test_pass_and_fail_against_objective() -> None:
     failed = _judge(P99, 0.6, 5000)
     assert failed.verdict is Verdict.FAIL
     assert failed.reason == "outside objective < 500 ms"
-    assert "latency_p99: fail, observed 600 ms (prometheus, 5000 samples)" in failed.describe()
+    assert (
+        "latency_p99: fail, observed 600 ms (prometheus, 5000 samples, 2026-11-27T02:00:00Z–02:01:00Z)"
+        in failed.describe()
+    )
     overridden = judge(P99, 0.5, 5000, source="prometheus", window=WINDOW, query="q", holds=True)
     assert overridden.verdict is Verdict.PASS
 
