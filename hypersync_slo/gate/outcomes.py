@@ -56,13 +56,18 @@ class GateLedger:
             counts[item.outcome] += 1
         return counts
 
+    def nothing_judged(self) -> bool:
+        """True when checks were selected and every one of them was skipped."""
+        return bool(self.outcomes) and all(o.outcome == "skip" for o in self.outcomes)
+
     def exit_code(self) -> ExitCode:
-        """The gate's exit code: 1 on any violation, else the common fault's code, else 0."""
+        """The gate's exit code: 1 on any violation, else the common fault's code, 3 when
+        every selected check was skipped (nothing was judged; fails closed), else 0."""
         if any(o.outcome == "fail" for o in self.outcomes):
             return ExitCode.FAIL
         errors = [o for o in self.outcomes if o.outcome == "error"]
         if not errors:
-            return ExitCode.PASS
+            return ExitCode.NO_DATA if self.nothing_judged() else ExitCode.PASS
         codes = {o.exit_code for o in errors}
         if len(codes) == 1 and None not in codes:
             return ExitCode(next(iter(codes)))  # type: ignore[arg-type]

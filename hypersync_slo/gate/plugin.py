@@ -19,6 +19,7 @@ import pytest
 
 from hypersync_slo.config import KPIS, SloConfig
 from hypersync_slo.errors import ConfigError, HyperSyncSloError, UsageError
+from hypersync_slo.exitcodes import ExitCode
 from hypersync_slo.gate.contracts import CONTRACTS
 from hypersync_slo.gate.options import add_options, build_settings
 from hypersync_slo.gate.outcomes import CheckOutcome
@@ -216,6 +217,11 @@ def pytest_terminal_summary(
     terminalreporter.write_line(
         ", ".join(f"{n} {kind}" for kind, n in counts.items() if n) or "nothing checked"
     )
+    if state.ledger.nothing_judged():
+        terminalreporter.write_line(
+            f"nothing was judged: all {counts['skip']} selected checks were skipped "
+            f"(no data, exit {int(ExitCode.NO_DATA)}); see the skip reasons above"
+        )
     warned = [(nodeid, msgs) for nodeid, msgs in state.ledger.warnings.items() if msgs]
     if warned:
         terminalreporter.write_sep("-", "warnings (SHOULD-level promises, not failures)")

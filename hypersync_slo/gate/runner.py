@@ -3,9 +3,9 @@
 ``run_gate`` builds pytest's argument list from ``GateRun``, isolates the run from the caller's
 own pytest configuration (a private ini file and root directory, conftest lookup stopped at
 the suite), runs ``pytest.main`` and maps the outcome to the tool's exit codes: 0 every check
-passed, 1 a promise was broken, the fault's own code when every error was the same fault
-(4 target unreachable, 3 no data, 5 Prometheus unavailable, ...), 2 a usage error or no check
-selected.
+passed (some may have skipped), 1 a promise was broken, the fault's own code when every error
+was the same fault (4 target unreachable, 3 no data, 5 Prometheus unavailable, ...), 3 when
+every selected check was skipped (nothing was judged), 2 a usage error or no check selected.
 """
 
 from __future__ import annotations
@@ -108,7 +108,8 @@ def exit_code_for(pytest_code: int | pytest.ExitCode, ledger_code: ExitCode | No
     """Map pytest's exit code (and the ledger's view of the errors) to the tool's."""
     code = int(pytest_code)
     if code == pytest.ExitCode.OK:
-        return ExitCode.PASS
+        # pytest calls a run where every test skipped OK; the gate judged nothing: no data.
+        return ExitCode.NO_DATA if ledger_code is ExitCode.NO_DATA else ExitCode.PASS
     if code == pytest.ExitCode.TESTS_FAILED:
         return ledger_code if ledger_code not in (None, ExitCode.PASS) else ExitCode.FAIL
     if code == pytest.ExitCode.INTERRUPTED:

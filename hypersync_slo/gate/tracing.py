@@ -2,7 +2,8 @@
 
 ``VALID_TRACEPARENTS`` must be continued and ``INVALID_TRACEPARENTS`` restarted (the vectors of
 ``w3c/trace-context`` ``test/test.py``, research checklist section 4.1). ``parse_traceresponse``
-reads ``00-<trace-id>-<span-id>-<flags>``.
+reads ``00-<trace-id>-<span-id>-<flags>``; ``raw_traceresponse_trace_id`` reads the
+trace-id field even when it is all zeros (an echoed all-zero trace is still a continuation).
 """
 
 from __future__ import annotations
@@ -53,6 +54,17 @@ def parse_traceresponse(value: str | None) -> TraceResponse | None:
     if not match or match.group(2) == ZERO_TRACE or match.group(3) == ZERO_SPAN:
         return None
     return TraceResponse(*match.groups())
+
+
+def raw_traceresponse_trace_id(value: str | None) -> str | None:
+    """The trace-id field of a ``traceresponse`` as sent (lowercased), all-zero included, or
+    None when the header is absent or its second field is not 32 hex digits."""
+    if value is None:
+        return None
+    fields = value.strip().split("-")
+    if len(fields) < 2 or not re.fullmatch(r"[0-9a-fA-F]{32}", fields[1]):
+        return None
+    return fields[1].lower()
 
 
 def is_trace_id(value: object) -> bool:

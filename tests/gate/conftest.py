@@ -156,6 +156,13 @@ class _Handler(BaseHTTPRequestHandler):
         elif mode == "nohelp":  # a family without HELP: promtool complains
             body = b"# TYPE hypersync_queue_depth gauge\nhypersync_queue_depth 0\n"
             self._send(200, body, "text/plain; version=0.0.4; charset=utf-8")
+        elif mode == "omalways":  # OpenMetrics whatever the Accept header asks for
+            body = b"# HELP q A gauge.\n# TYPE q gauge\nq 0\n# EOF\n"
+            self._send(200, body, "application/openmetrics-text; version=1.0.0; charset=utf-8")
+        elif mode == "echotrace":  # continues the sent trace-id, even an all-zero one
+            trace_id = self.headers.get("traceparent", "").split("-")[1:2] or ["f" * 32]
+            response = f"00-{trace_id[0]}-{'1' * 16}-01"
+            self._json(200, {"agents": []}, traceresponse=response)
         elif mode == "html":
             self._send(200, b"<html><body>OK</body></html>", "text/html")
         elif mode == "huge":

@@ -76,6 +76,16 @@ def test_nothing_selected_is_usage(
     assert done.returncode == ExitCode.USAGE
 
 
+def test_every_check_skipped_is_no_data(
+    shared_reference_service: ReferenceService, tmp_path: Path
+) -> None:
+    """Log checks without --log-file all skip: nothing was judged, so exit 3, never 0."""
+    done = check(tmp_path, "--target-url", shared_reference_service.url, "-k", "test_log_line")
+    assert done.returncode == ExitCode.NO_DATA, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "nothing was judged: all 2 selected checks were skipped" in done.stdout
+    assert "no --slo-log-file" in done.stdout
+
+
 def test_bad_slo_file_exits_7(
     closed_port_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

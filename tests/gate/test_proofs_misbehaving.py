@@ -37,6 +37,26 @@ PROOFS = {
         "test_request_id_is_generated_when_absent",
         ("C-02 broken", "no fresh X-Request-ID", "always-the-same, then always-the-same"),
     ),
+    "M-01": (
+        "omalways",
+        "test_metrics_content_type_names_format[text-0.0.4]",
+        (
+            "M-01 broken",
+            "media type its Accept header did not ask for",
+            "Accept: text/plain;version=0.0.4",
+            "expected: Content-Type: text/plain",
+            "observed: Content-Type: application/openmetrics-text; version=1.0.0",
+        ),
+    ),
+    "T-02": (
+        "echotrace",
+        "test_invalid_traceparent_starts_a_new_trace[all-zero-trace-id]",
+        (
+            "T-02 broken",
+            "continued instead of restarted",
+            "observed: traceresponse: 00-00000000000000000000000000000000-1111111111111111-01",
+        ),
+    ),
     "M-06": (
         "badhist",
         "test_histograms_are_whole",

@@ -11,7 +11,12 @@ from hypersync_slo.gate.health import cache_problem, failing_required, schema_pr
 from hypersync_slo.gate.outcomes import CheckOutcome, GateLedger
 from hypersync_slo.gate.runner import exit_code_for
 from hypersync_slo.gate.scrape import content_type_problem
-from hypersync_slo.gate.tracing import is_span_id, is_trace_id, parse_traceresponse
+from hypersync_slo.gate.tracing import (
+    is_span_id,
+    is_trace_id,
+    parse_traceresponse,
+    raw_traceresponse_trace_id,
+)
 
 GOOD = {
     "status": "warn",
@@ -102,6 +107,16 @@ def test_traceresponse_parsing() -> None:
     assert not is_span_id("0" * 16)
 
 
+def test_raw_traceresponse_trace_id_keeps_the_zero_trace() -> None:
+    """The raw trace-id field is read even when all zeros, so an echoed zero trace is seen."""
+    assert raw_traceresponse_trace_id("00-" + "0" * 32 + "-00f067aa0ba902b7-01") == "0" * 32
+    assert raw_traceresponse_trace_id("00-4BF92F3577B34DA6A3CE929D0E0E4736-x") == (
+        "4bf92f3577b34da6a3ce929d0e0e4736"
+    )
+    assert raw_traceresponse_trace_id("not-a-traceparent") is None
+    assert raw_traceresponse_trace_id(None) is None
+
+
 @pytest.mark.parametrize(
     ("content_type", "ok"),
     [
@@ -148,6 +163,9 @@ def outcome(kind: str, code: int | None = None, name: str = "t") -> CheckOutcome
         ([("error", 4), ("error", 3)], ExitCode.COULD_NOT_RUN),
         ([("error", 3), ("skip", None)], ExitCode.NO_DATA),
         ([("warn", None)], ExitCode.PASS),
+        ([("skip", None), ("pass", None)], ExitCode.PASS),
+        ([("skip", None), ("skip", None)], ExitCode.NO_DATA),
+        ([("skip", None), ("error", 4)], ExitCode.TARGET_UNREACHABLE),
     ],
 )
 def test_ledger_exit_code(kinds: list[tuple[str, int | None]], expected: ExitCode) -> None:
@@ -172,6 +190,8 @@ def test_ledger_keeps_the_worst_phase_and_renders_a_table() -> None:
 def test_pytest_exit_codes_map_to_ours() -> None:
     """pytest's codes become the tool's: usage and 'nothing selected' are 2."""
     assert exit_code_for(0, None) is ExitCode.PASS
+    assert exit_code_for(0, ExitCode.PASS) is ExitCode.PASS
+    assert exit_code_for(0, ExitCode.NO_DATA) is ExitCode.NO_DATA
     assert exit_code_for(1, ExitCode.TARGET_UNREACHABLE) is ExitCode.TARGET_UNREACHABLE
     assert exit_code_for(1, None) is ExitCode.FAIL
     assert exit_code_for(4, None) is ExitCode.USAGE

@@ -112,7 +112,7 @@ def parse_or_violate(answer: Answer, contract_id: str, fmt: str) -> Exposition:
 @pytest.mark.parametrize("accept", list(ACCEPTS))
 def test_metrics_content_type_names_format(target: TargetClient, accept: str) -> None:
     """/metrics answers 200 with a Content-Type Prometheus 3 accepts, matching the body's format."""
-    header, _media = ACCEPTS[accept]
+    header, expected_media = ACCEPTS[accept]
     answer = scrape(target, header)
     problem: str | None
     if answer.status_code != 200:
@@ -121,6 +121,14 @@ def test_metrics_content_type_names_format(target: TargetClient, accept: str) ->
         problem = content_type_problem(answer.content_type)
     if problem is None:
         media, _params = content_type_parts(answer.content_type)
+        if expected_media is not None and media != expected_media:
+            raise violation(
+                "M-01",
+                "/metrics answers a media type its Accept header did not ask for.",
+                url=f"GET {answer.url} (Accept: {header or '(none)'})",
+                expected=f"Content-Type: {expected_media}",
+                observed=f"Content-Type: {answer.content_type}",
+            )
         says_openmetrics = media == "application/openmetrics-text"
         ends_with_eof = answer.text.rstrip("\n").endswith("# EOF")
         if says_openmetrics != ends_with_eof:

@@ -25,6 +25,7 @@ from hypersync_slo.gate.tracing import (
     is_span_id,
     is_trace_id,
     parse_traceresponse,
+    raw_traceresponse_trace_id,
 )
 
 #: A read-only API request: traced like every API call, changes nothing.
@@ -92,7 +93,10 @@ def test_invalid_traceparent_starts_a_new_trace(target: TargetClient, value: str
         )
     header = answer.headers.get("traceresponse")
     parsed = parse_traceresponse(header)
-    if parsed is not None and (parsed.trace_id == TRACE or parsed.trace_id in value):
+    # parse_traceresponse refuses an all-zero trace-id, so an echoed zero trace is only seen raw.
+    raw_trace_id = raw_traceresponse_trace_id(header)
+    sent = raw_trace_id is not None and (raw_trace_id == TRACE or raw_trace_id in value.lower())
+    if sent or (parsed is not None and (parsed.trace_id == TRACE or parsed.trace_id in value)):
         raise violation(
             "T-02",
             "an invalid traceparent was continued instead of restarted.",
