@@ -5,7 +5,8 @@ length (see ``audit.queries``) and judges:
 
 * ``fail``: the error budget is exhausted (event-based, time-slice-based, or both, as asked) over
   the data there is;
-* ``no_data``: no events, or the coverage of the period is below ``min_coverage``: the audit never
+* ``no_data``: no events (even when slices were scraped), events whose bad count cannot be read
+  (a latency SLO whose histogram has no bucket at the threshold), or the coverage of the period is below ``min_coverage``: the audit never
   claims compliance over time it has no data for;
 * ``pass``: otherwise.
 
@@ -93,6 +94,8 @@ class SloAudit:
     queries: dict[str, str]
     verdict: Verdict = Verdict.NO_DATA
     reasons: list[str] = field(default_factory=list)
+    #: Why the bad-event count could not be read although events were counted (never a pass).
+    unreadable: str | None = None
 
     @property
     def worst_day(self) -> Day | None:
@@ -310,7 +313,18 @@ def _audit_slo(
         "bad_slices": sli.bad_slices(period, slice_seconds),
     }
     total = _count(_scalar(client, queries["total"], t_end))
-    bad = _count(_scalar(client, queries["bad"], t_end)) if total > 0 else 0.0
+    raw_bad = _scalar(client, queries["bad"], t_end) if total > 0 else 0.0
+    unreadable: str | None = None
+    if math.isnan(raw_bad):
+        # Empty, not zero: for a latency SLO ``total - fast`` is empty when no ``le`` bucket
+        # sits at the threshold. Counting that as 0 bad events would pass at 100 %.
+        unreadable = (
+            f"no histogram bucket at the threshold {sli.threshold:g} s: {total:.0f} events "
+            "counted but none can be judged fast or slow (no data)"
+            if sli.threshold is not None
+            else f"{total:.0f} events counted but the bad-event query returned nothing (no data)"
+        )
+    bad = _count(raw_bad)
     with_data = int(_count(_scalar(client, queries["slices_with_data"], t_end)))
     bad_slices = int(_count(_scalar(client, queries["bad_slices"], t_end))) if with_data else 0
     rates: list[BurnRate] = []
@@ -350,6 +364,7 @@ def _audit_slo(
         burn_rates=rates,
         days=days,
         queries=queries,
+        unreadable=unreadable,
     )
 
 
@@ -419,6 +434,10 @@ def _judge(audit: SloAudit, coverage: Coverage, budgeting: Budgeting, min_covera
         audit.verdict = Verdict.NO_DATA
         audit.reasons = ["no events counted over the period (no data): compliance is not claimed"]
         return
+    if audit.unreadable is not None:
+        audit.verdict = Verdict.NO_DATA
+        audit.reasons = [f"{audit.unreadable}: compliance is not claimed"]
+        return
     failed = False
     if "occurrences" in methods and audit.events.exhausted:
         failed = True
@@ -443,6 +462,14 @@ def _judge(audit: SloAudit, coverage: Coverage, budgeting: Budgeting, min_covera
         reasons.append(
             f"coverage {coverage.ratio * 100:.2f} % of the period is below the "
             f"{min_coverage * 100:g} % needed to claim compliance"
+        )
+    elif audit.events.units <= 0:
+        # Scraped but idle (slices with 0 events): nothing was judged, so nothing is claimed.
+        audit.verdict = Verdict.NO_DATA
+        reasons.append(
+            f"no events counted over the period ({audit.slices.units:.0f} scraped "
+            f"{audit.slice_seconds / 60:g}-minute slices, 0 events; no data): compliance is not "
+            "claimed"
         )
     else:
         audit.verdict = Verdict.PASS

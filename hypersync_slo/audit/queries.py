@@ -42,6 +42,8 @@ class SliQueries:
     objective: float
     total_template: str
     bad_template: str
+    #: A latency SLO's threshold in seconds (the ``le`` bucket its bad count needs), else None.
+    threshold: float | None = None
 
     def total(self, seconds: float) -> str:
         """All events over the ``seconds`` before the evaluation time."""
@@ -131,6 +133,7 @@ def sli_queries(config: SloConfig, *, job: str | None, routes: str | None) -> li
                 objective.quantile,
                 total,
                 f"({total} - {fast})",
+                objective.value,
             )
         )
     return out
