@@ -136,3 +136,17 @@ def cache_problem(cache_control: str | None) -> str | None:
     if "no-cache" in directives and directives.get("max-age", "max-age=0") == "max-age=0":
         return None
     return f"Cache-Control {cache_control!r} has neither no-store nor no-cache with max-age=0"
+
+
+def cacheability_warning(path: str, answer: Answer) -> str | None:
+    """The H-08 warning text when ``answer`` (of ``path``) may be cached, or None."""
+    cache_control = answer.headers.get("cache-control")
+    problem = cache_problem(cache_control)
+    if problem is None:
+        return None
+    return (
+        f"H-08 {path} is cacheable: {problem}\n"
+        f"url: GET {answer.url}\n"
+        "expected: Cache-Control: no-store\n"
+        f"observed: Cache-Control: {cache_control or '(absent)'}"
+    )

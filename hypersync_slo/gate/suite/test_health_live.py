@@ -8,7 +8,12 @@ from hypersync_slo.config import SloConfig
 from hypersync_slo.gate.client import TargetClient, TimedOut
 from hypersync_slo.gate.contracts import violation
 from hypersync_slo.gate.fixtures import Evidence
-from hypersync_slo.gate.health import cache_problem, failing_required, health_json, schema_problems
+from hypersync_slo.gate.health import (
+    cacheability_warning,
+    failing_required,
+    health_json,
+    schema_problems,
+)
 
 LIVE = "/health/live"
 DEPENDENCIES = "/health/dependencies"
@@ -89,13 +94,6 @@ def _assert_live_stays_up(target: TargetClient, config: SloConfig, outage: str) 
 @pytest.mark.slo(contract="H-08")
 def test_live_is_not_cacheable(target: TargetClient, evidence: Evidence) -> None:
     """/health/live carries Cache-Control: no-store (a warning, not a failure, when absent)."""
-    answer = target.get(LIVE)
-    cache_control = answer.headers.get("cache-control")
-    problem = cache_problem(cache_control)
-    if problem:
-        evidence.warn(
-            f"H-08 /health/live is cacheable: {problem}\n"
-            f"url: GET {answer.url}\n"
-            "expected: Cache-Control: no-store\n"
-            f"observed: Cache-Control: {cache_control or '(absent)'}"
-        )
+    warning = cacheability_warning("/health/live", target.get(LIVE))
+    if warning:
+        evidence.warn(warning)

@@ -14,7 +14,7 @@ from hypersync_slo.gate.client import Answer, TargetClient
 from hypersync_slo.gate.contracts import violation
 from hypersync_slo.gate.fixtures import Evidence
 from hypersync_slo.gate.health import (
-    cache_problem,
+    cacheability_warning,
     expected_code,
     failing_required,
     health_json,
@@ -153,16 +153,9 @@ def _assert_not_ready(target: TargetClient, config: SloConfig, outage: str) -> N
 @pytest.mark.slo(contract="H-08")
 def test_ready_is_not_cacheable(target: TargetClient, evidence: Evidence) -> None:
     """/health/ready carries Cache-Control: no-store (a warning, not a failure, when absent)."""
-    answer = target.get(READY)
-    cache_control = answer.headers.get("cache-control")
-    problem = cache_problem(cache_control)
-    if problem:
-        evidence.warn(
-            f"H-08 /health/ready is cacheable: {problem}\n"
-            f"url: GET {answer.url}\n"
-            "expected: Cache-Control: no-store\n"
-            f"observed: Cache-Control: {cache_control or '(absent)'}"
-        )
+    warning = cacheability_warning("/health/ready", target.get(READY))
+    if warning:
+        evidence.warn(warning)
 
 
 def probe_counts(expo: Exposition) -> dict[str, float]:
