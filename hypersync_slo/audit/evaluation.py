@@ -328,7 +328,10 @@ def _audit_slo(
     with_data = int(_count(_scalar(client, queries["slices_with_data"], t_end)))
     bad_slices = int(_count(_scalar(client, queries["bad_slices"], t_end))) if with_data else 0
     rates: list[BurnRate] = []
-    for name, seconds, factor, severity in budget.BURN_RATE_WINDOWS:
+    days: list[Day] = []
+    # Without a readable bad count, burn rates and worst days would read it as 0: leave them out.
+    windows = budget.BURN_RATE_WINDOWS if unreadable is None else ()
+    for name, seconds, factor, severity in windows:
         if seconds > period:
             continue
         queries[f"total_{name}"] = sli.total(seconds)
@@ -336,8 +339,7 @@ def _audit_slo(
         w_total = _count(_scalar(client, queries[f"total_{name}"], t_end))
         w_bad = _count(_scalar(client, queries[f"bad_{name}"], t_end)) if w_total > 0 else 0.0
         rates.append(BurnRate(name, seconds, factor, severity, w_total, w_bad, sli.objective))
-    days: list[Day] = []
-    whole_days = int(period // DAY)
+    whole_days = int(period // DAY) if unreadable is None else 0
     if whole_days >= 1:
         queries["total_per_day"] = sli.total(DAY)
         queries["bad_per_day"] = sli.bad(DAY)

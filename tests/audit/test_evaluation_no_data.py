@@ -99,6 +99,10 @@ def test_latency_without_a_bucket_at_the_threshold_is_no_data() -> None:
         assert len(slo.reasons) == 1
         assert f"no histogram bucket at the threshold {threshold} s" in slo.reasons[0]
         assert "compliance is not claimed" in slo.reasons[0]
+        # Burn rates and worst days would read the missing bad count as 0: none are shown.
+        assert slo.burn_rates == []
+        assert slo.days == []
+    assert by_name["availability"].burn_rates
     assert report.verdict is Verdict.NO_DATA
     assert audit_exit_code(report, None) == ExitCode.NO_DATA
 
