@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from hypersync_slo import __version__
 from hypersync_slo.errors import HyperSyncSloError
 from hypersync_slo.exitcodes import ExitCode, epilog
+from hypersync_slo.redaction import redact
 
 #: Sub-command name -> (module in hypersync_slo.commands, one-line help), in ``--help`` order.
 #: Only the module of the command being run is imported, so ``--help`` and light commands
@@ -95,7 +96,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
 
 def report_error(exc: HyperSyncSloError) -> None:
     """Write an error as a paragraph on stderr, its first line as the headline."""
-    text = str(exc).strip() or type(exc).__name__
+    text = redact(str(exc)).strip() or type(exc).__name__
     first, _, rest = text.partition("\n")
     print(f"hypersync-slo: {first}", file=sys.stderr)
     if rest:

@@ -16,7 +16,8 @@ could not find out). pytest reports a violation as *failed* and a fault as
         ├── MalformedExposition               /metrics cannot be parsed    -> exit 6
         ├── ConfigError                       bad SLO file                 -> exit 7
         ├── MissingTool                       a binary is not installed    -> exit 8
-        └── LoadGeneratorSaturated            the load could not hold rate -> exit 9
+        ├── LoadGeneratorSaturated            the load could not hold rate -> exit 9
+        └── OutputUnwritable                  an output cannot be written  -> exit 10
 
 Every message is written for an on-call engineer: what was checked, where,
 expected vs observed, and what to do, each on its own line.
@@ -97,6 +98,12 @@ class LoadGeneratorSaturated(SuiteFault):
     """The load generator could not hold its rate: the run's verdict is void."""
 
     exit_code = ExitCode.LOAD_SATURATED
+
+
+class OutputUnwritable(SuiteFault):
+    """An output directory or file cannot be written (probed before any work, or on write)."""
+
+    exit_code = ExitCode.COULD_NOT_RUN
 
 
 def explain(what: str, **fields: object) -> str:
