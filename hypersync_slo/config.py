@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -18,6 +18,7 @@ from typing import Any, Literal
 import yaml
 
 from hypersync_slo.errors import ConfigError
+from hypersync_slo.traffic_spec import TrafficSpec
 
 Comparator = Literal["<", "<=", ">", ">="]
 NoDataPolicy = Literal["fail", "pass", "skip"]
@@ -228,6 +229,8 @@ class SloConfig:
     ready_timeout: float = 2.0
     allow_targets: tuple[str, ...] = ()
     metrics: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_METRICS))
+    #: The declared traffic (``traffic:``); the packaged HyperSync mix when the file has none.
+    traffic: TrafficSpec = field(default_factory=TrafficSpec.default)
 
     def __post_init__(self) -> None:
         p95 = self.objectives.get("latency_p95")
@@ -277,6 +280,12 @@ class SloConfig:
         except KeyError:
             raise ConfigError(f"metrics.{role}: not in the metric catalogue.") from None
 
+    def with_traffic(self, path: str | Path | None) -> SloConfig:
+        """This config with the traffic of a separate file (``--traffic FILE``); None: unchanged."""
+        if path is None:
+            return self
+        return replace(self, traffic=TrafficSpec.load(path))
+
     @classmethod
     def default(cls) -> SloConfig:
         """The packaged default SLO file."""
@@ -321,6 +330,7 @@ class SloConfig:
             "health",
             "load",
             "metrics",
+            "traffic",
         }
         unknown = sorted(set(data) - known)
         if unknown:
@@ -364,6 +374,11 @@ class SloConfig:
             ),
             allow_targets=tuple(allow),
             metrics=metrics,
+            traffic=(
+                TrafficSpec.default()
+                if data.get("traffic") is None
+                else TrafficSpec.from_mapping(data["traffic"], source=source)
+            ),
         )
 
 

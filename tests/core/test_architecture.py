@@ -85,15 +85,23 @@ def test_lower_layers_never_import_the_interface() -> None:
 
 
 def test_foundation_imports_nothing_above_it() -> None:
-    """errors, exitcodes, config, redaction and outputs import only each other."""
+    """errors, exitcodes, config, redaction, outputs and traffic_spec import only each other."""
     foundation = (
         "hypersync_slo.errors",
         "hypersync_slo.exitcodes",
         "hypersync_slo.config",
         "hypersync_slo.redaction",
         "hypersync_slo.outputs",
+        "hypersync_slo.traffic_spec",
     )
-    for name in ("errors.py", "exitcodes.py", "config.py", "redaction.py", "outputs.py"):
+    for name in (
+        "errors.py",
+        "exitcodes.py",
+        "config.py",
+        "redaction.py",
+        "outputs.py",
+        "traffic_spec.py",
+    ):
         for imported in imports_of(PACKAGE / name):
             if imported.startswith("hypersync_slo"):
                 assert imported.startswith(foundation), f"{name} imports {imported}"
