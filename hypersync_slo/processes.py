@@ -33,6 +33,7 @@ DEBIAN_PACKAGES: dict[str, str] = {
     "amtool": "prometheus-alertmanager",
     "prometheus-pushgateway": "prometheus-pushgateway",
     "wrk": "wrk",
+    "mtail": "mtail",
 }
 
 

@@ -10,6 +10,7 @@
     OUT/grafana/dashboards/hypersync-slo.json            the dashboard
     OUT/grafana/provisioning/dashboards/hypersync-slo.yaml
     OUT/grafana/provisioning/datasources/prometheus.yaml
+    OUT/mtail/hypersync-requests.mtail                   log-based metrics from the request logs
     OUT/cloudwatch/kpis.emf.jsonl                        only when a run's KPIs are given
 
 The same inputs give byte-identical files (no timestamps, sorted keys, fixed order), so the
@@ -28,6 +29,8 @@ from typing import Any
 from hypersync_slo.alerting.alertmanager import RoutingSpec, load_routing, render_alertmanager
 from hypersync_slo.alerting.dashboards import dashboard_json, provisioning_files, scrape_config
 from hypersync_slo.alerting.emf import emf_lines, kpi_record
+from hypersync_slo.alerting.mtail import PROGRAM_FILE as MTAIL_PROGRAM
+from hypersync_slo.alerting.mtail import mtail_program
 from hypersync_slo.alerting.rule_tests import rule_tests
 from hypersync_slo.alerting.rules import (
     DEFAULT_JOB,
@@ -114,6 +117,7 @@ def render_files(
     files[f"prometheus/rules/{ALERTS_TEST_FILE}"] = dump_yaml(rule_tests(rules), TEST_HEADER)
     files["prometheus/prometheus.yml"] = scrape_config(job=job, alertmanager=alertmanager)
     files["alertmanager/alertmanager.yml"] = render_alertmanager(spec)
+    files[f"mtail/{MTAIL_PROGRAM}"] = mtail_program(config)
     files["grafana/dashboards/hypersync-slo.json"] = dashboard_json(config, job=job)
     for name, text in provisioning_files(
         dashboards_path=GRAFANA_DASHBOARDS_PATH, prometheus_url=prometheus_url

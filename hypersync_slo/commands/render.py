@@ -22,6 +22,8 @@ Generate the monitoring that goes with the SLO file, ready to deploy and to revi
   OUT/alertmanager/alertmanager.yml                 critical -> PagerDuty, warning -> Slack, info -> email
   OUT/grafana/dashboards/hypersync-slo.json         KPIs, error budget, the three metric layers, alerts
   OUT/grafana/provisioning/...                      Grafana provisioning (apiVersion 1)
+  OUT/mtail/hypersync-requests.mtail                mtail program: request logs -> requests, errors,
+                                                    latency histogram (job hypersync-logs in prometheus.yml)
   OUT/cloudwatch/kpis.emf.jsonl                     a run's KPIs as CloudWatch EMF (with --kpis)
 
 Same input, byte-identical output. Refused before anything is written: thresholds that
@@ -36,6 +38,7 @@ examples:
   promtool check rules monitoring/prometheus/rules/*.rules.yml
   (cd monitoring/prometheus/rules && promtool test rules hypersync-alerts.test.yml)
   amtool check-config monitoring/alertmanager/alertmanager.yml
+  mtail --progs monitoring/mtail --logs /var/log/hypersync/service.log --port 3903
 
 """
 
@@ -44,7 +47,7 @@ def register(sub: Any) -> None:
     """Add the ``render`` sub-command."""
     parser: argparse.ArgumentParser = sub.add_parser(
         "render",
-        help="generate alert rules, Alertmanager routing, Grafana dashboards, EMF",
+        help="generate alert rules, Alertmanager routing, Grafana dashboards, mtail program, EMF",
         description=DESCRIPTION,
         epilog=epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -20,6 +20,7 @@ EXPECTED = [
     "grafana/dashboards/hypersync-slo.json",
     "grafana/provisioning/dashboards/hypersync-slo.yaml",
     "grafana/provisioning/datasources/prometheus.yaml",
+    "mtail/hypersync-requests.mtail",
     "prometheus/prometheus.yml",
     "prometheus/rules/hypersync-alerts.rules.yml",
     "prometheus/rules/hypersync-alerts.test.yml",
