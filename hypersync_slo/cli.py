@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -16,7 +17,18 @@ from collections.abc import Sequence
 from hypersync_slo import __version__
 from hypersync_slo.errors import HyperSyncSloError
 from hypersync_slo.exitcodes import ExitCode, epilog
-from hypersync_slo.redaction import redact
+from hypersync_slo.redaction import (
+    redact,
+    redacted_streams,
+    register_environment,
+    register_url_secrets,
+    secret_from_env,
+)
+
+#: Environment variables holding a token (validated: a header must carry them) and holding a
+#: password (only masked: basic auth encodes any character).
+TOKEN_VARIABLES = ("HYPERSYNC_PROMETHEUS_TOKEN",)
+PASSWORD_VARIABLES = ("HYPERSYNC_PROMETHEUS_PASSWORD",)
 
 #: Sub-command name -> (module in hypersync_slo.commands, one-line help), in ``--help`` order.
 #: Only the module of the command being run is imported, so ``--help`` and light commands
@@ -104,22 +116,44 @@ def report_error(exc: HyperSyncSloError) -> None:
     print(f"  (exit {int(exc.exit_code)}: {type(exc).__name__})", file=sys.stderr)
 
 
+def register_secrets_of(args: argparse.Namespace) -> None:
+    """Validate and register every secret this command may read, before it does anything.
+
+    The variable named by ``--auth-token-env`` must be set and hold a value a header can carry;
+    the well-known secret variables are checked when set. A bad value is exit 2 naming the
+    variable, never the value.
+    """
+    register_environment(os.environ, PASSWORD_VARIABLES)
+    for variable in TOKEN_VARIABLES:
+        secret_from_env(os.environ, variable, required=False)
+    token_env = getattr(args, "auth_token_env", None)
+    if token_env:
+        secret_from_env(os.environ, str(token_env), required=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``hypersync-slo``."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(argv)
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return int(ExitCode.USAGE)
-    try:
-        return int(args.func(args))
-    except HyperSyncSloError as exc:
-        report_error(exc)
-        return int(exc.exit_code)
-    except KeyboardInterrupt:
-        print("hypersync-slo: interrupted; results gathered so far were written.", file=sys.stderr)
-        return int(ExitCode.INTERRUPTED)
+    for token in argv:  # a password in any URL argument is masked from the first message on
+        register_url_secrets(token)
+    with redacted_streams():
+        parser = build_parser(argv)
+        args = parser.parse_args(argv)  # --help, --version, usage errors: SystemExit
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return int(ExitCode.USAGE)
+        try:
+            register_secrets_of(args)
+            return int(args.func(args))
+        except HyperSyncSloError as exc:
+            report_error(exc)
+            return int(exc.exit_code)
+        except KeyboardInterrupt:
+            print(
+                "hypersync-slo: interrupted; results gathered so far were written.",
+                file=sys.stderr,
+            )
+            return int(ExitCode.INTERRUPTED)
 
 
 if __name__ == "__main__":

@@ -16,9 +16,11 @@ reads from its own environment and arguments.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, TextIO
 from urllib.parse import quote, unquote
 
 from hypersync_slo.errors import UsageError, explain
@@ -176,3 +178,35 @@ def register_environment(environ: Mapping[str, str], names: Iterable[str]) -> No
     """Register the values of the environment variables ``names`` that are set."""
     for name in names:
         register_secret(environ.get(name))
+
+
+class RedactingStream:
+    """A text stream that passes every write through ``redact`` (stdout/stderr of a command)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        """Write ``text`` redacted; returns the length of ``text`` as callers expect."""
+        self._stream.write(redact(text))
+        return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        """Write each line redacted."""
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def redacted_streams() -> Iterator[None]:
+    """Within the block, ``sys.stdout`` and ``sys.stderr`` mask secrets and URL userinfo."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout = RedactingStream(saved[0])
+    sys.stderr = RedactingStream(saved[1])
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved

@@ -18,6 +18,7 @@ from hypersync_slo.commands.report import parse_time
 from hypersync_slo.config import parse_quantity
 from hypersync_slo.errors import ConfigError, UsageError
 from hypersync_slo.exitcodes import epilog
+from hypersync_slo.inputs import seconds_arg, url_arg
 from hypersync_slo.report import load_slo_file
 
 DESCRIPTION = """\
@@ -59,7 +60,12 @@ def register(sub: Any) -> None:
         epilog=epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--prometheus-url", required=True, help="Prometheus-API base URL")
+    parser.add_argument(
+        "--prometheus-url",
+        required=True,
+        type=url_arg("--prometheus-url"),
+        help="Prometheus-API base URL",
+    )
     parser.add_argument("--last", default="30d", help="length of the period (default 30d)")
     parser.add_argument("--end", help="end of the period: RFC 3339 or Unix s (default: now)")
     parser.add_argument(
@@ -79,7 +85,11 @@ def register(sub: Any) -> None:
         type=Path,
         help="Keptn-style criteria file (default: p95 <= +10 %% vs history)",
     )
-    parser.add_argument("--pushgateway", help="push every verdict and SLI to this Pushgateway URL")
+    parser.add_argument(
+        "--pushgateway",
+        type=url_arg("--pushgateway"),
+        help="push every verdict and SLI to this Pushgateway URL",
+    )
     parser.add_argument(
         "--push-job", default=PUSH_JOB, help=f"Pushgateway job label (default {PUSH_JOB})"
     )
@@ -100,7 +110,12 @@ def register(sub: Any) -> None:
         default="99%",
         help="share of the period that must have data to claim compliance (default 99%%)",
     )
-    parser.add_argument("--timeout", type=float, default=30.0, help="per-query timeout (s)")
+    parser.add_argument(
+        "--timeout",
+        type=seconds_arg("--timeout", maximum=600),
+        default=30.0,
+        help="per-query timeout (s)",
+    )
     parser.add_argument(
         "--insecure", action="store_true", help="do not verify Prometheus's TLS certificate"
     )

@@ -10,6 +10,8 @@ from hypersync_slo.errors import TargetUnreachable, UsageError, explain
 from hypersync_slo.exitcodes import epilog
 from hypersync_slo.gate.client import TargetClient
 from hypersync_slo.gate.runner import GateRun, run_gate
+from hypersync_slo.inputs import header_arg, seconds_arg, url_arg
+from hypersync_slo.outputs import probe_file
 
 DESCRIPTION = """\
 Check that a HyperSync deployment keeps its monitoring contract (CONTRACT.md sections 1-3):
@@ -48,9 +50,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--target-url", required=True, metavar="URL", help="the deployment's base URL"
+        "--target-url",
+        required=True,
+        metavar="URL",
+        type=url_arg("--target-url"),
+        help="the deployment's base URL",
     )
-    parser.add_argument("--prometheus-url", metavar="URL", help="Prometheus for the KPI checks")
+    parser.add_argument(
+        "--prometheus-url",
+        metavar="URL",
+        type=url_arg("--prometheus-url"),
+        help="Prometheus for the KPI checks",
+    )
     parser.add_argument(
         "--prometheus-job", metavar="JOB", help="the target's job label in Prometheus"
     )
@@ -63,10 +74,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="SLO file (default: the packaged slo.yaml)",
     )
     parser.add_argument(
-        "--timeout", type=float, metavar="SECONDS", help="per-request time limit (default 5)"
+        "--timeout",
+        type=seconds_arg("--timeout", maximum=600),
+        metavar="SECONDS",
+        help="per-request time limit (default 5)",
     )
     parser.add_argument(
-        "--auth-header", metavar="NAME", help="header for the token (default Authorization)"
+        "--auth-header",
+        metavar="NAME",
+        type=header_arg("--auth-header"),
+        help="header for the token (default Authorization)",
     )
     parser.add_argument(
         "--auth-token-env", metavar="VAR", help="environment variable holding the token"
@@ -129,6 +146,8 @@ def handle(args: argparse.Namespace) -> int:
             )
         )
     SloConfig.load(args.slo_config)  # a bad SLO file is exit 7 before anything runs
+    if args.junit_xml is not None:  # an unwritable report is exit 10 before any request
+        probe_file(args.junit_xml, option="--junit-xml")
     preflight(args.target_url, timeout=args.timeout or 5.0, verify=not args.insecure)
     run = GateRun(
         target_url=args.target_url,

@@ -27,6 +27,7 @@ from hypersync_slo.exposition import (
 from hypersync_slo.exposition.fetch import decode_body
 from hypersync_slo.exposition.lint import RULES
 from hypersync_slo.exposition.promtool import Comparison, PromtoolResult, promtool_path
+from hypersync_slo.inputs import seconds_arg
 from hypersync_slo.processes import find_tool
 
 DESCRIPTION = """\
@@ -109,7 +110,10 @@ def register(sub: Any) -> None:
         help="FILE/-: check it as if served with this Content-Type (default: no check)",
     )
     parser.add_argument(
-        "--timeout", type=float, default=10.0, help="URL: seconds for the whole response (10)"
+        "--timeout",
+        type=seconds_arg("--timeout", maximum=600),
+        default=10.0,
+        help="URL: seconds for the whole response (10)",
     )
     parser.add_argument("--insecure", action="store_true", help="URL: do not verify TLS")
     parser.set_defaults(func=handle)

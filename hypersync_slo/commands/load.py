@@ -13,6 +13,7 @@ from typing import Any
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import UsageError
 from hypersync_slo.exitcodes import ExitCode, epilog
+from hypersync_slo.inputs import seconds_arg, url_arg
 from hypersync_slo.loadgen import launcher, safety
 from hypersync_slo.loadgen import verdict as verdicts
 
@@ -48,7 +49,12 @@ def register(sub: Any) -> None:
         epilog=epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--target-url", required=True, help="base URL of the HyperSync service")
+    parser.add_argument(
+        "--target-url",
+        required=True,
+        type=url_arg("--target-url"),
+        help="base URL of the HyperSync service",
+    )
     parser.add_argument(
         "--rps",
         type=float,
@@ -103,7 +109,7 @@ def register(sub: Any) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=seconds_arg("--timeout", maximum=600),
         default=10.0,
         help="per-request connect/read timeout in seconds (default 10)",
     )

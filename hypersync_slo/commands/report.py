@@ -13,6 +13,7 @@ from hypersync_slo.commands.prometheus_args import ENVIRONMENT_HELP, prometheus_
 from hypersync_slo.config import parse_quantity
 from hypersync_slo.errors import ConfigError, NoData, PrometheusUnavailable, UsageError, explain
 from hypersync_slo.exitcodes import ExitCode, epilog
+from hypersync_slo.inputs import seconds_arg, url_arg
 from hypersync_slo.report import (
     INTERRUPTED,
     Report,
@@ -58,7 +59,10 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--prometheus-url", required=True, help="Prometheus-API base URL (Prometheus, Thanos, ...)"
+        "--prometheus-url",
+        required=True,
+        type=url_arg("--prometheus-url"),
+        help="Prometheus-API base URL (Prometheus, Thanos, ...)",
     )
     parser.add_argument("--start", help="window start: RFC 3339 (2026-11-27T02:00:00Z) or Unix s")
     parser.add_argument("--end", help="window end: RFC 3339 or Unix seconds")
@@ -84,8 +88,15 @@ def register(sub: Any) -> None:
         help="count scrapes up to this many seconds after the window's end (default 0; with "
         "--load-result: the time since the load ended, at most 15 s)",
     )
-    parser.add_argument("--step", type=float, help="plot resolution in seconds (default: auto)")
-    parser.add_argument("--timeout", type=float, default=10.0, help="per-query timeout (s)")
+    parser.add_argument(
+        "--step", type=seconds_arg("--step"), help="plot resolution in seconds (default: auto)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=seconds_arg("--timeout", maximum=600),
+        default=10.0,
+        help="per-query timeout (s)",
+    )
     parser.add_argument(
         "--insecure", action="store_true", help="do not verify Prometheus's TLS certificate"
     )

@@ -9,6 +9,7 @@ from hypersync_slo.commands.jobargs import add_job_arguments, check_rate, defaul
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import UsageError, explain
 from hypersync_slo.exitcodes import ExitCode, epilog
+from hypersync_slo.inputs import url_arg
 from hypersync_slo.pipeline import JobSettings, run_job
 
 EXAMPLES = """\
@@ -35,9 +36,17 @@ def register(sub: Any) -> None:
         epilog=epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--target-url", required=True, help="base URL of the HyperSync deployment")
     parser.add_argument(
-        "--prometheus-url", default=None, help="Prometheus (or compatible) that scrapes it"
+        "--target-url",
+        required=True,
+        type=url_arg("--target-url"),
+        help="base URL of the HyperSync deployment",
+    )
+    parser.add_argument(
+        "--prometheus-url",
+        default=None,
+        type=url_arg("--prometheus-url"),
+        help="Prometheus (or compatible) that scrapes it",
     )
     parser.add_argument("--job", default=None, help="Prometheus job label of the target's series")
     parser.add_argument(

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 from hypersync_slo.config import parse_quantity
 from hypersync_slo.errors import ConfigError, UsageError, explain
+from hypersync_slo.inputs import header_name, http_url
+from hypersync_slo.redaction import check_secret, redact_url
 
 #: Option name (without ``--slo-``) -> (help, kind) where kind is str, float, bool or path.
 OPTIONS: dict[str, tuple[str, str]] = {
@@ -130,8 +131,8 @@ class SloSettings:
         """Lines for the report header (never the token itself)."""
         auth = f"{self.auth_header} from ${self.auth_token_env}" if self.auth_token_env else "none"
         return [
-            f"target: {self.target_url or '(not set: --slo-target-url)'}",
-            f"prometheus: {self.prometheus_url or '(not set: KPI tests skip)'}",
+            f"target: {redact_url(self.target_url) or '(not set: --slo-target-url)'}",
+            f"prometheus: {redact_url(self.prometheus_url) or '(not set: KPI tests skip)'}",
             f"request timeout: {self.timeout:g} s; TLS verification: "
             f"{'on' if self.verify_tls else 'OFF (--slo-insecure)'}; auth: {auth}",
             f"log file: {self.log_file or '(not set: log checks skip)'}",
@@ -155,17 +156,7 @@ def _raw(config: pytest.Config, environ: Mapping[str, str], option: str) -> obje
 def _url(value: object, option: str) -> str | None:
     if value is None:
         return None
-    text = str(value).strip().rstrip("/")
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise UsageError(
-            explain(
-                f"--slo-{option} is not an http(s) URL.",
-                expected="http://host:port or https://host",
-                observed=repr(str(value)),
-            )
-        )
-    return text
+    return http_url(value, option=f"--slo-{option}")
 
 
 def _bool(value: object) -> bool:
@@ -216,14 +207,16 @@ def build_settings(config: pytest.Config, environ: Mapping[str, str]) -> SloSett
     token: str | None = None
     if token_env is not None:
         token_env = str(token_env)
-        token = environ.get(token_env)
-        if not token:
+        if not environ.get(token_env):
             raise UsageError(
                 explain(
                     f"--slo-auth-token-env names ${token_env}, but it is not set or empty.",
                     expected=f"export {token_env}=<token> before running the gate",
                 )
             )
+        # Validated and registered for masking: a value a header cannot carry is exit 2
+        # naming the variable, never the value.
+        token = check_secret(environ[token_env], token_env)
     series_budget = _positive_int(raw("series-budget"), "series-budget", DEFAULT_SERIES_BUDGET)
     config_path = raw("config")
     log_file = raw("log-file")
@@ -235,7 +228,7 @@ def build_settings(config: pytest.Config, environ: Mapping[str, str]) -> SloSett
         prometheus_job=str(raw("prometheus-job")) if raw("prometheus-job") else None,
         config_path=Path(str(config_path)) if config_path else None,
         timeout=timeout,
-        auth_header=str(raw("auth-header") or "Authorization"),
+        auth_header=header_name(raw("auth-header") or "Authorization", option="--slo-auth-header"),
         auth_token=token,
         auth_token_env=token_env if token_env is None else str(token_env),
         verify_tls=not (insecure is not None and _bool(insecure)),

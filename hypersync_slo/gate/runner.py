@@ -20,6 +20,8 @@ import pytest
 import hypersync_slo.gate.suite as suite_package
 from hypersync_slo.exitcodes import ExitCode
 from hypersync_slo.gate.state import gate_state
+from hypersync_slo.outputs import write_text
+from hypersync_slo.redaction import redact
 
 SUITE_MODULE = "hypersync_slo.gate.suite"
 
@@ -126,4 +128,9 @@ def run_gate(run: GateRun) -> ExitCode:
         ini = Path(tmp) / "pytest.ini"
         ini.write_text("[pytest]\n", "utf-8")
         code = pytest.main(run.pytest_args(ini, Path(tmp)), plugins=[outcome])
+    if run.junit_xml is not None and run.junit_xml.is_file():
+        # pytest wrote it; mask any secret a message carried, atomically.
+        text = run.junit_xml.read_text("utf-8", errors="replace")
+        if redact(text) != text:
+            write_text(run.junit_xml, text)
     return exit_code_for(code, outcome.code)

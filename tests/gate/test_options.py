@@ -97,7 +97,7 @@ def test_bad_url_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(GATE_TEST)
     result = pytester.runpytest_inprocess("--slo-target-url", "ftp://x")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--slo-target-url is not an http(s) URL.*"])
+    result.stderr.fnmatch_lines(["*--slo-target-url is not an http(s) URL: the scheme is ftp://*"])
 
 
 def test_gate_test_without_target_is_a_usage_error(pytester: pytest.Pytester) -> None:
