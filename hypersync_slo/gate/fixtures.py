@@ -64,18 +64,18 @@ def target(slo_settings: SloSettings) -> Iterator[TargetClient]:
 
 @dataclass
 class Evidence:
-    """What one test saw: figures (into JUnit via user properties) and SHOULD-level warnings."""
+    """What one test saw: figures (summary table and the gate's JUnit) and SHOULD-level warnings."""
 
     request: pytest.FixtureRequest
 
     def figure(self, name: str, value: object) -> None:
-        """Record a figure of this test (``record_property``: JUnit ``<property>``)."""
-        self.request.node.user_properties.append((name, value))
+        """Record a figure of this test (summary table; a suite ``<property>`` in the JUnit)."""
+        figures = _state(self.request).figures.setdefault(self.request.node.nodeid, [])
+        figures.append((name, str(value)))
 
     def warn(self, message: str) -> None:
         """Record a SHOULD-level finding: the check passes, its summary row says 'warn'."""
         _state(self.request).ledger.warn(self.request.node.nodeid, message)
-        self.request.node.user_properties.append(("slo_warning", message.splitlines()[0]))
 
 
 @pytest.fixture

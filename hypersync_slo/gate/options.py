@@ -46,6 +46,11 @@ OPTIONS: dict[str, tuple[str, str]] = {
         "most series one /metrics scrape may hold before M-09 warns (default 10000)",
         "str",
     ),
+    "junit-xml": (
+        "write the gate's JUnit XML to PATH (junit-10.xsd; one suite, contract IDs in the case "
+        "names, figures as suite properties)",
+        "path",
+    ),
     "fault-admin": (
         "allow injecting a dependency outage through the target's /admin/faults "
         "(reference service only) to prove H-02/H-13",
@@ -117,6 +122,7 @@ class SloSettings:
     log_file: Path | None = None
     fault_admin: bool = False
     series_budget: int = DEFAULT_SERIES_BUDGET
+    junit_xml: Path | None = None
 
     def headers(self) -> dict[str, str]:
         """Headers every request to the target carries (the auth header when a token is set)."""
@@ -222,6 +228,7 @@ def build_settings(config: pytest.Config, environ: Mapping[str, str]) -> SloSett
     log_file = raw("log-file")
     insecure = raw("insecure")
     fault_admin = raw("fault-admin")
+    junit_xml = raw("junit-xml")
     return SloSettings(
         target_url=_url(raw("target-url"), "target-url"),
         prometheus_url=_url(raw("prometheus-url"), "prometheus-url"),
@@ -237,4 +244,5 @@ def build_settings(config: pytest.Config, environ: Mapping[str, str]) -> SloSett
         log_file=Path(str(log_file)) if log_file else None,
         fault_admin=fault_admin is not None and _bool(fault_admin),
         series_budget=series_budget,
+        junit_xml=Path(str(junit_xml)) if junit_xml else None,
     )

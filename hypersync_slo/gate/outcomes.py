@@ -26,6 +26,8 @@ class CheckOutcome:
     detail: str = ""
     error_type: str | None = None
     exit_code: int | None = None
+    seconds: float = 0.0
+    figures: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass

@@ -13,13 +13,16 @@ This module is the one place in the gate that reads ``os.environ``.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Generator
+from datetime import UTC, datetime
 
 import pytest
 
 from hypersync_slo.config import KPIS, SloConfig
 from hypersync_slo.errors import ConfigError, HyperSyncSloError, UsageError
 from hypersync_slo.exitcodes import ExitCode
+from hypersync_slo.gate import junit
 from hypersync_slo.gate.contracts import CONTRACTS
 from hypersync_slo.gate.options import add_options, build_settings
 from hypersync_slo.gate.outcomes import CheckOutcome
@@ -103,9 +106,15 @@ def _marker_contracts(item: pytest.Item) -> tuple[str, ...]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Validate ``slo``/``kpi`` markers; a gate test without a target is a usage error."""
+    """Validate ``slo``/``kpi`` markers (their IDs become ``-k`` keywords: ``-k H-03``);
+    a gate test without a target is a usage error."""
     state = gate_state(config)
-    gate_items = [item for item in items if _marker_contracts(item)]
+    gate_items = []
+    for item in items:
+        contracts = _marker_contracts(item)
+        if contracts:
+            gate_items.append(item)
+            item.extra_keyword_matches.update(contracts)
     state.gate_items = len(gate_items)
     if not gate_items:
         return
@@ -137,17 +146,26 @@ def pytest_runtest_makereport(
     if not contracts:
         return report  # not a gate check: the project's own tests keep pytest's full report
     excinfo = call.excinfo
+    state = gate_state(item.config)
     if excinfo is not None and isinstance(excinfo.value, HyperSyncSloError):
         report.longrepr = f"{type(excinfo.value).__name__}: {_headline(excinfo.value)}"
     if excinfo is not None and _is_fault(excinfo.value):
         # a fault (ours, or an unexpected exception): the gate could not judge -> an error
-        report.user_properties.append(("slo_fault", type(excinfo.value).__name__))
-    ledger = gate_state(item.config).ledger
+        state.faults.add(report.nodeid)
+    ledger = state.ledger
+    figures = tuple(state.figures.get(item.nodeid, ()))
+    seconds = report.duration
     if report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         ledger.add(
             CheckOutcome(
-                item.nodeid, item.name, contracts, "skip", reason.removeprefix("Skipped: ")
+                item.nodeid,
+                item.name,
+                contracts,
+                "skip",
+                reason.removeprefix("Skipped: "),
+                seconds=seconds,
+                figures=figures,
             )
         )
     elif report.failed:
@@ -164,6 +182,8 @@ def pytest_runtest_makereport(
                 exit_code=int(exc_value.exit_code)
                 if isinstance(exc_value, HyperSyncSloError)
                 else None,
+                seconds=seconds,
+                figures=figures,
             )
         )
     elif report.passed and call.when == "call":
@@ -174,7 +194,9 @@ def pytest_runtest_makereport(
                 item.name,
                 contracts,
                 "warn" if warnings else "pass",
-                warnings[0] if warnings else _figures(report),
+                warnings[0] if warnings else _figures(figures),
+                seconds=seconds,
+                figures=figures,
             )
         )
     return report
@@ -185,22 +207,45 @@ def _is_fault(exc: BaseException) -> bool:
     return isinstance(exc, Exception) and not isinstance(exc, AssertionError)
 
 
-def _figures(report: pytest.TestReport) -> str:
-    figures = [f"{k}={v}" for k, v in report.user_properties if not k.startswith("slo_")]
-    return ", ".join(figures)
+def _figures(figures: tuple[tuple[str, str], ...]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in figures)
 
 
 def pytest_report_teststatus(
     report: pytest.TestReport, config: pytest.Config
 ) -> tuple[str, str, str] | None:
     """A fault met during a test's call is an *error* (E), not a failure."""
-    if (
-        report.when == "call"
-        and report.failed
-        and any(key == "slo_fault" for key, _ in report.user_properties)
-    ):
+    if report.when == "call" and report.failed and report.nodeid in gate_state(config).faults:
         return "error", "E", "ERROR"
     return None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Note when the run started (the JUnit suite's timestamp and time)."""
+    state = gate_state(session.config)
+    state.started = datetime.now(UTC)
+    state.started_monotonic = time.monotonic()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Write the gate's JUnit file (``--slo-junit-xml``) when asked for, even after a failure."""
+    state = gate_state(session.config)
+    settings = state.settings
+    if settings is None or settings.junit_xml is None or state.gate_items == 0:
+        return
+    properties = [
+        ("target", settings.target_url or ""),
+        ("prometheus", settings.prometheus_url or ""),
+        ("slo_file", str(state.slo_config.source) if state.slo_config else ""),
+    ]
+    text = junit.render(
+        state.ledger,
+        started=state.started or datetime.now(UTC),
+        seconds=time.monotonic() - state.started_monotonic if state.started else 0.0,
+        properties=[(k, v) for k, v in properties if v],
+    )
+    settings.junit_xml.parent.mkdir(parents=True, exist_ok=True)
+    settings.junit_xml.write_text(text, "utf-8")
 
 
 def pytest_terminal_summary(

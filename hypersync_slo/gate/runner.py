@@ -24,6 +24,7 @@ from hypersync_slo.outputs import write_text
 from hypersync_slo.redaction import redact
 
 SUITE_MODULE = "hypersync_slo.gate.suite"
+PLUGIN_MODULE = "hypersync_slo.gate.plugin"
 
 
 def suite_dir() -> Path:
@@ -63,6 +64,12 @@ class GateRun:
             str(rootdir),
             "--confcutdir",
             str(suite_dir()),
+            # Only the gate's own plugin: third-party plugins of the environment (anyio's,
+            # Locust's, ...) are not loaded, so they neither add options nor warn that they
+            # were imported before pytest could rewrite their asserts.
+            "--disable-plugin-autoload",
+            "-p",
+            PLUGIN_MODULE,
             "-p",
             "no:cacheprovider",
             "-rfEs",
@@ -79,7 +86,7 @@ class GateRun:
             ("--slo-auth-token-env", self.auth_token_env),
             ("--slo-window", self.window),
             ("--slo-log-file", self.log_file),
-            ("--junit-xml", self.junit_xml),
+            ("--slo-junit-xml", self.junit_xml),
             ("-k", self.keyword),
         ]
         for flag, value in options:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import pytest
 
@@ -22,6 +23,13 @@ class GateState:
     config_error: ConfigError | None = None
     ledger: GateLedger = field(default_factory=GateLedger)
     gate_items: int = 0
+    #: Figures each test recorded through ``evidence``, by node ID (kept here, not in pytest's
+    #: ``user_properties``, which pytest's own JUnit writer puts where junit-10.xsd forbids).
+    figures: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    #: Node IDs of the tests that met a fault (reported as *error*, not *failure*).
+    faults: set[str] = field(default_factory=set)
+    started: datetime | None = None
+    started_monotonic: float = 0.0
 
     def require_settings(self) -> SloSettings:
         """The settings, or the usage error that prevented building them."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from hypersync_slo.exitcodes import ExitCode
 from hypersync_slo.gate.runner import GateRun, suite_dir
 from hypersync_slo.stack import ReferenceService
 from tests.gate.conftest import Faults
+from tests.junit_schema import assert_valid_junit
 
 
 def check(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -39,13 +42,50 @@ def test_suite_ships_inside_the_package() -> None:
 def test_clean_service_exits_0_with_junit(
     gate_service: ReferenceService, faults: Faults, tmp_path: Path
 ) -> None:
-    """The whole gate on the clean service exits 0 from any directory and writes JUnit figures."""
+    """The whole gate on the clean service exits 0 from any directory, prints no warning and
+    writes a junit-10.xsd JUnit file: one named suite, contract IDs in the case names, figures
+    as suite properties."""
     junit = tmp_path / "gate.xml"
     done = check(tmp_path, "--target-url", gate_service.url, "--junit-xml", str(junit))
     assert done.returncode == ExitCode.PASS, done.stdout[-3000:] + done.stderr[-2000:]
     assert "hypersync-slo contract summary" in done.stdout
-    assert '<property name="live_ms"' in junit.read_text()
+    assert "Warning" not in done.stdout + done.stderr
+    assert " warning" not in done.stdout.splitlines()[-1]
+    assert_valid_junit(junit)
+    suites = ET.parse(junit).getroot().findall("testsuite")
+    assert [s.get("name") for s in suites] == ["hypersync-slo contract gate"]
+    names = [c.get("name") or "" for c in suites[0].iterfind("testcase")]
+    assert "H-03 test_ready_answers_200_or_503" in names
+    assert all(re.match(r"[A-Z]-\d\d[ ,]", name) for name in names), names
+    props = [p.get("name") or "" for p in suites[0].iterfind("properties/property")]
+    assert "H-01.test_live_answers_200_within_timeout.live_ms" in props
+    assert suites[0].find("testcase/properties") is None
     assert not (tmp_path / ".pytest_cache").exists()
+
+
+def test_k_contract_id_selects_exactly_that_contract(
+    shared_reference_service: ReferenceService, tmp_path: Path
+) -> None:
+    """``pytest slo_tests -k H-03`` runs exactly the H-03 check; ``-m "slo(contract='H-03')"``
+    selects it by marker."""
+    checkout = Path(__file__).resolve().parents[2]
+    for selection in (["-k", "H-03"], ["-m", "slo(contract='H-03')"]):
+        done = subprocess.run(
+            [
+                *(sys.executable, "-m", "pytest", str(checkout / "slo_tests"), *selection),
+                *("--slo-target-url", shared_reference_service.url, "-p", "no:cacheprovider"),
+                *("--rootdir", str(checkout), "-q"),
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+        summary = done.stdout.strip().splitlines()[-1]
+        assert re.match(r"1 passed, \d+ deselected in ", summary), (selection, summary)
+        assert "H-03      PASS     test_ready_answers_200_or_503" in done.stdout
 
 
 def test_broken_promise_exits_1(

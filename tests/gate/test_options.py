@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+
 import pytest
 
 from hypersync_slo.gate.options import SloSettings, env_name, ini_name
 from hypersync_slo.gate.state import gate_state
+from tests.junit_schema import assert_valid_junit
 
 pytest_plugins = ["pytester"]
 
@@ -159,8 +162,9 @@ def test_bad_slo_file_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(["*objectives.latency_p95*"])
 
 
-def test_figures_go_to_junit(pytester: pytest.Pytester) -> None:
-    """Figures recorded through ``evidence`` appear as JUnit properties."""
+def test_figures_go_to_the_gates_junit_at_suite_level(pytester: pytest.Pytester) -> None:
+    """Figures recorded through ``evidence`` are suite properties of --slo-junit-xml, and
+    pytest's own --junit-xml stays valid junit-10.xsd (no properties inside a test case)."""
     pytester.makepyfile(
         """
 import pytest
@@ -171,9 +175,23 @@ def test_probe(evidence):
     evidence.figure("live_ms", 1.5)
 """
     )
-    junit = pytester.path / "gate.xml"
-    pytester.runpytest_inprocess("--slo-target-url", "http://127.0.0.1:9", f"--junit-xml={junit}")
-    assert '<property name="live_ms" value="1.5"' in junit.read_text()
+    ours, pytests = pytester.path / "gate.xml", pytester.path / "pytest.xml"
+    pytester.runpytest_inprocess(
+        "--slo-target-url",
+        "http://127.0.0.1:9",
+        f"--slo-junit-xml={ours}",
+        f"--junit-xml={pytests}",
+    )
+    root = ET.parse(ours).getroot()
+    suite = root.find("testsuite")
+    assert suite is not None
+    assert suite.get("name") == "hypersync-slo contract gate"
+    props = {p.get("name"): p.get("value") for p in suite.iterfind("properties/property")}
+    assert props["H-01.test_probe.live_ms"] == "1.5"
+    assert [c.get("name") for c in suite.iterfind("testcase")] == ["H-01 test_probe"]
+    assert "live_ms: 1.5" in (suite.findtext("testcase/system-out") or "")
+    assert_valid_junit(ours)
+    assert_valid_junit(pytests)
 
 
 def test_series_budget_defaults_and_is_validated(

@@ -14,6 +14,7 @@ import pytest
 from hypersync_slo.config import SloConfig
 from hypersync_slo.report import PrometheusClient, RecordedAnswers, evaluate_window, write_report
 from hypersync_slo.verdicts import Verdict
+from tests.junit_schema import assert_valid_junit
 
 START = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 END = START + timedelta(seconds=120)
@@ -284,8 +285,13 @@ def test_write_report_outputs(tmp_path: Path) -> None:
     assert verdict["window"]["start"] == "2026-11-27T02:00:00Z"
     assert verdict["slo_file"] == "<default slo.yaml>"
     assert verdict["findings"]
+    assert_valid_junit(paths["junit"])
     suite = ET.parse(paths["junit"]).getroot().find("testsuite")
     assert suite is not None
+    assert suite.get("name") == "hypersync-slo report"
+    props = {p.get("name"): p.get("value") for p in suite.iterfind("properties/property")}
+    assert props["latency_p99.verdict"] == "fail"
+    assert props["verdict"] == "fail"
     cases = suite.findall("testcase")
     assert [c.get("name") for c in cases] == [k["name"] for k in verdict["kpis"]]
     p99 = next(c for c in cases if c.get("name") == "latency_p99")
