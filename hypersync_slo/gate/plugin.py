@@ -27,6 +27,8 @@ from hypersync_slo.gate.contracts import CONTRACTS
 from hypersync_slo.gate.options import add_options, build_settings
 from hypersync_slo.gate.outcomes import CheckOutcome
 from hypersync_slo.gate.state import gate_state
+from hypersync_slo.outputs import write_text
+from hypersync_slo.redaction import redact_url
 
 pytest_plugins = ["hypersync_slo.gate.fixtures"]
 
@@ -234,8 +236,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if settings is None or settings.junit_xml is None or state.gate_items == 0:
         return
     properties = [
-        ("target", settings.target_url or ""),
-        ("prometheus", settings.prometheus_url or ""),
+        ("target", redact_url(settings.target_url) or ""),
+        ("prometheus", redact_url(settings.prometheus_url) or ""),
         ("slo_file", str(state.slo_config.source) if state.slo_config else ""),
     ]
     text = junit.render(
@@ -244,8 +246,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         seconds=time.monotonic() - state.started_monotonic if state.started else 0.0,
         properties=[(k, v) for k, v in properties if v],
     )
-    settings.junit_xml.parent.mkdir(parents=True, exist_ok=True)
-    settings.junit_xml.write_text(text, "utf-8")
+    write_text(settings.junit_xml, text)  # atomic, secrets masked
 
 
 def pytest_terminal_summary(
