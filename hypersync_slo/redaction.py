@@ -180,6 +180,41 @@ def register_environment(environ: Mapping[str, str], names: Iterable[str]) -> No
         register_secret(environ.get(name))
 
 
+#: Headers that carry credentials whatever the configuration says.
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+def origin(url: Any) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` of an ``httpx.URL``-like object, the default port filled in."""
+    scheme = str(url.scheme).lower()
+    port = url.port or {"http": 80, "https": 443}.get(scheme)
+    return scheme, str(url.host).lower(), port
+
+
+class OriginGuard:
+    """An ``httpx`` request hook: no credential header leaves the origin it was given for.
+
+    On a request to another scheme, host or port than ``base`` (a redirect, followed by the
+    client), every credential header (``Authorization``, ``Proxy-Authorization``, ``Cookie``
+    and the names in ``extra``, such as a custom ``X-Api-Key``) is removed, and the hop is
+    recorded in ``crossed`` so the caller can say so.
+    """
+
+    def __init__(self, base: Any, extra: Iterable[str] = ()) -> None:
+        self.origin = origin(base)
+        self.names = CREDENTIAL_HEADERS | {name.lower() for name in extra}
+        self.crossed: list[str] = []
+
+    def __call__(self, request: Any) -> None:
+        """Strip credentials from ``request`` when it leaves the origin."""
+        if origin(request.url) == self.origin:
+            return
+        stripped = [name for name in list(request.headers) if name.lower() in self.names]
+        for name in stripped:
+            del request.headers[name]
+        self.crossed.append(redact_url(str(request.url)))
+
+
 class RedactingStream:
     """A text stream that passes every write through ``redact`` (stdout/stderr of a command)."""
 

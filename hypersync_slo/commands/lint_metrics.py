@@ -27,7 +27,7 @@ from hypersync_slo.exposition import (
 from hypersync_slo.exposition.fetch import decode_body
 from hypersync_slo.exposition.lint import RULES
 from hypersync_slo.exposition.promtool import Comparison, PromtoolResult, promtool_path
-from hypersync_slo.inputs import seconds_arg
+from hypersync_slo.inputs import http_url, seconds_arg
 from hypersync_slo.processes import find_tool
 
 DESCRIPTION = """\
@@ -135,7 +135,10 @@ def _is_url(target: str) -> bool:
 
 
 def _fetch(url: str, accept: str, args: argparse.Namespace) -> tuple[str, str | None]:
+    url = http_url(url, option="URL")
     fetched = fetch_exposition(url, accept=accept, timeout=args.timeout, verify=not args.insecure)
+    for hop in fetched.redirects:
+        print(f"note: followed a redirect: {hop}", file=sys.stderr)
     if fetched.status_code != 200:
         raise TargetUnreachable(
             explain(

@@ -7,6 +7,7 @@ loops are ``TargetUnreachable``; a body over the size limit or not UTF-8 is
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from hypersync_slo.errors import MalformedExposition, TargetUnreachable, UsageError, explain
+from hypersync_slo.redaction import OriginGuard, origin, redact_url
 
 #: What Prometheus 3 sends by default (prometheus/prometheus scrape/scrape.go acceptHeader).
 PROMETHEUS3_ACCEPT = (
@@ -36,6 +38,8 @@ class FetchedExposition:
     status_code: int
     elapsed: float
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: Redirects followed to get here, ``from -> to`` (userinfo masked), in order.
+    redirects: tuple[str, ...] = ()
 
 
 def decode_body(body: bytes, where: str) -> str:
@@ -70,11 +74,27 @@ def fetch_exposition(
     deadline = started + timeout
     chunks: list[bytes] = []
     size = 0
+    redirects: list[str] = []
     try:
+        # No credential header (Authorization or a custom one) leaves the URL's origin.
+        guard = OriginGuard(httpx.URL(url), extra=(headers or {}).keys())
         with (
-            httpx.Client(timeout=timeout, verify=verify, follow_redirects=True) as client,
+            httpx.Client(
+                timeout=timeout,
+                verify=verify,
+                follow_redirects=True,
+                trust_env=False,
+                event_hooks={"request": [guard]},
+            ) as client,
             client.stream("GET", url, headers=sent) as response,
         ):
+            hops = [*response.history, response]
+            for before, after in itertools.pairwise(hops):
+                crossed = origin(before.url) != origin(after.url)
+                redirects.append(
+                    f"{redact_url(str(before.url))} -> {redact_url(str(after.url))}"
+                    + (" (another origin: credentials not sent)" if crossed else "")
+                )
             for chunk in response.iter_bytes():
                 size += len(chunk)
                 if size > max_bytes:
@@ -92,10 +112,14 @@ def fetch_exposition(
             status = response.status_code
             content_type = response.headers.get("content-type")
             response_headers = dict(response.headers)
-    except httpx.InvalidURL as exc:
+    except (httpx.InvalidURL, ValueError) as exc:
         raise UsageError(
-            explain(f"not a URL: {url}", observed=str(exc), expected="http://host:port/metrics")
-        ) from exc
+            explain(
+                f"not a URL: {redact_url(url)}",
+                observed=str(exc),
+                expected="http://host:port/metrics",
+            )
+        ) from None
     except httpx.TooManyRedirects as exc:
         raise TargetUnreachable(
             explain(
@@ -122,4 +146,6 @@ def fetch_exposition(
         ) from exc
     elapsed = time.monotonic() - started
     text = decode_body(b"".join(chunks), url)
-    return FetchedExposition(url, text, content_type, status, elapsed, response_headers)
+    return FetchedExposition(
+        url, text, content_type, status, elapsed, response_headers, tuple(redirects)
+    )

@@ -8,6 +8,7 @@ the URL, what was expected and what was observed. ``Answer`` is the fully read r
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -20,6 +21,7 @@ import httpx
 
 from hypersync_slo import __version__
 from hypersync_slo.errors import ContractViolation, TargetUnreachable, explain
+from hypersync_slo.redaction import OriginGuard, origin, redact_url
 
 HeaderItems = Mapping[str, str] | Sequence[tuple[str, str]] | Sequence[tuple[str, bytes]]
 QueryParams = Mapping[str, str] | Sequence[tuple[str, str]]
@@ -100,15 +102,21 @@ class TargetClient:
         timeout: float = 5.0,
         headers: Mapping[str, str] | None = None,
         verify: bool = True,
+        redirect_log: list[str] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.verify = verify
+        #: Every redirect a request followed, ``from -> to`` (shared with the gate's summary).
+        self.redirects: list[str] = redirect_log if redirect_log is not None else []
+        # No credential header (Authorization or a custom one) leaves the target's origin.
+        self.guard = OriginGuard(httpx.URL(self.base_url), extra=(headers or {}).keys())
         self._client = httpx.Client(
             headers={"User-Agent": USER_AGENT, **(headers or {})},
             verify=verify,
             max_redirects=MAX_REDIRECTS,
             trust_env=False,
+            event_hooks={"request": [self.guard]},
         )
         # No Accept unless a check asks for one: "no Accept header" is a case of its own.
         del self._client.headers["Accept"]
@@ -118,6 +126,16 @@ class TargetClient:
         if path.startswith(("http://", "https://")):
             return path
         return urljoin(self.base_url + "/", path.lstrip("/"))
+
+    def _note_redirects(self, method: str, response: httpx.Response) -> None:
+        """Record every redirect ``response`` followed, saying when it left the origin."""
+        hops = [*response.history, response]
+        for before, after in itertools.pairwise(hops):
+            crossed = origin(before.url) != origin(after.url)
+            self.redirects.append(
+                f"{method} {redact_url(str(before.url))} -> {redact_url(str(after.url))}"
+                + (" (another origin: credentials not sent)" if crossed else "")
+            )
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -229,6 +247,7 @@ class TargetClient:
                     chunks.append(chunk)
                     if time.monotonic() - start > budget:
                         return TimedOut(method, url, budget, time.monotonic() - start)
+                self._note_redirects(method, response)
                 return Answer(
                     method=method,
                     url=str(response.url),

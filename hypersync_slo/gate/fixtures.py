@@ -49,7 +49,7 @@ def slo_config(request: pytest.FixtureRequest) -> SloConfig:
 
 
 @pytest.fixture(scope="session")
-def target(slo_settings: SloSettings) -> Iterator[TargetClient]:
+def target(slo_settings: SloSettings, request: pytest.FixtureRequest) -> Iterator[TargetClient]:
     """A bounded HTTP client for the target named by --slo-target-url."""
     if slo_settings.target_url is None:
         raise UsageError("no target: pass --slo-target-url URL (or HYPERSYNC_SLO_TARGET_URL).")
@@ -58,6 +58,7 @@ def target(slo_settings: SloSettings) -> Iterator[TargetClient]:
         timeout=slo_settings.timeout,
         headers=slo_settings.headers(),
         verify=slo_settings.verify_tls,
+        redirect_log=gate_state(request.config).redirects,
     ) as client:
         yield client
 

@@ -268,6 +268,11 @@ def pytest_terminal_summary(
             f"nothing was judged: all {counts['skip']} selected checks were skipped "
             f"(no data, exit {int(ExitCode.NO_DATA)}); see the skip reasons above"
         )
+    if state.redirects:
+        hops = sorted(set(state.redirects))
+        terminalreporter.write_sep("-", f"redirects followed ({len(hops)})")
+        for hop in hops:
+            terminalreporter.write_line(f"  {hop}")
     warned = [(nodeid, msgs) for nodeid, msgs in state.ledger.warnings.items() if msgs]
     if warned:
         terminalreporter.write_sep("-", "warnings (SHOULD-level promises, not failures)")

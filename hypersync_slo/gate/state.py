@@ -30,6 +30,8 @@ class GateState:
     faults: set[str] = field(default_factory=set)
     started: datetime | None = None
     started_monotonic: float = 0.0
+    #: Redirects the gate's requests followed (``from -> to``), listed in the summary.
+    redirects: list[str] = field(default_factory=list)
 
     def require_settings(self) -> SloSettings:
         """The settings, or the usage error that prevented building them."""
