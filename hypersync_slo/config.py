@@ -1,8 +1,9 @@
 """The SLO file: KPI objectives, alert thresholds, metric catalogue, built once and immutable.
 
 ``SloConfig.load(path)`` reads and validates ``slo.yaml`` (the packaged default when no path is
-given). Constructors refuse impossible budgets with a sentence saying what to fix; every other
-module takes the resulting object instead of reading files or the environment itself.
+given) or OpenSLO v1 documents (``openslo.py``): the one loader of every command and the gate.
+Constructors refuse impossible budgets with a sentence saying what to fix; every other module
+takes the resulting object instead of reading files or the environment itself.
 """
 
 from __future__ import annotations
@@ -306,7 +307,12 @@ class SloConfig:
 
     @classmethod
     def from_text(cls, text: str, *, source: str) -> SloConfig:
-        """Parse YAML text of an SLO file."""
+        """Parse YAML text of an SLO file: our ``slo.yaml`` form or OpenSLO v1 documents."""
+        if is_openslo(text):
+            # openslo.py builds on this module, so it is imported when an OpenSLO file is read
+            from hypersync_slo.openslo import read_openslo  # noqa: PLC0415
+
+            return read_openslo(text, source=source)
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
@@ -380,6 +386,11 @@ class SloConfig:
                 else TrafficSpec.from_mapping(data["traffic"], source=source)
             ),
         )
+
+
+def is_openslo(text: str) -> bool:
+    """Whether YAML text holds OpenSLO documents (``apiVersion: openslo/v1``)."""
+    return re.search(r"^\s*apiVersion\s*:\s*['\"]?openslo/", text, re.MULTILINE) is not None
 
 
 def _mapping(data: Mapping[str, Any], key: str, *, required: bool = True) -> Mapping[str, Any]:

@@ -15,11 +15,10 @@ from hypersync_slo.audit.recording import entry_from_audit
 from hypersync_slo.audit.report import audit_exit_code, summary_lines, write_audit
 from hypersync_slo.commands.prometheus_args import ENVIRONMENT_HELP, prometheus_client
 from hypersync_slo.commands.report import parse_time
-from hypersync_slo.config import parse_quantity
+from hypersync_slo.config import SloConfig, parse_quantity
 from hypersync_slo.errors import ConfigError, UsageError
 from hypersync_slo.exitcodes import epilog
 from hypersync_slo.inputs import seconds_arg, url_arg
-from hypersync_slo.report import load_slo_file
 
 DESCRIPTION = """\
 Audit a period (default: the last 30 days) from Prometheus: for each SLO of the SLO file,
@@ -156,7 +155,7 @@ def _ratio(text: str) -> float:
 
 def handle(args: argparse.Namespace) -> int:
     """Audit the period, compare with and append to the history, write, publish."""
-    config = load_slo_file(args.slo_config)
+    config = SloConfig.load(args.slo_config)
     criteria = Criteria.load(args.criteria)
     start, end = period_of(args)
     slice_seconds = _seconds(args.slice, "--slice")

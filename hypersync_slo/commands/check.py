@@ -71,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         dest="slo_config",
         type=Path,
         metavar="FILE",
-        help="SLO file (default: the packaged slo.yaml)",
+        help="SLO file: slo.yaml or OpenSLO v1 (default: the packaged slo.yaml)",
     )
     parser.add_argument(
         "--timeout",

@@ -57,7 +57,10 @@ def add_job_arguments(
         help="output directory (default reports/<kind>-<UTC time>/)",
     )
     parser.add_argument(
-        "--slo-config", type=Path, default=None, help="SLO file (default: the packaged slo.yaml)"
+        "--slo-config",
+        type=Path,
+        default=None,
+        help="SLO file: slo.yaml or OpenSLO v1 (default: the packaged slo.yaml)",
     )
     parser.add_argument(
         "--history",

@@ -86,7 +86,7 @@ def register(sub: Any) -> None:
         "--slo-config",
         type=Path,
         default=None,
-        help="SLO file with the budgets (default: the packaged slo.yaml)",
+        help="SLO file with the budgets: slo.yaml or OpenSLO v1 (default: the packaged slo.yaml)",
     )
     parser.add_argument(
         "--abort-on-critical",

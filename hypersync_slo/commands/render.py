@@ -54,7 +54,10 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--out", type=Path, required=True, help="directory to write into")
     parser.add_argument(
-        "--slo-config", type=Path, default=None, help="SLO file (default: the packaged slo.yaml)"
+        "--slo-config",
+        type=Path,
+        default=None,
+        help="SLO file: slo.yaml or OpenSLO v1 (default: the packaged slo.yaml)",
     )
     parser.add_argument(
         "--job",

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from hypersync_slo.commands.prometheus_args import ENVIRONMENT_HELP, prometheus_client
-from hypersync_slo.config import parse_quantity
+from hypersync_slo.config import SloConfig, parse_quantity
 from hypersync_slo.errors import ConfigError, NoData, PrometheusUnavailable, UsageError, explain
 from hypersync_slo.exitcodes import ExitCode, epilog
 from hypersync_slo.inputs import seconds_arg, url_arg
@@ -20,7 +20,6 @@ from hypersync_slo.report import (
     check_thresholds_are_buckets,
     evaluate_window,
     histogram_buckets,
-    load_slo_file,
     mark_interrupted,
     new_report,
     write_report,
@@ -176,7 +175,7 @@ def settle_for(given: float | None, load: dict[str, Any] | None, end: datetime) 
 
 def handle(args: argparse.Namespace) -> int:
     """Evaluate the window, write every output file, exit with the verdict's code."""
-    config = load_slo_file(args.slo_config)
+    config = SloConfig.load(args.slo_config)
     load = read_load_result(args.load_result) if args.load_result else None
     start, end = window_of(args, load)
     out = args.out or Path("reports") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -60,7 +60,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--slo-config",
         metavar="SLO_YAML",
-        help="SLO file whose latency thresholds become histogram buckets "
+        help="SLO file (slo.yaml or OpenSLO v1) whose latency thresholds become histogram buckets "
         "(default: the packaged slo.yaml)",
     )
     parser.add_argument(

@@ -32,7 +32,7 @@ OPTIONS: dict[str, tuple[str, str]] = {
         "Prometheus job label of the target for the KPI tests (default: all jobs)",
         "str",
     ),
-    "config": ("SLO file (slo.yaml); default: the packaged one", "path"),
+    "config": ("SLO file (slo.yaml or OpenSLO v1); default: the packaged one", "path"),
     "timeout": ("total seconds allowed for one request to the target (default 5)", "float"),
     "auth-header": ("header carrying the token (default Authorization)", "str"),
     "auth-token-env": ("name of the environment variable holding the token", "str"),

@@ -20,7 +20,6 @@ from hypersync_slo.report.evaluation import (
     mark_interrupted,
     new_report,
 )
-from hypersync_slo.report.openslo import load_slo_file, read_openslo
 from hypersync_slo.report.preflight import check_thresholds_are_buckets, histogram_buckets
 from hypersync_slo.report.prometheus import PrometheusClient, RecordedAnswers
 from hypersync_slo.report.reconcile import Finding
@@ -35,9 +34,7 @@ __all__ = [
     "check_thresholds_are_buckets",
     "evaluate_window",
     "histogram_buckets",
-    "load_slo_file",
     "mark_interrupted",
     "new_report",
-    "read_openslo",
     "write_report",
 ]

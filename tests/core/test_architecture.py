@@ -85,11 +85,12 @@ def test_lower_layers_never_import_the_interface() -> None:
 
 
 def test_foundation_imports_nothing_above_it() -> None:
-    """errors, exitcodes, config, redaction, outputs and traffic_spec import only each other."""
+    """errors, exitcodes, config, openslo, redaction, outputs and traffic_spec import only each other."""
     foundation = (
         "hypersync_slo.errors",
         "hypersync_slo.exitcodes",
         "hypersync_slo.config",
+        "hypersync_slo.openslo",
         "hypersync_slo.redaction",
         "hypersync_slo.outputs",
         "hypersync_slo.traffic_spec",
@@ -98,6 +99,7 @@ def test_foundation_imports_nothing_above_it() -> None:
         "errors.py",
         "exitcodes.py",
         "config.py",
+        "openslo.py",
         "redaction.py",
         "outputs.py",
         "traffic_spec.py",

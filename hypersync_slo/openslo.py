@@ -1,4 +1,7 @@
-"""OpenSLO v1 as an alternative SLO input, mapped onto the same ``Objective`` model.
+"""OpenSLO v1 as an alternative SLO file, mapped onto the same ``Objective`` model.
+
+Foundation layer: ``SloConfig.load`` / ``SloConfig.from_text`` hand OpenSLO text here, so every
+command and the gate read both forms through the one loader.
 
 Read: ``SLO`` documents (with an inline ``indicator`` or an ``indicatorRef`` to an ``SLI``
 document) whose SLI is a ``ratioMetric`` or ``thresholdMetric`` with a Prometheus
@@ -23,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -42,25 +44,6 @@ ANNOTATION = "hypersync-slo/kpi"
 _OPS: dict[str, Comparator] = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 _QUANTILE = re.compile(r"histogram_quantile\s*\(\s*([0-9.]+)")
 _LE = re.compile(r'le\s*=\s*"([^"]+)"')
-
-
-def is_openslo(text: str) -> bool:
-    """Whether YAML text holds OpenSLO documents (``apiVersion: openslo/v1``)."""
-    return re.search(r"^\s*apiVersion\s*:\s*['\"]?openslo/", text, re.MULTILINE) is not None
-
-
-def load_slo_file(path: str | Path | None) -> SloConfig:
-    """Load an SLO file in either form: our ``slo.yaml`` or OpenSLO v1 documents."""
-    if path is None:
-        return SloConfig.default()
-    p = Path(path)
-    try:
-        text = p.read_text("utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read the SLO file {p}: {exc.strerror or exc}.") from exc
-    if is_openslo(text):
-        return read_openslo(text, source=str(p))
-    return SloConfig.from_text(text, source=str(p))
 
 
 def read_openslo(text: str, *, source: str, base: SloConfig | None = None) -> SloConfig:
