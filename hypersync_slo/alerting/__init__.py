@@ -9,6 +9,7 @@ Public API::
     AlertmanagerServer(workdir, config_text).start()                   a real Alertmanager on loopback
     build_dashboard(config, *, job) -> dict / dashboard_json(...)      Grafana dashboard (dashboards.py)
     kpi_record(kpis, ...) -> dict / validate_record(record) -> list    CloudWatch EMF (emf.py)
+    load_run_kpis(verdict.json) -> [RunKpis] / run_records(runs, ...)   EMF from a run, fresh
     fired_alerts(prometheus_url, start, end) -> list[FiredAlert]       what fired in a window (fired.py)
     render_files(config, ...) / render_all(out, config, ...)           everything, byte-stable (render.py)
 """
@@ -21,9 +22,16 @@ from hypersync_slo.alerting.alertmanager import (
     routing_from_mapping,
 )
 from hypersync_slo.alerting.dashboards import build_dashboard, dashboard_json, dashboard_queries
-from hypersync_slo.alerting.emf import emf_lines, kpi_record, validate_record
+from hypersync_slo.alerting.emf import (
+    RunKpis,
+    emf_lines,
+    kpi_record,
+    load_run_kpis,
+    run_records,
+    validate_record,
+)
 from hypersync_slo.alerting.fired import FiredAlert, fired_alerts
-from hypersync_slo.alerting.render import RunKpis, render_all, render_files
+from hypersync_slo.alerting.render import render_all, render_files
 from hypersync_slo.alerting.rule_tests import rule_tests
 from hypersync_slo.alerting.rules import RuleSet, Timing, build_rules
 
@@ -42,10 +50,12 @@ __all__ = [
     "fired_alerts",
     "kpi_record",
     "load_routing",
+    "load_run_kpis",
     "render_alertmanager",
     "render_all",
     "render_files",
     "routing_from_mapping",
     "rule_tests",
+    "run_records",
     "validate_record",
 ]

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from hypersync_slo.alerting.alertmanager import load_routing
-from hypersync_slo.alerting.render import RunKpis, render_files, write_files
+from hypersync_slo.alerting.emf import load_run_kpis
+from hypersync_slo.alerting.render import render_files, write_files
 from hypersync_slo.alerting.rules import DEFAULT_JOB, DEFAULT_RUNBOOK_BASE
 from hypersync_slo.config import SloConfig
 from hypersync_slo.exitcodes import ExitCode, epilog
@@ -82,7 +83,12 @@ def register(sub: Any) -> None:
         help="refuse unless every secret file the routing names exists and is non-empty here",
     )
     parser.add_argument(
-        "--kpis", type=Path, default=None, help="a run's KPIs as JSON, written as CloudWatch EMF"
+        "--kpis",
+        type=Path,
+        default=None,
+        help="a run's verdict.json (or load-result.json, or {kpis, timestamp_ms}) written as "
+        "CloudWatch EMF; refused when older than 14 days (CloudWatch drops it) or when no KPI "
+        "had data",
     )
     parser.add_argument(
         "--prometheus-url",
@@ -106,7 +112,7 @@ def handle(args: argparse.Namespace) -> int:
         runbook_base=args.runbook_base,
         routing=load_routing(args.routing),
         check_secrets=args.check_secrets,
-        run_kpis=RunKpis.load(args.kpis) if args.kpis else None,
+        run_kpis=load_run_kpis(args.kpis) if args.kpis else None,
         prometheus_url=args.prometheus_url,
         alertmanager=args.alertmanager,
     )

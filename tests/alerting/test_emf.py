@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from hypersync_slo.alerting.emf import UNITS, emf_lines, kpi_record, validate_record
 from hypersync_slo.config import KPI_UNITS
-from hypersync_slo.errors import ConfigError
+from hypersync_slo.errors import ConfigError, NoData
 
 STAMP = 1_795_750_000_000
 KPIS = {
@@ -204,7 +204,15 @@ def test_units_are_from_the_enumeration() -> None:
     st.integers(min_value=10**11, max_value=10**14),
 )
 def test_any_kpi_values_give_a_valid_record(kpis: dict[str, float], stamp: int) -> None:
-    """Whatever the KPI values (NaN and infinities included), the record is valid EMF."""
+    """Whatever the KPI values (NaN and infinities included), the record is valid EMF; with no
+    finite value at all, no record (an empty Metrics directive) is made."""
+    finite = [
+        v for n, v in kpis.items() if math.isfinite(v * (100 if KPI_UNITS[n] == "ratio" else 1))
+    ]
+    if not finite:
+        with pytest.raises(NoData, match="no KPI had data"):
+            kpi_record(kpis, service="hypersync", timestamp_ms=stamp, source="client")
+        return
     rec = kpi_record(kpis, service="hypersync", timestamp_ms=stamp, source="client")
     assert validate_record(rec) == []
     for name, value in kpis.items():

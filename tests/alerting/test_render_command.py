@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,16 @@ EXPECTED = [
 ]
 
 
+def fresh_kpis(tmp_path: Path) -> Path:
+    """tests/data/alerting/kpis.json timed an hour ago (CloudWatch refuses data over 14 days old)."""
+    data = json.loads((DATA / "alerting" / "kpis.json").read_text("utf-8"))
+    data["timestamp_ms"] = int(time.time() * 1000) - 3_600_000
+    path = tmp_path / "kpis.json"
+    if not path.exists():
+        path.write_text(json.dumps(data), "utf-8")
+    return path
+
+
 def files_under(root: Path) -> dict[str, bytes]:
     """Relative path -> bytes of every file under ``root``."""
     return {
@@ -45,8 +56,8 @@ def test_render_writes_every_artefact(tmp_path: Path, capsys: pytest.CaptureFixt
 
 def test_render_is_byte_stable(tmp_path: Path) -> None:
     """Two renders of the same input are byte-identical."""
-    main(["render", "--out", str(tmp_path / "a"), "--kpis", str(DATA / "alerting" / "kpis.json")])
-    main(["render", "--out", str(tmp_path / "b"), "--kpis", str(DATA / "alerting" / "kpis.json")])
+    main(["render", "--out", str(tmp_path / "a"), "--kpis", str(fresh_kpis(tmp_path))])
+    main(["render", "--out", str(tmp_path / "b"), "--kpis", str(fresh_kpis(tmp_path))])
     assert files_under(tmp_path / "a") == files_under(tmp_path / "b")
 
 
@@ -89,13 +100,14 @@ def test_rendered_files_pass_the_real_checkers(tmp_path: Path) -> None:
 
 def test_render_with_kpis_writes_valid_emf(tmp_path: Path) -> None:
     """--kpis writes one valid EMF line with the run's KPIs."""
-    main(["render", "--out", str(tmp_path), "--kpis", str(DATA / "alerting" / "kpis.json")])
-    (line,) = (tmp_path / "cloudwatch/kpis.emf.jsonl").read_text("utf-8").splitlines()
+    kpis = fresh_kpis(tmp_path)
+    main(["render", "--out", str(tmp_path / "out"), "--kpis", str(kpis)])
+    (line,) = (tmp_path / "out/cloudwatch/kpis.emf.jsonl").read_text("utf-8").splitlines()
     record = json.loads(line)
     assert validate_record(record) == []
     assert record["latency_p99"] == 0.21
     assert record["no_data"] == "latency_p999"
-    assert record["_aws"]["Timestamp"] == 1795750000000
+    assert record["_aws"]["Timestamp"] == json.loads(kpis.read_text())["timestamp_ms"]
 
 
 def test_routing_file_and_check_secrets(tmp_path: Path) -> None:
