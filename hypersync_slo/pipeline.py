@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from hypersync_slo.exitcodes import MEANINGS, ExitCode
+from hypersync_slo.outputs import write_text
+from hypersync_slo.redaction import redact_url
 
 #: Exit codes that mean "could not judge" rather than "judged".
 FAULT_CODES = frozenset(
@@ -72,6 +74,8 @@ def combine(codes: Sequence[int]) -> ExitCode:
     A violation found by any stage is definitive (1). Otherwise the first stage that could not
     run decides; then a saturated load generator (9, verdict void); then no data (3); else 0.
     Ctrl-C (130) wins over everything: the run is incomplete. No stage at all is no data.
+    (``run_job`` leaves the history stage out unless every other stage passed; safety
+    refusals and unwritable outputs stop the job before any stage, with exit 2 or 10.)
     """
     known = [
         ExitCode(c) if c in ExitCode._value2member_map_ else ExitCode.COULD_NOT_RUN for c in codes
@@ -128,6 +132,10 @@ class StageInterrupted(KeyboardInterrupt):
         self.result = result
 
 
+#: The stage that records the verdicts: its fault never hides a worse SLO verdict.
+HISTORY_STAGE = "history"
+
+
 def record_history(history: Path, report_dir: Path) -> StageResult:
     """Append the report's verdicts to the history file and show the recent trend.
 
@@ -135,7 +143,7 @@ def record_history(history: Path, report_dir: Path) -> StageResult:
     "no earlier entries" is not a finding about the target.
     """
     args = ["history", "--history", str(history), "--import", str(report_dir), "--last", "5"]
-    result = run_stage("history", args, {"history": str(history)})
+    result = run_stage(HISTORY_STAGE, args, {"history": str(history)})
     if result.exit_code in (int(ExitCode.PASS), int(ExitCode.NO_DATA)):
         result.exit_code, result.meaning = 0, "recorded in the history"
     return result
@@ -225,8 +233,13 @@ def run_job(settings: JobSettings) -> ExitCode:
     except KeyboardInterrupt:
         interrupted = True
     verdict = combine(
-        [r.exit_code for r in results] + ([int(ExitCode.INTERRUPTED)] if interrupted else [])
+        [r.exit_code for r in results if r.name != HISTORY_STAGE]
+        + ([int(ExitCode.INTERRUPTED)] if interrupted else [])
     )
+    # The history is bookkeeping: its fault decides only when every judging stage passed, so
+    # it never hides a worse SLO verdict (its row in the summary still shows its exit code).
+    if verdict is ExitCode.PASS:
+        verdict = combine([r.exit_code for r in results])
     write_summary(out, settings, results, verdict, started_at)
     return verdict
 
@@ -243,18 +256,18 @@ def write_summary(
         "verdict": verdict.name.lower(),
         "exit_code": int(verdict),
         "meaning": MEANINGS[verdict],
-        "target_url": settings.target_url,
-        "prometheus_url": settings.prometheus_url,
+        "target_url": redact_url(settings.target_url),
+        "prometheus_url": redact_url(settings.prometheus_url) or None,
         "started_at": started_at.isoformat().replace("+00:00", "Z"),
         "finished_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         "stages": [asdict(r) for r in results],
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", "utf-8")
+    write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     lines = [
         "# hypersync-slo run summary",
         "",
-        f"- target: `{settings.target_url}`",
-        f"- prometheus: `{settings.prometheus_url or 'none'}`",
+        f"- target: `{redact_url(settings.target_url)}`",
+        f"- prometheus: `{redact_url(settings.prometheus_url) or 'none'}`",
         f"- verdict: **{verdict.name.lower()}** (exit {int(verdict)}: {MEANINGS[verdict]})",
         "",
         "| stage | exit | meaning | seconds | outputs |",
@@ -266,7 +279,7 @@ def write_summary(
             for k, v in r.outputs.items()
         )
         lines.append(f"| {r.name} | {r.exit_code} | {r.meaning} | {r.seconds:.1f} | {outputs} |")
-    (out / "summary.md").write_text("\n".join(lines) + "\n", "utf-8")
+    write_text(out / "summary.md", "\n".join(lines) + "\n")
     print("\n=== summary", flush=True)
     for r in results:
         print(f"  {r.name:<14} exit {r.exit_code:>3}  {r.meaning}  ({r.seconds:.1f} s)")

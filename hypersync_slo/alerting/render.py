@@ -38,6 +38,7 @@ from hypersync_slo.alerting.rules import (
     dump_yaml,
 )
 from hypersync_slo.config import SloConfig
+from hypersync_slo.outputs import write_text
 
 GRAFANA_DASHBOARDS_PATH = "/var/lib/grafana/dashboards/hypersync"
 ALERTS_TEST_FILE = "hypersync-alerts.test.yml"
@@ -87,8 +88,7 @@ def write_files(out: Path, files: Mapping[str, str]) -> list[Path]:
     written = []
     for relative, text in files.items():
         path = out / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(text.encode("utf-8"))
+        write_text(path, text)  # atomic
         written.append(path)
     return written
 

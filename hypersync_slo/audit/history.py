@@ -21,7 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hypersync_slo.errors import SuiteFault, UsageError, explain
+from hypersync_slo.errors import NoData, SuiteFault, UsageError, explain
+from hypersync_slo.redaction import redact, redact_url
 
 DEFAULT_PATH = Path("reports") / "history.sqlite"
 SCHEMA_VERSION = 1
@@ -81,9 +82,15 @@ def resolve_path(text: str | Path | None) -> Path:
 class History:
     """The SQLite history file at ``path``."""
 
-    def __init__(self, path: str | Path | None = None, *, timeout: float = 5.0) -> None:
+    def __init__(
+        self, path: str | Path | None = None, *, timeout: float = 5.0, read_only: bool = False
+    ) -> None:
         self.path = resolve_path(path)
         self.timeout = timeout
+        self.read_only = read_only
+        if read_only:
+            self._db = self._open_read_only()
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -102,6 +109,24 @@ class History:
         except SuiteFault:
             self._db.close()
             raise
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """Open an existing history for reading only: nothing is created, no write access needed."""
+        if not self.path.is_file():
+            raise NoData(
+                explain(
+                    f"There is no history file at {self.path}: nothing has been recorded there.",
+                    what_to_do="run an audit (or a run without --no-history) first, or give "
+                    "the right --history path; nothing was created",
+                )
+            )
+        uri = f"{self.path.resolve().as_uri()}?mode=ro"
+        try:
+            db = sqlite3.connect(uri, uri=True, timeout=self.timeout, isolation_level=None)
+            db.execute("SELECT count(*) FROM entries").fetchone()
+        except sqlite3.Error as exc:
+            raise self._fault("cannot read the history file", exc) from exc
+        return db
 
     def close(self) -> None:
         """Close the file."""
@@ -160,7 +185,7 @@ class History:
                 found = self._db.execute(
                     "SELECT id FROM entries WHERE kind = ? AND job = ? AND window_start = ? "
                     "AND window_end = ?",
-                    (entry.kind, entry.job, entry.window_start, entry.window_end),
+                    (entry.kind, redact(entry.job), entry.window_start, entry.window_end),
                 ).fetchone()
                 if found:
                     self._db.execute("COMMIT")
@@ -170,12 +195,12 @@ class History:
                     "recorded_at, source) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
                         entry.kind,
-                        entry.job,
+                        redact(entry.job),
                         entry.window_start,
                         entry.window_end,
                         entry.verdict,
                         entry.recorded_at or time.time(),
-                        entry.source,
+                        redact_url(entry.source),  # never a password in a row
                     ),
                 )
                 entry_id = int(cursor.lastrowid or 0)

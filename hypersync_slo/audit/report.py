@@ -14,6 +14,7 @@ from typing import Any
 from hypersync_slo.audit.criteria import Evaluation
 from hypersync_slo.audit.evaluation import AuditReport, SloAudit, iso
 from hypersync_slo.exitcodes import ExitCode
+from hypersync_slo.outputs import write_text
 from hypersync_slo.report.json_report import finite
 from hypersync_slo.verdicts import Verdict, exit_code_for
 
@@ -22,9 +23,13 @@ AUDIT_MD = "audit.md"
 
 
 def audit_exit_code(report: AuditReport, criteria: Evaluation | None) -> ExitCode:
-    """0 compliant, 1 budget exhausted (or criteria failed), 3 no data / coverage too low."""
+    """0 compliant, 1 budget exhausted (or criteria failed), 3 no data / coverage too low.
+
+    Relative criteria only turn a pass into a fail: an audit without data stays no_data (3),
+    never a violation judged against nothing.
+    """
     verdict = report.verdict
-    if criteria is not None and criteria.score == "fail":
+    if criteria is not None and criteria.score == "fail" and verdict is Verdict.PASS:
         verdict = Verdict.FAIL
     return exit_code_for(verdict)
 
@@ -300,6 +305,7 @@ def write_audit(
     out_dir.mkdir(parents=True, exist_ok=True)
     document = finite(audit_document(report, criteria, recorded))
     paths = {"json": out_dir / AUDIT_JSON, "markdown": out_dir / AUDIT_MD}
-    paths["json"].write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", "utf-8")
-    paths["markdown"].write_text(render_markdown(report, criteria, recorded) + "\n", "utf-8")
+    # atomic, secrets masked: a failed write leaves no 0-byte audit.json
+    write_text(paths["json"], json.dumps(document, indent=2, allow_nan=False) + "\n")
+    write_text(paths["markdown"], render_markdown(report, criteria, recorded) + "\n")
     return paths

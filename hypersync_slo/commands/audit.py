@@ -9,7 +9,7 @@ from typing import Any
 
 from hypersync_slo.audit.criteria import Criteria, Evaluation, evaluate
 from hypersync_slo.audit.evaluation import audit_period
-from hypersync_slo.audit.history import DEFAULT_PATH, History
+from hypersync_slo.audit.history import DEFAULT_PATH, History, resolve_path
 from hypersync_slo.audit.publish import PUSH_JOB, publish
 from hypersync_slo.audit.recording import entry_from_audit
 from hypersync_slo.audit.report import audit_exit_code, summary_lines, write_audit
@@ -19,6 +19,7 @@ from hypersync_slo.config import SloConfig, parse_quantity
 from hypersync_slo.errors import ConfigError, UsageError
 from hypersync_slo.exitcodes import epilog
 from hypersync_slo.inputs import seconds_arg, url_arg
+from hypersync_slo.outputs import probe_dir, probe_file
 
 DESCRIPTION = """\
 Audit a period (default: the last 30 days) from Prometheus: for each SLO of the SLO file,
@@ -160,6 +161,10 @@ def handle(args: argparse.Namespace) -> int:
     start, end = period_of(args)
     slice_seconds = _seconds(args.slice, "--slice")
     min_coverage = _ratio(args.min_coverage)
+    out = args.out or Path("reports") / f"audit-{end.strftime('%Y%m%dT%H%M%SZ')}"
+    probe_dir(out)  # an unwritable output is exit 10 before any query
+    if not args.no_history:
+        probe_file(resolve_path(args.history), option="--history")
     history = None if args.no_history else History(args.history)  # fail fast when broken
     try:
         with prometheus_client(args) as client:
@@ -194,7 +199,6 @@ def handle(args: argparse.Namespace) -> int:
     finally:
         if history is not None:
             history.close()
-    out = args.out or Path("reports") / f"audit-{end.strftime('%Y%m%dT%H%M%SZ')}"
     paths = write_audit(report, out, scored, recorded)
     for line in summary_lines(report, scored):
         print(line)

@@ -14,7 +14,12 @@ from typing import Any
 from hypersync_slo.alerting.fired import fired_alerts
 from hypersync_slo.alerting.render import render_files, write_files
 from hypersync_slo.alerting.rules import Timing
-from hypersync_slo.commands.jobargs import add_job_arguments, check_rate, default_out_dir
+from hypersync_slo.commands.jobargs import (
+    add_job_arguments,
+    check_rate,
+    default_out_dir,
+    probe_outputs,
+)
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import HyperSyncSloError
 from hypersync_slo.exitcodes import ExitCode, epilog
@@ -73,6 +78,7 @@ def handle(args: argparse.Namespace) -> int:
     check_rate(args.rps, args.duration)
     config = SloConfig.load(args.slo_config)  # fail fast, before anything starts
     out = args.out or default_out_dir("demo")
+    probe_outputs(out, None if args.no_history else args.history)
     rule_files = render_monitoring(config, out / "monitoring")
     # The fault admin lets the gate prove that liveness ignores a dependency outage (H-02/H-13).
     service_args = [

@@ -126,7 +126,8 @@ def _iso(unix: float) -> str:
 
 def handle(args: argparse.Namespace) -> int:
     """Print the trends table (or JSON)."""
-    with History(args.history) as history:
+    # Reading needs no write access and creates nothing; only --import writes.
+    with History(args.history, read_only=args.import_path is None) as history:
         if args.import_path is not None:
             entry_id, appended = history.record(entry_from_verdict_json(args.import_path))
             print(

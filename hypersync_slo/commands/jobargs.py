@@ -6,8 +6,10 @@ import argparse
 from datetime import UTC, datetime
 from pathlib import Path
 
+from hypersync_slo.audit.history import resolve_path
 from hypersync_slo.config import parse_quantity
 from hypersync_slo.errors import ConfigError, UsageError
+from hypersync_slo.outputs import probe_dir, probe_file
 
 
 def seconds(text: str) -> float:
@@ -78,6 +80,13 @@ def add_job_arguments(
         choices=["check", "load", "report"],
         help="skip a stage (repeatable)",
     )
+
+
+def probe_outputs(out: Path, history: Path | None) -> None:
+    """Exit 10 before any stage runs when the output directory or the history cannot be written."""
+    probe_dir(out)
+    if history is not None:
+        probe_file(resolve_path(history), option="--history")
 
 
 def check_rate(rps: float, duration: float) -> None:

@@ -16,6 +16,7 @@ from hypersync_slo.exitcodes import ExitCode, epilog
 from hypersync_slo.inputs import seconds_arg, url_arg
 from hypersync_slo.loadgen import launcher, safety
 from hypersync_slo.loadgen import verdict as verdicts
+from hypersync_slo.outputs import probe_dir
 
 DESCRIPTION = """\
 Send HyperSync traffic (operator executions, policy evaluations, receipts, agent actions,
@@ -137,6 +138,7 @@ def handle(args: argparse.Namespace) -> int:
     if args.connections < 1 or args.timeout <= 0 or args.late_tolerance <= 0:
         raise UsageError("--connections, --timeout and --late-tolerance must be positive.")
     out = args.out or Path("reports") / f"load-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+    probe_dir(out)  # an unwritable output is exit 10 before any request is sent
     plan = launcher.LoadPlan(
         target_url=args.target_url.rstrip("/"),
         rps=args.rps,

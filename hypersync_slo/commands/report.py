@@ -14,6 +14,7 @@ from hypersync_slo.config import SloConfig, parse_quantity
 from hypersync_slo.errors import ConfigError, NoData, PrometheusUnavailable, UsageError, explain
 from hypersync_slo.exitcodes import ExitCode, epilog
 from hypersync_slo.inputs import seconds_arg, url_arg
+from hypersync_slo.outputs import probe_dir
 from hypersync_slo.report import (
     INTERRUPTED,
     Report,
@@ -179,6 +180,7 @@ def handle(args: argparse.Namespace) -> int:
     load = read_load_result(args.load_result) if args.load_result else None
     start, end = window_of(args, load)
     out = args.out or Path("reports") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    probe_dir(out)  # an unwritable output is exit 10 before any query
     client = prometheus_client(args)
     settle = settle_for(args.settle, load, end)
     with client:

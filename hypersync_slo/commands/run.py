@@ -5,11 +5,17 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from hypersync_slo.commands.jobargs import add_job_arguments, check_rate, default_out_dir
+from hypersync_slo.commands.jobargs import (
+    add_job_arguments,
+    check_rate,
+    default_out_dir,
+    probe_outputs,
+)
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import UsageError, explain
 from hypersync_slo.exitcodes import ExitCode, epilog
 from hypersync_slo.inputs import url_arg
+from hypersync_slo.loadgen import safety
 from hypersync_slo.pipeline import JobSettings, run_job
 
 EXAMPLES = """\
@@ -66,11 +72,16 @@ def handle(args: argparse.Namespace) -> int:
                 fix="pass --prometheus-url URL, or --skip report to run only the gate and the load",
             )
         )
-    SloConfig.load(args.slo_config)  # fail fast, before anything starts
+    config = SloConfig.load(args.slo_config)  # fail fast, before anything starts
+    if "load" not in args.skip:
+        # A safety refusal comes before any traffic, the contract gate's included.
+        safety.check_target(args.target_url, [*config.allow_targets, *args.allow_target])
+    out = args.out or default_out_dir("run")
+    probe_outputs(out, None if args.no_history else args.history)
     settings = JobSettings(
         target_url=args.target_url.rstrip("/"),
         prometheus_url=args.prometheus_url,
-        out_dir=args.out or default_out_dir("run"),
+        out_dir=out,
         rps=args.rps,
         duration=args.duration,
         slo_config=args.slo_config,

@@ -25,7 +25,6 @@ intended time: the generator's own delay.
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from typing import Any
 from hypersync_slo.config import SloConfig, format_value
 from hypersync_slo.loadgen import verdict as verdicts
 from hypersync_slo.loadgen.histogram import LatencyHistogram
+from hypersync_slo.outputs import write_text
 
 RESULT_FILE = "load-result.json"
 SUMMARY_FILE = "load-summary.md"
@@ -305,8 +305,7 @@ def write_result(result: dict[str, Any], out_dir: Path) -> Path:
     """Write ``load-result.json`` (atomically) and ``load-summary.md`` into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / RESULT_FILE
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=2, sort_keys=False) + "\n", "utf-8")
-    os.replace(tmp, path)
-    (out_dir / SUMMARY_FILE).write_text(summary_markdown(result), "utf-8")
+    # atomic, secrets and URL userinfo masked
+    write_text(path, json.dumps(result, indent=2, sort_keys=False) + "\n")
+    write_text(out_dir / SUMMARY_FILE, summary_markdown(result))
     return path

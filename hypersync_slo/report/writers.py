@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from hypersync_slo.outputs import write_text
 from hypersync_slo.report import html, json_report, junit, markdown
 from hypersync_slo.report.evaluation import Report
 
@@ -33,10 +34,10 @@ def write_report(report: Report, out_dir: Path) -> dict[str, Path]:
             failure = failure or exc
             report.errors.append(f"could not write {name}: {type(exc).__name__}: {exc}")
             continue
-        path.write_text(text, "utf-8")
+        write_text(path, text)  # atomic, secrets masked
         written[key] = path
     if failure is not None:
         # verdict.json again, so it lists the failure too.
-        (out_dir / "verdict.json").write_text(json_report.render(report), "utf-8")
+        write_text(out_dir / "verdict.json", json_report.render(report))
         raise failure
     return written
