@@ -16,10 +16,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from hypersync_slo.errors import ConfigError
 from hypersync_slo.traffic_spec import TrafficSpec
+from hypersync_slo.yamlfiles import load_yaml, read_text_file
 
 Comparator = Literal["<", "<=", ">", ">="]
 NoDataPolicy = Literal["fail", "pass", "skip"]
@@ -299,11 +298,7 @@ class SloConfig:
         if path is None:
             return cls.default()
         p = Path(path)
-        try:
-            text = p.read_text("utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot read the SLO file {p}: {exc.strerror or exc}.") from exc
-        return cls.from_text(text, source=str(p))
+        return cls.from_text(read_text_file(p, what="SLO file"), source=str(p))
 
     @classmethod
     def from_text(cls, text: str, *, source: str) -> SloConfig:
@@ -313,10 +308,7 @@ class SloConfig:
             from hypersync_slo.openslo import read_openslo  # noqa: PLC0415
 
             return read_openslo(text, source=source)
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{source}: not valid YAML: {exc}") from exc
+        data = load_yaml(text, source=source)
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: the SLO file must be a YAML mapping with 'objectives'.")
         try:
@@ -346,8 +338,10 @@ class SloConfig:
         if data.get("version", 1) != 1:
             raise ConfigError(f"version {data.get('version')!r} is not supported; use version: 1.")
         tail = data.get("min_tail_samples", 10)
-        if not isinstance(tail, int) or isinstance(tail, bool) or tail < 1:
-            raise ConfigError(f"min_tail_samples must be a whole number >= 1, got {tail!r}.")
+        if not isinstance(tail, int) or isinstance(tail, bool) or not 1 <= tail <= 1_000_000:
+            raise ConfigError(
+                f"min_tail_samples must be a whole number in [1, 1000000], got {tail!r}."
+            )
         objectives = {
             name: _objective(name, spec, tail)
             for name, spec in _mapping(data, "objectives").items()
@@ -372,12 +366,8 @@ class SloConfig:
             objectives=objectives,
             alerts=_alerts(_mapping(data, "alerts", required=False)),
             min_tail_samples=tail,
-            live_timeout=parse_quantity(
-                health.get("live_timeout", 1.0), where="health.live_timeout", expect="s"
-            ),
-            ready_timeout=parse_quantity(
-                health.get("ready_timeout", 2.0), where="health.ready_timeout", expect="s"
-            ),
+            live_timeout=_bounded_seconds(health, "live_timeout", 1.0),
+            ready_timeout=_bounded_seconds(health, "ready_timeout", 2.0),
             allow_targets=tuple(allow),
             metrics=metrics,
             traffic=(
@@ -386,6 +376,16 @@ class SloConfig:
                 else TrafficSpec.from_mapping(data["traffic"], source=source)
             ),
         )
+
+
+def _bounded_seconds(health: Mapping[str, Any], key: str, default: float) -> float:
+    """``health.<key>``: a probe timeout in (0, 60] seconds."""
+    value = parse_quantity(health.get(key, default), where=f"health.{key}", expect="s")
+    if not math.isfinite(value) or not 0 < value <= 60:
+        raise ConfigError(
+            f"health.{key} must be a duration in (0, 60] seconds, got {health.get(key)!r}."
+        )
+    return value
 
 
 def is_openslo(text: str) -> bool:

@@ -28,8 +28,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
 from hypersync_slo.config import (
     KPI_UNITS,
     QUANTILES,
@@ -39,6 +37,7 @@ from hypersync_slo.config import (
     min_samples_for,
 )
 from hypersync_slo.errors import ConfigError
+from hypersync_slo.yamlfiles import load_yaml
 
 ANNOTATION = "hypersync-slo/kpi"
 _OPS: dict[str, Comparator] = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
@@ -49,10 +48,7 @@ _LE = re.compile(r'le\s*=\s*"([^"]+)"')
 def read_openslo(text: str, *, source: str, base: SloConfig | None = None) -> SloConfig:
     """Build an ``SloConfig`` from OpenSLO v1 YAML (alerts and metric catalogue from ``base``)."""
     base = base or SloConfig.default()
-    try:
-        documents = [d for d in yaml.safe_load_all(text) if d is not None]
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{source} is not valid YAML: {exc}") from exc
+    documents = [d for d in load_yaml(text, source=source, every=True) if d is not None]
     slis: dict[str, Mapping[str, Any]] = {}
     slos: list[Mapping[str, Any]] = []
     for number, doc in enumerate(documents, 1):

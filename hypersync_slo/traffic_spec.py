@@ -42,6 +42,7 @@ from typing import Any, Literal
 import yaml
 
 from hypersync_slo.errors import ConfigError
+from hypersync_slo.yamlfiles import load_yaml, read_text_file
 
 ParamKind = Literal["values", "int", "float", "uuid", "sequence", "capture"]
 PARAM_KINDS: tuple[str, ...] = ("values", "int", "float", "uuid", "sequence", "from")
@@ -215,16 +216,7 @@ class TrafficSpec:
     def load(cls, path: str | Path) -> TrafficSpec:
         """Read a traffic file: a YAML mapping with a ``traffic:`` key, or the section itself."""
         p = Path(path)
-        try:
-            text = p.read_text("utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot read the traffic file {p}: {exc.strerror or exc}.") from exc
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"{p}: the traffic file is not UTF-8 text.") from exc
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{p}: not valid YAML: {exc}") from exc
+        data = load_yaml(read_text_file(p, what="traffic file"), source=str(p))
         if isinstance(data, dict) and set(data) == {"traffic"}:
             data = data["traffic"]
         try:

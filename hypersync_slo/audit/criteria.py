@@ -31,10 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from hypersync_slo.audit.history import History
 from hypersync_slo.errors import ConfigError
+from hypersync_slo.yamlfiles import load_yaml, read_text_file
 
 Score = Literal["pass", "warning", "fail", "no_data"]
 _CRITERION = re.compile(
@@ -136,14 +135,8 @@ class Criteria:
         """Load a criteria file; ``None`` gives the default."""
         if path is None:
             return cls.default()
-        try:
-            data = yaml.safe_load(Path(path).read_text("utf-8"))
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot read the criteria file {path}: {exc.strerror or exc}."
-            ) from exc
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"the criteria file {path} is not valid YAML: {exc}") from exc
+        text = read_text_file(path, what="criteria file")
+        data = load_yaml(text, source=f"the criteria file {path}")
         if not isinstance(data, Mapping):
             raise ConfigError(f"the criteria file {path} must hold a mapping with 'objectives'.")
         return cls.from_mapping(data, source=str(path))

@@ -85,7 +85,7 @@ def test_lower_layers_never_import_the_interface() -> None:
 
 
 def test_foundation_imports_nothing_above_it() -> None:
-    """errors, exitcodes, config, openslo, redaction, outputs and traffic_spec import only each other."""
+    """The foundation modules (errors, config, redaction, outputs, inputs, ...) import only each other."""
     foundation = (
         "hypersync_slo.errors",
         "hypersync_slo.exitcodes",
@@ -94,6 +94,8 @@ def test_foundation_imports_nothing_above_it() -> None:
         "hypersync_slo.redaction",
         "hypersync_slo.outputs",
         "hypersync_slo.traffic_spec",
+        "hypersync_slo.inputs",
+        "hypersync_slo.yamlfiles",
     )
     for name in (
         "errors.py",
@@ -103,6 +105,8 @@ def test_foundation_imports_nothing_above_it() -> None:
         "redaction.py",
         "outputs.py",
         "traffic_spec.py",
+        "inputs.py",
+        "yamlfiles.py",
     ):
         for imported in imports_of(PACKAGE / name):
             if imported.startswith("hypersync_slo"):
