@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from hypersync_slo import __version__
 from hypersync_slo.errors import HyperSyncSloError
 from hypersync_slo.exitcodes import ExitCode, epilog
+from hypersync_slo.extras import explain_import_error
 from hypersync_slo.redaction import (
     redact,
     redacted_streams,
@@ -137,7 +138,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     for token in argv:  # a password in any URL argument is masked from the first message on
         register_url_secrets(token)
     with redacted_streams():
-        parser = build_parser(argv)
+        command = selected_command(argv) or "hypersync-slo"
+        try:
+            parser = build_parser(argv)
+        except ModuleNotFoundError as exc:  # an optional part (an extra) is not installed
+            error = explain_import_error(exc, command)
+            if error is None:
+                raise
+            report_error(error)
+            return int(error.exit_code)
         args = parser.parse_args(argv)  # --help, --version, usage errors: SystemExit
         if not getattr(args, "func", None):
             parser.print_help()
@@ -148,6 +157,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except HyperSyncSloError as exc:
             report_error(exc)
             return int(exc.exit_code)
+        except ModuleNotFoundError as exc:
+            error = explain_import_error(exc, command)
+            if error is None:
+                raise
+            report_error(error)
+            return int(error.exit_code)
         except KeyboardInterrupt:
             print(
                 "hypersync-slo: interrupted; results gathered so far were written.",

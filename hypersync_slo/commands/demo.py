@@ -23,6 +23,7 @@ from hypersync_slo.commands.jobargs import (
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import HyperSyncSloError
 from hypersync_slo.exitcodes import ExitCode, epilog
+from hypersync_slo.extras import require
 from hypersync_slo.pipeline import JobSettings, run_job
 from hypersync_slo.stack import Stack
 
@@ -76,6 +77,7 @@ def register(sub: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     """Start the stack, run the job, stop the stack."""
     check_rate(args.rps, args.duration)
+    require("reference", *(() if "load" in args.skip else ("load",)), command="demo")
     config = SloConfig.load(args.slo_config)  # fail fast, before anything starts
     out = args.out or default_out_dir("demo")
     probe_outputs(out, None if args.no_history else args.history)

@@ -14,6 +14,7 @@ from hypersync_slo.commands.jobargs import (
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import UsageError, explain
 from hypersync_slo.exitcodes import ExitCode, epilog
+from hypersync_slo.extras import require
 from hypersync_slo.inputs import url_arg
 from hypersync_slo.loadgen import safety
 from hypersync_slo.pipeline import JobSettings, run_job
@@ -65,6 +66,8 @@ def register(sub: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     """Run the job."""
     check_rate(args.rps, args.duration)
+    if "load" not in args.skip:
+        require("load", command="run")
     if "report" not in args.skip and not args.prometheus_url:
         raise UsageError(
             explain(

@@ -9,6 +9,7 @@ from typing import Any
 
 from hypersync_slo.errors import UsageError, explain
 from hypersync_slo.exitcodes import ExitCode, epilog
+from hypersync_slo.extras import require
 
 _EXAMPLES = """\
 examples:
@@ -179,6 +180,7 @@ def _revision() -> str:
 
 def handle(args: argparse.Namespace) -> int:
     """Build the options and serve until stopped."""
+    require("reference", command="serve-reference")
     from hypersync_slo import __version__  # noqa: PLC0415 - the CLI starts fast
     from hypersync_slo.config import SloConfig  # noqa: PLC0415 - the CLI starts fast
     from hypersync_slo.reference import FaultError, FaultState, ServiceOptions, run  # noqa: PLC0415 - the CLI starts fast
