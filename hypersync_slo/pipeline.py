@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from hypersync_slo import markup
 from hypersync_slo.exitcodes import MEANINGS, ExitCode
 from hypersync_slo.outputs import write_text
 from hypersync_slo.redaction import redact_url
@@ -266,8 +267,8 @@ def write_summary(
     lines = [
         "# hypersync-slo run summary",
         "",
-        f"- target: `{redact_url(settings.target_url)}`",
-        f"- prometheus: `{redact_url(settings.prometheus_url) or 'none'}`",
+        f"- target: {markup.code(redact_url(settings.target_url))}",
+        f"- prometheus: {markup.code(redact_url(settings.prometheus_url) or 'none')}",
         f"- verdict: **{verdict.name.lower()}** (exit {int(verdict)}: {MEANINGS[verdict]})",
         "",
         "| stage | exit | meaning | seconds | outputs |",

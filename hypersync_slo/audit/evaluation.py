@@ -33,6 +33,7 @@ from hypersync_slo.audit.queries import (
 )
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import UsageError, explain
+from hypersync_slo.redaction import redact_url
 from hypersync_slo.report.prometheus import PrometheusClient
 from hypersync_slo.report.queries import duration
 from hypersync_slo.verdicts import Verdict
@@ -166,7 +167,7 @@ class AuditReport:
             "g0.range_input": duration(self.period),
             "g0.end_input": self.window[1].strftime("%Y-%m-%d %H:%M:%S"),
         }
-        return f"{self.prometheus_url}/graph?{urlencode(params)}"
+        return f"{redact_url(self.prometheus_url)}/graph?{urlencode(params)}"
 
 
 def iso(unix: float) -> str:

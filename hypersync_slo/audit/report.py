@@ -11,10 +11,12 @@ import math
 from pathlib import Path
 from typing import Any
 
+from hypersync_slo import markup
 from hypersync_slo.audit.criteria import Evaluation
 from hypersync_slo.audit.evaluation import AuditReport, SloAudit, iso
 from hypersync_slo.exitcodes import ExitCode
 from hypersync_slo.outputs import write_text
+from hypersync_slo.redaction import redact_url
 from hypersync_slo.report.json_report import finite
 from hypersync_slo.verdicts import Verdict, exit_code_for
 
@@ -275,22 +277,21 @@ def render_markdown(report: AuditReport, criteria: Evaluation | None, recorded: 
         f"# SLO audit: {report.verdict.value}",
         "",
         f"- period: {iso(report.window[0].timestamp())} - {iso(report.window[1].timestamp())} "
-        f"([open in Prometheus]({report.link()}))",
-        f"- source: prometheus {report.prometheus_url}, job `{report.job or 'all'}`, "
-        f"SLO file `{report.slo_file}`, budgeting: {report.budgeting}",
-        f"- history: {recorded or 'not recorded'}",
+        f"([open in Prometheus](<{report.link().replace('>', '%3E')}>))",
+        f"- source: prometheus {markup.code(redact_url(report.prometheus_url))}, "
+        f"job {markup.code(report.job or 'all')}, "
+        f"SLO file {markup.code(report.slo_file)}, budgeting: {report.budgeting}",
+        f"- history: {markup.plain(recorded or 'not recorded')}",
         "",
-        "```",
-        *summary_lines(report, criteria),
-        "```",
+        *markup.fence("\n".join(summary_lines(report, criteria))),
         "",
         "## Queries",
         "",
     ]
     for slo in report.slos:
-        lines.append(f"### {slo.name}")
+        lines.append(f"### {markup.plain(slo.name)}")
         lines.append("")
-        lines.extend(f"- {key}: `{query}`" for key, query in slo.queries.items())
+        lines.extend(f"- {key}: {markup.code(query)}" for key, query in slo.queries.items())
         lines.append("")
     return "\n".join(lines)
 

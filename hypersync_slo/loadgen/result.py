@@ -32,10 +32,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hypersync_slo import markup
 from hypersync_slo.config import SloConfig, format_value
 from hypersync_slo.loadgen import verdict as verdicts
 from hypersync_slo.loadgen.histogram import LatencyHistogram
 from hypersync_slo.outputs import write_text
+from hypersync_slo.redaction import redact_url
 
 RESULT_FILE = "load-result.json"
 SUMMARY_FILE = "load-summary.md"
@@ -239,7 +241,7 @@ def summary_markdown(result: dict[str, Any]) -> str:
     uncorrected = result["latency"]["uncorrected"]
     verdict = result["verdict"]
     lines = [
-        f"# Load run against {result['target_url']}",
+        f"# Load run against {markup.code(redact_url(str(result['target_url'])))}",
         "",
         f"- window: {result['window']['start']} – {result['window']['end']} "
         f"({result['elapsed']:.1f} s, {result['arrival']} arrivals, seed {result['seed']}, "
@@ -250,11 +252,11 @@ def summary_markdown(result: dict[str, Any]) -> str:
         f"{result['dropped']} dropped, {result['late']} late sends (client)",
         f"- verdict: **{verdict['status']}**"
         + (
-            f" (saturated: {'; '.join(result['saturation_reasons'])})"
+            f" (saturated: {markup.plain('; '.join(result['saturation_reasons']))})"
             if result["saturated"]
             else ""
         )
-        + (f" (aborted: {result['aborted']})" if result.get("aborted") else "")
+        + (f" (aborted: {markup.plain(result['aborted'])})" if result.get("aborted") else "")
         + (" (interrupted: partial results)" if result.get("interrupted") else ""),
         "",
         "| latency | p50 | p95 | p99 | p99.9 | max | source |",
@@ -296,7 +298,7 @@ def summary_markdown(result: dict[str, Any]) -> str:
             reason = f"{reason} (does not gate)".strip()
         lines.append(
             f"| {kpi['name']} | {kpi['verdict']} | {observed} | {kpi['objective']} | "
-            f"{kpi['samples']} | {kpi['source']} | {reason.replace('|', '/')} |"
+            f"{kpi['samples']} | {kpi['source']} | {markup.cell(reason)} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from hypersync_slo import markup
 from hypersync_slo.config import format_value
 from hypersync_slo.exitcodes import MEANINGS
+from hypersync_slo.redaction import redact_url
 from hypersync_slo.report.evaluation import Report
 from hypersync_slo.verdicts import KpiResult
 
@@ -25,7 +27,7 @@ def observed_text(kpi: KpiResult) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return markup.cell(text)
 
 
 def render(report: Report) -> str:
@@ -43,10 +45,10 @@ def render(report: Report) -> str:
             if report.settle
             else ""
         ),
-        f"- target: {report.target}",
-        f"- source: Prometheus at {report.prometheus_url}"
-        + (f", job `{report.job}`" if report.job else ""),
-        f"- SLO file: {report.slo_file}",
+        f"- target: {markup.code(redact_url(report.target))}",
+        f"- source: Prometheus at {markup.code(redact_url(report.prometheus_url))}"
+        + (f", job {markup.code(report.job)}" if report.job else ""),
+        f"- SLO file: {markup.code(report.slo_file)}",
         f"- generated: {report.generated_at.isoformat().replace('+00:00', 'Z')}",
         "",
         "| KPI | verdict | observed | objective | source | samples | why |",
@@ -80,19 +82,19 @@ def render(report: Report) -> str:
     if report.findings:
         lines += ["## Reconciliation findings (client vs server)", ""]
         for finding in report.findings:
-            first, *rest = finding.message.splitlines()
-            lines.append(f"- **{first}**")
-            lines.extend(f"  - {line}" for line in rest)
+            first, *rest = finding.message.splitlines() or [""]
+            lines.append(f"- **{markup.plain(first)}**")
+            lines.extend(f"  - {markup.plain(line)}" for line in rest)
         lines.append("")
     elif report.findings == [] and report.target.startswith("http"):
         lines += ["## Reconciliation", "", "Client and server agree within tolerance.", ""]
     if report.errors:
         lines += ["## Errors while querying", ""]
         for error in report.errors:
-            lines += ["```", error, "```", ""]
+            lines += [*markup.fence(error), ""]
     lines += ["## Queries", ""]
     for kpi in report.kpis:
-        lines += [f"- `{kpi.name}`: `{kpi.query}`"]
+        lines += [f"- {markup.code(kpi.name)}: {markup.code(kpi.query)}"]
     lines += [
         "",
         f"{report.queries} queries, {report.query_seconds:.3f} s waiting for Prometheus, "
