@@ -13,7 +13,11 @@ from hypersync_slo.audit.history import DEFAULT_PATH, History, resolve_path
 from hypersync_slo.audit.publish import PUSH_JOB, publish
 from hypersync_slo.audit.recording import entry_from_audit
 from hypersync_slo.audit.report import audit_exit_code, summary_lines, write_audit
-from hypersync_slo.commands.prometheus_args import ENVIRONMENT_HELP, prometheus_client
+from hypersync_slo.commands.prometheus_args import (
+    ENVIRONMENT_HELP,
+    add_deadline_argument,
+    prometheus_client,
+)
 from hypersync_slo.commands.report import parse_time
 from hypersync_slo.config import SloConfig, parse_quantity
 from hypersync_slo.errors import ConfigError, UsageError
@@ -119,6 +123,7 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--insecure", action="store_true", help="do not verify Prometheus's TLS certificate"
     )
+    add_deadline_argument(parser, default=600.0)
     parser.set_defaults(func=handle)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from hypersync_slo.inputs import seconds_arg
 from hypersync_slo.report import PrometheusClient
 
 ENVIRONMENT_HELP = """\
@@ -12,6 +13,19 @@ environment (read here only):
   HYPERSYNC_PROMETHEUS_TOKEN                    bearer token for Prometheus
   HYPERSYNC_PROMETHEUS_USER / _PASSWORD         basic auth for Prometheus
 """
+
+
+def add_deadline_argument(parser: argparse.ArgumentParser, default: float) -> None:
+    """``--deadline``: one bound on all the time spent waiting for Prometheus."""
+    parser.add_argument(
+        "--deadline",
+        type=seconds_arg("--deadline", maximum=86400),
+        default=default,
+        metavar="SECONDS",
+        help=f"overall time allowed for all Prometheus queries together (default {default:g} "
+        "s); a Prometheus that hangs is given up on after one --timeout and never asked again, "
+        "so the command ends with exit 5 well within this bound",
+    )
 
 
 def prometheus_client(args: argparse.Namespace) -> PrometheusClient:
@@ -27,4 +41,5 @@ def prometheus_client(args: argparse.Namespace) -> PrometheusClient:
         token=os.environ.get("HYPERSYNC_PROMETHEUS_TOKEN") or None,
         basic_auth=(user, password or "") if user else None,
         verify=not args.insecure,
+        deadline=getattr(args, "deadline", None),
     )

@@ -9,7 +9,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hypersync_slo.commands.prometheus_args import ENVIRONMENT_HELP, prometheus_client
+from hypersync_slo.commands.prometheus_args import (
+    ENVIRONMENT_HELP,
+    add_deadline_argument,
+    prometheus_client,
+)
 from hypersync_slo.config import SloConfig, parse_quantity
 from hypersync_slo.errors import ConfigError, NoData, PrometheusUnavailable, UsageError, explain
 from hypersync_slo.exitcodes import ExitCode, epilog
@@ -100,6 +104,7 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--insecure", action="store_true", help="do not verify Prometheus's TLS certificate"
     )
+    add_deadline_argument(parser, default=120.0)
     parser.set_defaults(func=handle)
 
 

@@ -363,6 +363,8 @@ def _compute(
         if isinstance(by_route, Counted):
             server.by_route = by_route.values
         server.business = _business(growth, q, report, counted)
+        if report.errors:  # a figure missing because its query failed is unknown, not absent
+            server.unreadable = report.errors[0].splitlines()[0]
         report.findings = reconcile(load_result, server, routes=routes)
 
 

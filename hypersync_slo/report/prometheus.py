@@ -91,9 +91,15 @@ class PrometheusClient:
         transport: BaseAdapter | None = None,
         retries: int = 1,
         max_points: int = MAX_POINTS,
+        deadline: float | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
+        #: Total seconds this client may wait for the store, all queries together (None: no cap).
+        self.deadline = deadline
+        self._deadline_at = None if deadline is None else time.monotonic() + deadline
+        #: Set when a query timed out: a store that hangs is not asked again (fail fast).
+        self._hung: str | None = None
         self.max_points = max_points
         self.stats = QueryStats()
         session = requests.Session()
@@ -212,7 +218,39 @@ class PrometheusClient:
             out.append(RangeSeries(dict(item.get("metric", {})), points))
         return out
 
+    def _refuse_when_out_of_time(self, query: str) -> None:
+        """Fail fast when the store already hung once or the overall deadline has passed."""
+        if self._hung is not None:
+            raise PrometheusUnavailable(
+                explain(
+                    "Prometheus did not answer an earlier query in time; not asked again.",
+                    prometheus=self.url,
+                    query=query,
+                    first_timeout=self._hung,
+                    what_to_do="check that Prometheus is healthy, or raise --timeout",
+                )
+            )
+        if self._deadline_at is not None and time.monotonic() >= self._deadline_at:
+            raise PrometheusUnavailable(
+                explain(
+                    f"the overall deadline for Prometheus ({self.deadline:g} s) has passed.",
+                    prometheus=self.url,
+                    query=query,
+                    answered=f"{self.stats.queries} queries before it",
+                    what_to_do="check Prometheus's load, or raise --deadline",
+                )
+            )
+
+    def _request_timeout(self) -> float:
+        """The time one request may take: ``timeout``, cut to what is left of the deadline."""
+        if self._deadline_at is None:
+            return self.timeout
+        return max(0.1, min(self.timeout, self._deadline_at - time.monotonic()))
+
     def _call(self, query: str, call: Callable[[], Any]) -> Any:
+        self._refuse_when_out_of_time(query)
+        limit = self._request_timeout()
+        self._connect._timeout = limit  # type: ignore[assignment]
         began = time.perf_counter()
         try:
             return call()
@@ -225,6 +263,16 @@ class PrometheusClient:
                 self._explain(
                     "Prometheus answered something that is not its API's JSON.", query, exc
                 )
+            ) from exc
+        except (requests.exceptions.Timeout, requests.exceptions.ConnectionError) as exc:
+            if not isinstance(exc, requests.exceptions.Timeout) and "timed out" not in str(exc):
+                raise PrometheusUnavailable(
+                    self._explain("Prometheus could not be reached.", query, exc)
+                ) from exc
+            waited = time.perf_counter() - began
+            self._hung = f"{waited:.1f} s without an answer ({type(exc).__name__})"
+            raise PrometheusUnavailable(
+                self._explain(f"Prometheus did not answer within {limit:g} s.", query, exc)
             ) from exc
         except requests.RequestException as exc:
             raise PrometheusUnavailable(

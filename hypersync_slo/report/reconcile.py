@@ -66,6 +66,9 @@ class ServerCounts:
     quantiles: Mapping[str, QuantileEstimate | None] = field(default_factory=dict)
     business: Mapping[str, float | Mapping[str, float] | None] = field(default_factory=dict)
     by_route: Mapping[str, float] = field(default_factory=dict)
+    #: Why some server figures could not be read (a failed query), or None: a missing figure
+    #: is then "unknown", never "absent".
+    unreadable: str | None = None
 
 
 def _count_tolerance(expected: float, tol: Tolerances) -> float:
@@ -77,8 +80,29 @@ def _tolerance_text(tol: Tolerances) -> str:
 
 
 def _count_finding(
-    kind: str, subject: str, client: float, server: float | None, *, tol: Tolerances, hint: str
+    kind: str,
+    subject: str,
+    client: float,
+    server: float | None,
+    *,
+    tol: Tolerances,
+    hint: str,
+    unreadable: str | None = None,
 ) -> Finding | None:
+    if server is None and unreadable is not None:
+        return Finding(
+            kind,
+            subject,
+            client,
+            None,
+            _tolerance_text(tol),
+            explain(
+                f"{subject}: the client sent {client:g}; the server's count could not be read",
+                client=f"{client:g}",
+                server=f"unknown (the query failed: {unreadable})",
+                likely_cause="Prometheus failed during the report; see the errors",
+            ),
+        )
     if server is None:
         return Finding(
             kind,
@@ -162,7 +186,13 @@ def reconcile(
             "than the load's"
         )
         found = _count_finding(
-            "request_count", "requests", sent, server.requests, tol=tol, hint=hint
+            "request_count",
+            "requests",
+            sent,
+            server.requests,
+            tol=tol,
+            hint=hint,
+            unreadable=server.unreadable,
         )
         if found:
             findings.append(found)
@@ -176,6 +206,7 @@ def reconcile(
                 count,
                 server.by_route.get(name),
                 tol=tol,
+                unreadable=server.unreadable,
                 hint="the route's label differs between client and server (a missing or "
                 "renamed http_route), or requests to it were lost",
             )
@@ -276,6 +307,7 @@ def _business_findings(
                     client,
                     got,
                     tol=tol,
+                    unreadable=server.unreadable,
                     hint="the counter did not grow by the successful calls sent: a frozen or "
                     "double-counting counter, or a scrape gap",
                 )
@@ -292,6 +324,7 @@ def _business_findings(
                 client,
                 got,
                 tol=tol,
+                unreadable=server.unreadable,
                 hint="the counter did not grow by the successful calls sent: a frozen or "
                 "double-counting counter, or a scrape gap",
             )
