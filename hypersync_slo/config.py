@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hypersync_slo.errors import ConfigError
+from hypersync_slo.profiles import PROFILES, HttpMetrics
+from hypersync_slo.profiles import from_mapping as http_profile
 from hypersync_slo.traffic_spec import TrafficSpec
 from hypersync_slo.yamlfiles import load_yaml, read_text_file
 
@@ -231,6 +233,8 @@ class SloConfig:
     metrics: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_METRICS))
     #: The declared traffic (``traffic:``); the packaged HyperSync mix when the file has none.
     traffic: TrafficSpec = field(default_factory=TrafficSpec.default)
+    #: The instrumentation profile: where the HTTP request metrics are (``metrics.profile``).
+    http: HttpMetrics = field(default_factory=lambda: PROFILES["hypersync"])
 
     def __post_init__(self) -> None:
         p95 = self.objectives.get("latency_p95")
@@ -275,6 +279,8 @@ class SloConfig:
 
     def metric(self, role: str) -> str:
         """The metric name for a catalogue role such as ``request_duration``."""
+        if role == "request_duration":
+            return self.http.histogram
         try:
             return self.metrics[role]
         except KeyError:
@@ -352,14 +358,23 @@ class SloConfig:
         if not isinstance(allow, list) or not all(isinstance(a, str) for a in allow):
             raise ConfigError("load.allow_targets must be a list of host names or host:port.")
         metrics = dict(DEFAULT_METRICS)
-        for role, name in _mapping(data, "metrics", required=False).items():
+        section = _mapping(data, "metrics", required=False)
+        overrides = dict(_mapping(section, "http", required=False))
+        for role, name in section.items():
+            if role in ("profile", "http"):
+                continue
             if role not in DEFAULT_METRICS:
                 raise ConfigError(
-                    f"metrics.{role}: unknown role; known roles: {', '.join(DEFAULT_METRICS)}."
+                    f"metrics.{role}: unknown role; known roles: profile, http, "
+                    f"{', '.join(DEFAULT_METRICS)}."
                 )
             if not isinstance(name, str) or not re.fullmatch(r"[a-zA-Z_:][a-zA-Z0-9_:]*", name):
                 raise ConfigError(f"metrics.{role}: {name!r} is not a valid metric name.")
             metrics[role] = name
+        if "request_duration" in section and "histogram" not in overrides:
+            overrides["histogram"] = metrics["request_duration"]
+        http = http_profile(section.get("profile"), overrides)
+        metrics["request_duration"] = http.histogram
         return cls(
             source=source,
             service=str(data.get("service", "hypersync")),
@@ -375,6 +390,7 @@ class SloConfig:
                 if data.get("traffic") is None
                 else TrafficSpec.from_mapping(data["traffic"], source=source)
             ),
+            http=http,
         )
 
 

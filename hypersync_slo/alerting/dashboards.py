@@ -29,7 +29,15 @@ from grafana_foundation_sdk.models import dashboard as model
 
 from hypersync_slo.alerting.mtail import LOG_JOB
 from hypersync_slo.alerting.mtail import PROGRAM_FILE as MTAIL_PROGRAM
-from hypersync_slo.alerting.rules import ALERTS_FILE, PSEUDO_FS, SLO_FILE, dump_yaml, le_matcher
+from hypersync_slo.alerting.rules import (
+    ALERTS_FILE,
+    PSEUDO_FS,
+    SLO_FILE,
+    dump_yaml,
+    le_matcher,
+    own_hosts,
+    quote_label,
+)
 from hypersync_slo.config import SloConfig
 
 DATASOURCE = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
@@ -50,22 +58,34 @@ class PanelSpec:
 
 
 class _Panels:
-    """The panel specs for one SLO file and metric catalogue."""
+    """The panel specs for one SLO file: its instrumentation profile and metric catalogue."""
 
     def __init__(self, config: SloConfig) -> None:
         self.c = config
+        self.h = config.http
         self.sel = 'job=~"$job"'
-        self.d = config.metric("request_duration")
+        #: The job's API requests (the profile's route filter), as every KPI panel counts them.
+        self.api = self.sel + (
+            f',{self.h.route_label}=~"{quote_label(self.h.api_routes)}"'
+            if self.h.api_routes
+            else ""
+        )
+        #: The SLO series of this service only (shared Prometheus: many services' rules).
+        self.slo_sel = f'service="{quote_label(config.service)}",job=~"$job"'
 
-    def rate(self, metric: str, by: str = "", extra: str = "") -> str:
-        matchers = self.sel + (f",{extra}" if extra else "")
+    def rate(self, metric: str, by: str = "", extra: str = "", *, api: bool = False) -> str:
+        matchers = (self.api if api else self.sel) + (f",{extra}" if extra else "")
         grouping = f" by ({by})" if by else ""
         return f"sum{grouping} (rate({metric}{{{matchers}}}[$__rate_interval]))"
 
+    def requests(self, by: str = "", extra: str = "") -> str:
+        """API requests per second from the series counted per status."""
+        return self.rate(self.h.requests, by, extra, api=True)
+
     def quantile(self, q: float, by: str = "") -> str:
-        return (
+        return self.h.in_seconds(
             f"histogram_quantile({q:g}, sum by (le{', ' + by if by else ''}) "
-            f"(rate({self.d}_bucket{{{self.sel}}}[$__rate_interval])))"
+            f"(rate({self.h.bucket}{{{self.api}}}[$__rate_interval])))"
         )
 
     def objective(self, kpi: str) -> tuple[float, ...]:
@@ -73,22 +93,30 @@ class _Panels:
         return (obj.value,) if obj and obj.value is not None else ()
 
     def error_ratio(self) -> str:
-        errors = self.rate(f"{self.d}_count", extra='http_response_status_code=~"5.."')
-        total = self.rate(f"{self.d}_count")
+        errors = self.requests(extra=f'{self.h.status}=~"{self.h.server_error}"')
+        total = self.requests()
         return f"({errors} or {total} * 0) / {total}"
 
     def kpis(self) -> list[PanelSpec]:
         panels = [
             PanelSpec(
-                "Availability (non-5xx / all requests)",
-                ((f"1 - ({self.error_ratio()})", "availability"),),
+                "Availability (successful health checks: scrapes of the job)",
+                ((f"avg(avg_over_time(up{{{self.sel}}}[$__rate_interval]))", "availability"),),
                 "percentunit",
                 "stat",
                 "Objective: " + self.c.objective("availability").describe(),
                 self.objective("availability"),
             ),
             PanelSpec(
-                "Error rate (5xx / all requests)",
+                "Success rate (API requests without 5xx / all)",
+                ((f"1 - ({self.error_ratio()})", "success rate"),),
+                "percentunit",
+                "stat",
+                "Objective: " + self.c.objective("success_rate").describe(),
+                self.objective("success_rate"),
+            ),
+            PanelSpec(
+                "Error rate (5xx / all API requests)",
                 ((self.error_ratio(), "error rate"),),
                 "percentunit",
                 "stat",
@@ -97,7 +125,7 @@ class _Panels:
             ),
             PanelSpec(
                 "Throughput",
-                ((self.rate(f"{self.d}_count"), "requests/s"),),
+                ((self.requests(), "requests/s"),),
                 "reqps",
                 "stat",
                 "Objective: " + self.c.objective("throughput_rps").describe(),
@@ -127,8 +155,8 @@ class _Panels:
         return panels
 
     def budget(self) -> list[PanelSpec]:
-        sli = 'slo:sli_error:ratio_rate{w}{{job=~"$job"}}'
-        budget = "on (slo) group_left slo:error_budget:ratio"
+        sli = "slo:sli_error:ratio_rate{w}{{" + self.slo_sel + "}}"
+        budget = "on (service, job, slo) group_left slo:error_budget:ratio{" + self.slo_sel + "}"
         panels = [
             PanelSpec(
                 "Error budget remaining (30 days)",
@@ -151,44 +179,49 @@ class _Panels:
         ]
         threshold = self.c.objectives.get("latency_p99")
         if threshold and threshold.value is not None:
-            fast = self.rate(f"{self.d}_bucket", extra=le_matcher(threshold.value))
+            fast = self.rate(self.h.bucket, extra=le_matcher(self.h.le(threshold.value)), api=True)
             panels.append(
                 PanelSpec(
                     f"Requests slower than {threshold.value * 1000:g} ms",
-                    ((f"1 - ({fast} / {self.rate(f'{self.d}_count')})", "slow ratio"),),
+                    ((f"1 - ({fast} / {self.rate(self.h.count, api=True)})", "slow ratio"),),
                     "percentunit",
                 )
             )
         return panels
 
+    def host(self, expr: str) -> str:
+        """A node_exporter expression kept on the hosts that run an instance of ``$job``."""
+        return own_hosts(expr, self.sel)
+
+    def process(self) -> list[PanelSpec]:
+        """CPU, memory and file descriptors of the service's processes, as its library names them."""
+        names = {name for name, _ in self.h.process_families}
+        if "process_cpu_usage" in names:  # Micrometer
+            cpu = f"process_cpu_usage{{{self.sel}}}"
+            memory = f"sum by (instance) (jvm_memory_used_bytes{{{self.sel}}})"
+            fds = f"process_files_open_files{{{self.sel}}} / process_files_max_files{{{self.sel}}}"
+        else:
+            cpu = self.rate("process_cpu_seconds_total", "instance")
+            memory = f"process_resident_memory_bytes{{{self.sel}}}"
+            fds = f"process_open_fds{{{self.sel}}} / process_max_fds{{{self.sel}}}"
+        return [
+            PanelSpec("Process CPU", ((cpu, "{{instance}}"),), "percentunit"),
+            PanelSpec("Process memory", ((memory, "{{instance}}"),), "bytes"),
+            PanelSpec("Open file descriptors / limit", ((fds, "{{instance}}"),), "percentunit"),
+        ]
+
     def system(self) -> list[PanelSpec]:
         fs = f'fstype!~"{PSEUDO_FS}"'
         return [
-            PanelSpec(
-                "Process CPU",
-                ((self.rate("process_cpu_seconds_total", "instance"), "{{instance}}"),),
-                "percentunit",
-            ),
-            PanelSpec(
-                "Process resident memory",
-                ((f"process_resident_memory_bytes{{{self.sel}}}", "{{instance}}"),),
-                "bytes",
-            ),
-            PanelSpec(
-                "Open file descriptors / limit",
-                (
-                    (
-                        f"process_open_fds{{{self.sel}}} / process_max_fds{{{self.sel}}}",
-                        "{{instance}}",
-                    ),
-                ),
-                "percentunit",
-            ),
+            *self.process(),
             PanelSpec(
                 "Host CPU busy",
                 (
                     (
-                        '1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[$__rate_interval]))',
+                        self.host(
+                            '1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}'
+                            "[$__rate_interval]))"
+                        ),
                         "{{instance}}",
                     ),
                 ),
@@ -198,7 +231,9 @@ class _Panels:
                 "Host memory used",
                 (
                     (
-                        "1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes",
+                        self.host(
+                            "1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes"
+                        ),
                         "{{instance}}",
                     ),
                 ),
@@ -213,7 +248,10 @@ class _Panels:
                 "Disk used",
                 (
                     (
-                        f"1 - node_filesystem_avail_bytes{{{fs}}} / node_filesystem_size_bytes{{{fs}}}",
+                        self.host(
+                            f"1 - node_filesystem_avail_bytes{{{fs}}} / "
+                            f"node_filesystem_size_bytes{{{fs}}}"
+                        ),
                         "{{instance}} {{mountpoint}}",
                     ),
                 ),
@@ -228,11 +266,16 @@ class _Panels:
                 "Disk I/O",
                 (
                     (
-                        "sum by (instance) (rate(node_disk_read_bytes_total[$__rate_interval]))",
+                        self.host(
+                            "sum by (instance) (rate(node_disk_read_bytes_total[$__rate_interval]))"
+                        ),
                         "read {{instance}}",
                     ),
                     (
-                        "sum by (instance) (rate(node_disk_written_bytes_total[$__rate_interval]))",
+                        self.host(
+                            "sum by (instance) "
+                            "(rate(node_disk_written_bytes_total[$__rate_interval]))"
+                        ),
                         "written {{instance}}",
                     ),
                 ),
@@ -242,52 +285,60 @@ class _Panels:
                 "Network I/O",
                 (
                     (
-                        "sum by (instance) (rate(node_network_receive_bytes_total[$__rate_interval]))",
+                        self.host(
+                            "sum by (instance) "
+                            "(rate(node_network_receive_bytes_total[$__rate_interval]))"
+                        ),
                         "in {{instance}}",
                     ),
                     (
-                        "sum by (instance) (rate(node_network_transmit_bytes_total[$__rate_interval]))",
+                        self.host(
+                            "sum by (instance) "
+                            "(rate(node_network_transmit_bytes_total[$__rate_interval]))"
+                        ),
                         "out {{instance}}",
                     ),
                 ),
                 "Bps",
             ),
-            PanelSpec("Running processes", (("node_procs_running", "{{instance}}"),), "short"),
+            PanelSpec(
+                "Running processes", ((self.host("node_procs_running"), "{{instance}}"),), "short"
+            ),
         ]
 
     def application(self) -> list[PanelSpec]:
         m = self.c.metric
-        return [
+        route, status = self.h.route_label, self.h.status
+        panels = [
             PanelSpec(
                 "Requests by route",
-                ((self.rate(f"{self.d}_count", "http_route"), "{{http_route}}"),),
+                ((self.requests(route), "{{" + route + "}}"),),
                 "reqps",
             ),
             PanelSpec(
                 "Responses by status code",
-                (
-                    (
-                        self.rate(f"{self.d}_count", "http_response_status_code"),
-                        "{{http_response_status_code}}",
-                    ),
-                ),
+                ((self.requests(status), "{{" + status + "}}"),),
                 "reqps",
             ),
             PanelSpec(
                 "p99 latency by route",
-                ((self.quantile(0.99, "http_route"), "{{http_route}}"),),
+                ((self.quantile(0.99, route), "{{" + route + "}}"),),
                 "s",
             ),
-            PanelSpec(
-                "Active requests, connections, queue depth",
-                (
-                    (f"sum({m('active_requests')}{{{self.sel}}})", "active requests"),
-                    (f"sum({m('active_connections')}{{{self.sel}}})", "active connections"),
-                    (f"sum({m('queue_depth')}{{{self.sel}}})", "queue depth"),
-                ),
-                "short",
-            ),
         ]
+        if self.h.catalogue:
+            panels.append(
+                PanelSpec(
+                    "Active requests, connections, queue depth",
+                    (
+                        (f"sum({m('active_requests')}{{{self.sel}}})", "active requests"),
+                        (f"sum({m('active_connections')}{{{self.sel}}})", "active connections"),
+                        (f"sum({m('queue_depth')}{{{self.sel}}})", "queue depth"),
+                    ),
+                    "short",
+                )
+            )
+        return panels
 
     def business(self) -> list[PanelSpec]:
         m = self.c.metric
@@ -385,13 +436,15 @@ def build_dashboard(config: SloConfig, *, job: str = "hypersync") -> dict[str, A
         )
     )
     panel_id = 1
-    for title, specs in (
+    rows = [
         ("KPIs against objectives", panels.kpis()),
         ("Error budget and burn rate", panels.budget()),
         ("System layer (process and host)", panels.system()),
         ("Application layer (HTTP)", panels.application()),
-        ("Business layer (HyperSync operations)", panels.business()),
-    ):
+    ]
+    if config.http.catalogue:
+        rows.append(("Business layer (HyperSync operations)", panels.business()))
+    for title, specs in rows:
         board.with_row(gdash.Row(title).id(panel_id))
         panel_id += 1
         for spec in specs:

@@ -19,12 +19,16 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hypersync_slo.alerting.rules import ALERTS_FILE, AlertRule, RuleSet
+from hypersync_slo.errors import ConfigError
 
 #: Requests per sample interval in the generated input series (large, so ratios are exact enough).
 TOTAL = 100_000.0
-INSTANCE = "svc:8080"
+#: The service instance and the node_exporter of its host (host alerts join them on the host).
+INSTANCE = "host:8080"
 NODE = {"instance": "host:9100", "job": "node"}
 FS = {**NODE, "device": "/dev/sda1", "fstype": "ext4", "mountpoint": "/"}
+#: Route values tried for the API route filter of a profile (the first it matches is used).
+ROUTES = ("/v1/receipts", "/api/items", "/items", "/")
 
 Expected = list[tuple[AlertRule, dict[str, str], str]]
 
@@ -54,9 +58,10 @@ class _Generator:
         self.job = rules.job
         self.timing = rules.timing
         self.step = int(min(60, max(1, rules.timing.rate_window // 5)))
-        self.duration = rules.metrics.get(
-            "request_duration", "http_server_request_duration_seconds"
-        )
+        self.http = rules.http
+        self.route = {self.http.route_label: _api_route(self.http.api_routes)}
+        error, ok = ("5xx", "2xx") if "x" in self.http.server_error else ("500", "200")
+        self.statuses = (error, ok)
         self.tests: list[dict[str, Any]] = []
 
     def steps(self, seconds: float) -> int:
@@ -156,13 +161,14 @@ class _Generator:
 
     def error_series(self, ratio: float, length: int) -> dict[str, str]:
         errors = round(ratio * TOTAL, 6)
-        base = {"job": self.job, "instance": INSTANCE}
+        base = {"job": self.job, "instance": INSTANCE, **self.route}
+        error, ok = self.statuses
         return {
             _selector(
-                f"{self.duration}_count", {**base, "http_response_status_code": "500"}
+                self.http.requests, {**base, self.http.status: error}
             ): f"0+{_num(errors)}x{length}",
             _selector(
-                f"{self.duration}_count", {**base, "http_response_status_code": "200"}
+                self.http.requests, {**base, self.http.status: ok}
             ): f"0+{_num(TOTAL - errors)}x{length}",
         }
 
@@ -173,14 +179,17 @@ class _Generator:
     def host_series(self, metric_used: str) -> Callable[[float, int], dict[str, str]]:
         def build(used: float, length: int) -> dict[str, str]:
             avail = round((1 - used) * 1_000_000, 3)
+            up = {_selector("up", {"job": self.job, "instance": INSTANCE}): f"1x{length}"}
             if metric_used == "memory":
                 return {
                     _selector("node_memory_MemAvailable_bytes", NODE): f"{_num(avail)}x{length}",
                     _selector("node_memory_MemTotal_bytes", NODE): f"1000000x{length}",
+                    **up,
                 }
             return {
                 _selector("node_filesystem_avail_bytes", FS): f"{_num(avail)}x{length}",
                 _selector("node_filesystem_size_bytes", FS): f"1000000x{length}",
+                **up,
             }
 
         return build
@@ -198,17 +207,17 @@ class _Generator:
             assert rule.threshold is not None
             for label, within in (("just above", 0.988), ("just below", 0.992)):
                 shares = {b: within if b <= rule.threshold else 1.0 for b in bounds}
-                base = {"job": self.job, "instance": INSTANCE}
+                base = {"job": self.job, "instance": INSTANCE, **self.route}
                 series = {
                     _selector(
-                        f"{self.duration}_bucket", {**base, "le": f"{b:g}"}
+                        self.http.bucket, {**base, "le": f"{self.http.le(b):g}"}
                     ): f"0+{_num(share * TOTAL)}x{end + 5}"
                     for b, share in shares.items()
                 }
-                series[_selector(f"{self.duration}_bucket", {**base, "le": "+Inf"})] = (
+                series[_selector(self.http.bucket, {**base, "le": "+Inf"})] = (
                     f"0+{_num(TOTAL)}x{end + 5}"
                 )
-                series[_selector(f"{self.duration}_count", base)] = f"0+{_num(TOTAL)}x{end + 5}"
+                series[_selector(self.http.count, base)] = f"0+{_num(TOTAL)}x{end + 5}"
                 expected: Expected = [
                     (r, {"job": self.job}, percentage(shares[r.threshold]))
                     for r in group
@@ -296,9 +305,13 @@ class _Generator:
             if kpi == "error_rate":
                 self.ratio_group(group, self.error_series, {"job": self.job}, self.error_value)
             elif kpi == "memory_used":
-                self.ratio_group(group, self.host_series("memory"), NODE, self.host_value)
+                self.ratio_group(
+                    group, self.host_series("memory"), {**NODE, "host": "host"}, self.host_value
+                )
             elif kpi == "disk_used":
-                self.ratio_group(group, self.host_series("disk"), FS, self.host_value)
+                self.ratio_group(
+                    group, self.host_series("disk"), {**FS, "host": "host"}, self.host_value
+                )
             elif kpi == "latency_p99":
                 self.latency_group(group)
             elif kpi == "availability":
@@ -313,6 +326,17 @@ class _Generator:
             "evaluation_interval": f"{self.step}s",
             "tests": self.tests,
         }
+
+
+def _api_route(pattern: str) -> str:
+    """A route value the profile's API filter keeps (``ROUTES``), for the generated series."""
+    for route in ROUTES:
+        if not pattern or re.fullmatch(pattern, route):
+            return route
+    raise ConfigError(
+        f"metrics.http.api_routes {pattern!r} keeps none of {', '.join(ROUTES)}: the generated "
+        "promtool tests need a route value it keeps."
+    )
 
 
 def rule_tests(rules: RuleSet) -> dict[str, Any]:

@@ -9,9 +9,16 @@ Two rule files come out of one ``SloConfig``:
   (the job's instance count changed). Every alert carries ``severity``, ``kpi`` and ``service``
   labels and ``summary``, ``description`` and ``runbook_url`` annotations.
 * ``hypersync-slo.rules.yml``: SLI recording rules per window and the SRE workbook's multi-window,
-  multi-burn-rate alerts for request availability and each latency objective: page (critical) on
-  14.4x over 1h and 5m or 6x over 6h and 30m, ticket (warning) on 3x over 1d and 2h or 1x over 3d
-  and 6h (the factors assume a 30-day SLO period).
+  multi-burn-rate alerts for each SLO: ``success_rate`` (API requests without a server error),
+  ``availability`` (successful health checks: the job's scrapes) and each latency objective: page
+  (critical) on 14.4x over 1h and 5m or 6x over 6h and 30m, ticket (warning) on 3x over 1d and 2h
+  or 1x over 3d and 6h (the factors assume a 30-day SLO period).
+
+Request metrics come from the SLO file's instrumentation profile (``config.http``: histogram,
+unit, label names, how a 5xx is written, the API routes). Every rule is keyed by the job it was
+rendered for, and every SLO series also by ``service`` and ``job``, so the files of several
+services load into one Prometheus side by side; host alerts (memory, disk) keep only the hosts
+that run an instance of the job (``on_own_hosts``).
 
 A critical and a warning alert on the same KPI share their ``alertname``, so the Alertmanager
 inhibition "critical silences the matching warning" can match on it.
@@ -32,6 +39,7 @@ import yaml
 
 from hypersync_slo.config import AlertLevel, SloConfig
 from hypersync_slo.errors import ConfigError, explain
+from hypersync_slo.profiles import PROFILES, HttpMetrics
 
 #: Where runbook links point unless ``--runbook-base`` says otherwise (the sections of docs/alerting.md).
 DEFAULT_RUNBOOK_BASE = "https://github.com/hypersync-slo/hypersync-slo/blob/main/docs/alerting.md"
@@ -40,6 +48,8 @@ ALERTS_FILE = "hypersync-alerts.rules.yml"
 SLO_FILE = "hypersync-slo.rules.yml"
 SEVERITIES = ("critical", "warning", "info")
 INFO_EVENTS = ("deployment", "configuration_change", "scaling")
+#: The host part of an ``instance`` label (``10.0.0.7:9100`` -> ``10.0.0.7``; no port: all of it).
+HOST_REGEX = "(.+?)(?::[0-9]+)?"
 #: File systems that are not disks: never alert on them being "full".
 PSEUDO_FS = "tmpfs|ramfs|devtmpfs|squashfs|overlay|nsfs|fuse.lxcfs|autofs|proc|sysfs"
 
@@ -192,6 +202,8 @@ class RuleSet:
     job: str = DEFAULT_JOB
     metrics: Mapping[str, str] = field(default_factory=dict)
     timing: Timing = field(default_factory=Timing)
+    http: HttpMetrics = field(default_factory=lambda: PROFILES["hypersync"])
+    service: str = "hypersync"
 
     def alerts(self) -> list[AlertRule]:
         """Every alerting rule, in file order."""
@@ -239,6 +251,10 @@ def check_runbook_base(url: str) -> str:
     return url.rstrip("/")
 
 
+def quote_label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
 def le_matcher(value: float) -> str:
     """A matcher for the ``le`` label of a bucket bound, in both spellings clients write.
 
@@ -250,6 +266,15 @@ def le_matcher(value: float) -> str:
     return 'le=~"' + "|".join(s.replace(".", "\\\\.") for s in spellings) + '"'
 
 
+def own_hosts(expr: str, selector: str) -> str:
+    """``(expr)`` kept on the hosts of the targets ``up{selector}`` (host = instance sans port)."""
+    return (
+        f'(label_replace({expr}, "host", "$1", "instance", "{HOST_REGEX}") '
+        f'and on (host) label_replace(group by (instance) (up{{{selector}}}), "host", "$1", '
+        f'"instance", "{HOST_REGEX}"))'
+    )
+
+
 class _Builder:
     """Builds the rule set for one SLO file, job and timing."""
 
@@ -257,32 +282,54 @@ class _Builder:
         if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_:.-]*", job):
             raise ConfigError(f"the job name {job!r} is not a usable Prometheus job label value.")
         self.config = config
+        self.http = config.http
         self.job = job
         self.runbook = check_runbook_base(runbook_base)
         self.timing = timing
         self.sel = f'job="{job}"'
-        self.duration = config.metric("request_duration")
+        #: The API requests of the job: the profile's route filter (``metrics.http.api_routes``).
+        self.api = self.sel + (
+            f',{self.http.route_label}=~"{quote_label(self.http.api_routes)}"'
+            if self.http.api_routes
+            else ""
+        )
+        #: The labels every SLO recording rule and burn alert carries (shared Prometheus).
+        self.slo_key = {"service": config.service, "job": job}
         self.window = duration(timing.rate_window)
 
     # -- expressions -------------------------------------------------------------------------
 
     def requests(self, window: str, extra: str = "") -> str:
-        matchers = self.sel + (f",{extra}" if extra else "")
-        return f"sum by (job) (rate({self.duration}_count{{{matchers}}}[{window}]))"
+        """Requests per second of the job's API, from the series counted per status."""
+        matchers = self.api + (f",{extra}" if extra else "")
+        return f"sum by (job) (rate({self.http.requests}{{{matchers}}}[{window}]))"
 
     def error_ratio(self, window: str) -> str:
-        errors = self.requests(window, 'http_response_status_code=~"5.."')
+        errors = self.requests(window, f'{self.http.status}=~"{self.http.server_error}"')
         total = self.requests(window)
         return f"({errors} or {total} * 0) / {total}"
 
     def within_ratio(self, window: str, threshold: float) -> str:
-        fast = f"sum by (job) (rate({self.duration}_bucket{{{self.sel},{le_matcher(threshold)}}}[{window}]))"
-        return f"{fast} / {self.requests(window)}"
+        """Share of the requests within ``threshold`` seconds (the bucket at it over the count)."""
+        le = le_matcher(self.http.le(threshold))
+        fast = f"sum by (job) (rate({self.http.bucket}{{{self.api},{le}}}[{window}]))"
+        total = f"sum by (job) (rate({self.http.count}{{{self.api}}}[{window}]))"
+        return f"{fast} / {total}"
 
     def slow_ratio(self, window: str, threshold: float) -> str:
-        fast = f"sum by (job) (rate({self.duration}_bucket{{{self.sel},{le_matcher(threshold)}}}[{window}]))"
-        total = self.requests(window)
-        return f"1 - ({fast} / {total})"
+        return f"1 - ({self.within_ratio(window, threshold)})"
+
+    def down_ratio(self, window: str) -> str:
+        """Share of the job's scrapes (health checks by Prometheus) that failed."""
+        return f"1 - avg by (job) (avg_over_time(up{{{self.sel}}}[{window}]))"
+
+    def on_own_hosts(self, expr: str) -> str:
+        """``expr`` (node_exporter series) kept only on the hosts that run an instance of the job.
+
+        The host is the ``instance`` label without its port, on both sides, so a shared
+        Prometheus scraping many node_exporters alerts each service for its own machines only.
+        """
+        return own_hosts(expr, self.sel)
 
     # -- threshold alerts (CONTRACT §4) --------------------------------------------------------
 
@@ -363,8 +410,10 @@ class _Builder:
             rules.append(
                 self.rule(
                     "HypersyncHostMemoryHigh",
-                    "1 - (node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes) "
-                    f"> {level.memory_used:g}",
+                    self.on_own_hosts(
+                        "1 - (node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes)"
+                    )
+                    + f" > {level.memory_used:g}",
                     level,
                     "memory_used",
                     f"Host memory use is above {level.memory_used * 100:g} %.",
@@ -378,8 +427,10 @@ class _Builder:
             rules.append(
                 self.rule(
                     "HypersyncHostDiskFull",
-                    f"1 - (node_filesystem_avail_bytes{{{fs}}} / node_filesystem_size_bytes{{{fs}}}) "
-                    f"> {level.disk_used:g}",
+                    self.on_own_hosts(
+                        f"1 - (node_filesystem_avail_bytes{{{fs}}} / node_filesystem_size_bytes{{{fs}}})"
+                    )
+                    + f" > {level.disk_used:g}",
                     level,
                     "disk_used",
                     f"A file system is more than {level.disk_used * 100:g} % full.",
@@ -442,8 +493,37 @@ class _Builder:
     # -- SLOs and burn rates ---------------------------------------------------------------------
 
     def slo_targets(self) -> list[tuple[SloTarget, str]]:
-        """Each SLO with its bad-ratio expression template (``{w}`` = window)."""
+        """Each SLO with its bad-ratio kind: ``error``, ``down`` or ``slow:<seconds>``.
+
+        ``success_rate`` (API requests answered without a server error) takes the strictest of
+        the ``success_rate`` and ``error_rate`` objectives; ``availability`` keeps the report's
+        meaning, successful health checks: here the job's scrapes (``up``).
+        """
         targets: list[tuple[SloTarget, str]] = []
+        budgets = {
+            kpi: (1.0 - o.value if kpi == "success_rate" else o.value)
+            for kpi in ("success_rate", "error_rate")
+            if (o := self.config.objectives.get(kpi)) and o.value is not None and not o.report_only
+        }
+        if budgets:
+            budget = min(budgets.values())
+            if budget <= 0:
+                raise ConfigError(
+                    f"objectives.{min(budgets, key=budgets.__getitem__)}: a 100 % objective leaves "
+                    "no error budget, so burn rates are undefined; use e.g. '>= 99.9%'."
+                )
+            targets.append(
+                (
+                    SloTarget(
+                        "success_rate",
+                        1.0 - budget,
+                        budget,
+                        f"{(1.0 - budget) * 100:g} % of API requests answered without a server "
+                        "error",
+                    ),
+                    "error",
+                )
+            )
         availability = self.config.objectives.get("availability")
         if availability and availability.value is not None and not availability.report_only:
             budget = 1.0 - availability.value
@@ -458,9 +538,10 @@ class _Builder:
                         "availability",
                         availability.value,
                         budget,
-                        f"{availability.value * 100:g} % of requests answered without 5xx",
+                        f"{availability.value * 100:g} % of health checks (scrapes of the job) "
+                        "successful",
                     ),
-                    "error",
+                    "down",
                 )
             )
         for kpi in ("latency_p95", "latency_p99"):
@@ -491,13 +572,16 @@ class _Builder:
     def bad_ratio(self, kind: str, window: str) -> str:
         if kind == "error":
             return self.error_ratio(window)
+        if kind == "down":
+            return self.down_ratio(window)
         return self.slow_ratio(window, float(kind.split(":", 1)[1]))
 
     def slo_groups(self) -> tuple[RuleGroup, ...]:
         recording: list[AlertRule | RecordingRule] = []
         alerts: list[AlertRule | RecordingRule] = []
         for target, kind in self.slo_targets():
-            labels = {"slo": target.name, "service": self.config.service}
+            labels = {"slo": target.name, **self.slo_key}
+            key = ",".join(f'{k}="{v}"' for k, v in labels.items())
             for window in SLI_WINDOWS:
                 recording.append(
                     RecordingRule(
@@ -508,7 +592,7 @@ class _Builder:
             recording.append(
                 RecordingRule(
                     "slo:sli_error:ratio_rate30d",
-                    f'avg_over_time(slo:sli_error:ratio_rate5m{{{self.sel},slo="{target.name}"}}[30d])',
+                    f"avg_over_time(slo:sli_error:ratio_rate5m{{{key}}}[30d])",
                     labels,
                 )
             )
@@ -520,7 +604,7 @@ class _Builder:
             )
             for severity, name in (("critical", "Page"), ("warning", "Ticket")):
                 pairs = [w for w in BURN_WINDOWS if w.severity == severity]
-                sel = f'{{{self.sel},slo="{target.name}"}}'
+                sel = f"{{{key}}}"
                 clauses = [
                     f"(slo:sli_error:ratio_rate{w.long}{sel} > ({w.factor:g} * {target.budget:g}) "
                     f"and slo:sli_error:ratio_rate{w.short}{sel} > ({w.factor:g} * {target.budget:g}))"
@@ -578,6 +662,8 @@ class _Builder:
             job=self.job,
             metrics=dict(self.config.metrics),
             timing=self.timing,
+            http=self.http,
+            service=self.config.service,
         )
 
 

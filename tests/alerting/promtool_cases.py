@@ -49,24 +49,30 @@ def render_template(text: str, labels: Mapping[str, str], value: str) -> str:
 def requests(errors_per_min: float, total_per_min: float, minutes: int = 200) -> dict[str, str]:
     """Counter series of the request histogram: ``errors`` 500s and the rest 200s per minute."""
     return {
-        f'{D}_count{{job="{JOB}",instance="svc:8080",http_response_status_code="500"}}': f"0+{errors_per_min:g}x{minutes}",
-        f'{D}_count{{job="{JOB}",instance="svc:8080",http_response_status_code="200"}}': f"0+{total_per_min - errors_per_min:g}x{minutes}",
+        f'{D}_count{{job="{JOB}",instance="host:8080",http_route="/v1/receipts",http_response_status_code="500"}}': f"0+{errors_per_min:g}x{minutes}",
+        f'{D}_count{{job="{JOB}",instance="host:8080",http_route="/v1/receipts",http_response_status_code="200"}}': f"0+{total_per_min - errors_per_min:g}x{minutes}",
     }
 
 
 def latency(within: Mapping[str, float], total: float, minutes: int = 200) -> dict[str, str]:
     """Bucket and count series: ``within[le]`` requests per minute at or below each bound."""
     series = {
-        f'{D}_bucket{{job="{JOB}",instance="svc:8080",le="{le}"}}': f"0+{n:g}x{minutes}"
+        f'{D}_bucket{{job="{JOB}",instance="host:8080",http_route="/v1/receipts",le="{le}"}}': f"0+{n:g}x{minutes}"
         for le, n in within.items()
     }
-    series[f'{D}_bucket{{job="{JOB}",instance="svc:8080",le="+Inf"}}'] = f"0+{total:g}x{minutes}"
-    series[f'{D}_count{{job="{JOB}",instance="svc:8080"}}'] = f"0+{total:g}x{minutes}"
+    series[
+        f'{D}_bucket{{job="{JOB}",instance="host:8080",http_route="/v1/receipts",le="+Inf"}}'
+    ] = f"0+{total:g}x{minutes}"
+    series[f'{D}_count{{job="{JOB}",instance="host:8080",http_route="/v1/receipts"}}'] = (
+        f"0+{total:g}x{minutes}"
+    )
     return series
 
 
 NODE = {"instance": "host:9100", "job": "node"}
 FS = {**NODE, "device": "/dev/sda1", "fstype": "ext4", "mountpoint": "/"}
+#: The service runs on the node's host (host alerts keep only the hosts of the job's instances).
+UP = {f'up{{job="{JOB}",instance="host:8080"}}': "1x60"}
 
 
 def disk(used: float) -> dict[str, str]:
@@ -75,6 +81,10 @@ def disk(used: float) -> dict[str, str]:
     return {
         f"node_filesystem_avail_bytes{{{labels}}}": f"{1000 - used * 1000:g}x60",
         f"node_filesystem_size_bytes{{{labels}}}": "1000x60",
+        # A full disk on a host that runs no instance of the job: never alerts for this job.
+        'node_filesystem_avail_bytes{instance="elsewhere:9100",job="node",device="/dev/sda1",fstype="ext4",mountpoint="/"}': "0x60",
+        'node_filesystem_size_bytes{instance="elsewhere:9100",job="node",device="/dev/sda1",fstype="ext4",mountpoint="/"}': "1000x60",
+        **UP,
     }
 
 
@@ -84,12 +94,20 @@ def memory(used: float) -> dict[str, str]:
     return {
         f"node_memory_MemAvailable_bytes{{{labels}}}": f"{1000 - used * 1000:g}x60",
         f"node_memory_MemTotal_bytes{{{labels}}}": "1000x60",
+        # Full memory on a host that runs no instance of the job: never alerts for this job.
+        'node_memory_MemAvailable_bytes{instance="elsewhere:9100",job="node"}': "0x60",
+        'node_memory_MemTotal_bytes{instance="elsewhere:9100",job="node"}': "1000x60",
+        **UP,
     }
 
 
 SVC = {"job": JOB}
-SLO = {"job": JOB, "slo": "availability"}
+SLO = {"job": JOB, "slo": "success_rate"}
 SLO_P99 = {"job": JOB, "slo": "latency_p99"}
+SLO_UP = {"job": JOB, "slo": "availability"}
+#: The job's only target answers scrapes for 100 minutes, then fails every scrape.
+DOWN_AT_100M = {f'up{{job="{JOB}",instance="host:8080"}}': "1x99 0x60"}
+ALL_UP = {f'up{{job="{JOB}",instance="host:8080"}}': "1x160"}
 SLO_P95 = {"job": JOB, "slo": "latency_p95"}
 BUILD = "hypersync_build_info"
 RELOAD = "hypersync_config_last_reload_timestamp_seconds"
@@ -178,7 +196,7 @@ CASES: tuple[Case, ...] = (
         "HypersyncHostMemoryHigh",
         memory(0.85),
         "30m",
-        [Expect("warning", NODE, "85%")],
+        [Expect("warning", {**NODE, "host": "host"}, "85%")],
     ),
     Case("memory 79 % is quiet", "HypersyncHostMemoryHigh", memory(0.79), "30m"),
     Case(
@@ -186,14 +204,17 @@ CASES: tuple[Case, ...] = (
         "HypersyncHostDiskFull",
         disk(0.96),
         "30m",
-        [Expect("critical", FS, "96%"), Expect("warning", FS, "96%")],
+        [
+            Expect("critical", {**FS, "host": "host"}, "96%"),
+            Expect("warning", {**FS, "host": "host"}, "96%"),
+        ],
     ),
     Case(
         "disk 94 % notifies only",
         "HypersyncHostDiskFull",
         disk(0.94),
         "30m",
-        [Expect("warning", FS, "94%")],
+        [Expect("warning", {**FS, "host": "host"}, "94%")],
     ),
     Case("disk 79 % is quiet", "HypersyncHostDiskFull", disk(0.79), "30m"),
     # -- info events -----------------------------------------------------------------------------------
@@ -233,37 +254,59 @@ CASES: tuple[Case, ...] = (
         [Expect("info", {"job": JOB}, "2")],
         extra_evals=(("10m", ()), ("40m", ())),
     ),
-    # -- burn rates (availability 99.9 %: budget 0.1 %) -------------------------------------------------
+    # -- burn rates (success rate 99.9 %: budget 0.1 %) -------------------------------------------------
     Case(
         "6.1x burn pages",
-        "HypersyncSloAvailabilityBurnPage",
+        "HypersyncSloSuccessRateBurnPage",
         requests(610, 100000),
         "25m",
         [Expect("critical", SLO, "0.61%")],
     ),
     Case(
-        "5.9x burn does not page", "HypersyncSloAvailabilityBurnPage", requests(590, 100000), "25m"
+        "5.9x burn does not page", "HypersyncSloSuccessRateBurnPage", requests(590, 100000), "25m"
     ),
     Case(
         "5.9x burn opens a ticket",
-        "HypersyncSloAvailabilityBurnTicket",
+        "HypersyncSloSuccessRateBurnTicket",
         requests(590, 100000),
         "25m",
         [Expect("warning", SLO, "0.59%")],
     ),
     Case(
         "1.01x burn opens a ticket",
-        "HypersyncSloAvailabilityBurnTicket",
+        "HypersyncSloSuccessRateBurnTicket",
         requests(101, 100000),
         "25m",
         [Expect("warning", SLO, "0.101%")],
     ),
-    Case("0.99x burn is quiet", "HypersyncSloAvailabilityBurnTicket", requests(99, 100000), "25m"),
+    Case("0.99x burn is quiet", "HypersyncSloSuccessRateBurnTicket", requests(99, 100000), "25m"),
     Case(
         "a 6.1x burn pages only after for: 2m",
-        "HypersyncSloAvailabilityBurnPage",
+        "HypersyncSloSuccessRateBurnPage",
         requests(610, 100000),
         "2m",
+    ),
+    # -- burn rates (availability 99.9 % of health checks: the job's scrapes) -------------------------
+    Case(
+        "16 failed scrapes in the last hour page (26.23 % of 61)",
+        "HypersyncSloAvailabilityBurnPage",
+        DOWN_AT_100M,
+        "115m",
+        [Expect("critical", SLO_UP, "26.23%")],
+    ),
+    Case("every scrape answered is quiet", "HypersyncSloAvailabilityBurnPage", ALL_UP, "115m"),
+    Case(
+        "16 failed scrapes in the last day open a ticket (13.79 % of 116)",
+        "HypersyncSloAvailabilityBurnTicket",
+        DOWN_AT_100M,
+        "115m",
+        [Expect("warning", SLO_UP, "13.79%")],
+    ),
+    Case(
+        "every scrape answered opens no ticket",
+        "HypersyncSloAvailabilityBurnTicket",
+        ALL_UP,
+        "115m",
     ),
     # -- burn rates (p99 < 500 ms: 1 % of requests may be slower) ---------------------------------------
     Case(

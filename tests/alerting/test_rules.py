@@ -131,19 +131,21 @@ def test_contract_levels_and_burn_rates_are_all_generated(rules: RuleSet) -> Non
         ("HypersyncDeployment", "info"),
         ("HypersyncConfigurationChange", "info"),
         ("HypersyncScalingEvent", "info"),
+        ("HypersyncSloSuccessRateBurnPage", "critical"),
+        ("HypersyncSloSuccessRateBurnTicket", "warning"),
         ("HypersyncSloAvailabilityBurnPage", "critical"),
         ("HypersyncSloAvailabilityBurnTicket", "warning"),
         ("HypersyncSloLatencyP99BurnPage", "critical"),
         ("HypersyncSloLatencyP99BurnTicket", "warning"),
     }
-    page = rules.alert("HypersyncSloAvailabilityBurnPage", "critical").expr
+    page = rules.alert("HypersyncSloSuccessRateBurnPage", "critical").expr
     assert "ratio_rate1h" in page
     assert "ratio_rate5m" in page
     assert "14.4 * 0.001" in page
     assert "ratio_rate6h" in page
     assert "ratio_rate30m" in page
     assert "6 * 0.001" in page
-    ticket = rules.alert("HypersyncSloAvailabilityBurnTicket", "warning").expr
+    ticket = rules.alert("HypersyncSloSuccessRateBurnTicket", "warning").expr
     assert "ratio_rate1d" in ticket
     assert "ratio_rate2h" in ticket
     assert "3 * 0.001" in ticket

@@ -85,7 +85,7 @@ def test_lower_layers_never_import_the_interface() -> None:
 
 
 def test_foundation_imports_nothing_above_it() -> None:
-    """The foundation modules (errors, config, redaction, outputs, inputs, ...) import only each other."""
+    """The foundation modules (errors, config, profiles, redaction, ...) import only each other."""
     foundation = (
         "hypersync_slo.errors",
         "hypersync_slo.exitcodes",
@@ -97,6 +97,7 @@ def test_foundation_imports_nothing_above_it() -> None:
         "hypersync_slo.inputs",
         "hypersync_slo.yamlfiles",
         "hypersync_slo.markup",
+        "hypersync_slo.profiles",
     )
     for name in (
         "errors.py",
@@ -109,6 +110,7 @@ def test_foundation_imports_nothing_above_it() -> None:
         "inputs.py",
         "yamlfiles.py",
         "markup.py",
+        "profiles.py",
     ):
         for imported in imports_of(PACKAGE / name):
             if imported.startswith("hypersync_slo"):
