@@ -27,7 +27,7 @@ from typing import Any, Literal
 from hypersync_slo.config import Objective, format_value
 from hypersync_slo.exitcodes import ExitCode
 
-Source = Literal["client", "prometheus", "probe"]
+Source = Literal["client", "prometheus", "probe", "log", "trace"]
 
 
 class Verdict(StrEnum):

@@ -7,7 +7,7 @@ import json
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hypersync_slo.commands.prometheus_args import (
     ENVIRONMENT_HELP,
@@ -31,6 +31,9 @@ from hypersync_slo.report import (
 )
 from hypersync_slo.verdicts import Verdict, exit_code_for
 
+if TYPE_CHECKING:
+    from hypersync_slo.report.logs import LogSummary
+
 DESCRIPTION = """\
 Query Prometheus for a window, compute every KPI (availability, latency p50/p95/p99/p99.9,
 throughput, error and success rate) against the SLO file's budgets, and write
@@ -48,6 +51,14 @@ examples:
   hypersync-slo report --prometheus-url http://127.0.0.1:9090 --load-result reports/run/load
       (the window, target and client numbers come from load-result.json; disagreements
       between client and server become findings)
+  hypersync-slo report --logs /var/log/hypersync/service.log --load-result reports/run/load
+      (the log source alone: exact percentiles from the request lines' durations)
+  hypersync-slo report --prometheus-url http://127.0.0.1:9090 --logs service.log.gz --last 1h
+      (Prometheus gates; the log's KPIs are shown beside it and disagreements are findings)
+
+The log source (--logs FILE, repeatable, or - for stdin; gzip is detected; FILE.1, FILE.2.gz
+... rotated beside FILE are read too) streams the JSON request lines of the window with flat
+memory. Each of its KPIs is labelled 'log' with its sample count.
 
 """
 DESCRIPTION += ENVIRONMENT_HELP + "\n"
@@ -64,9 +75,15 @@ def register(sub: Any) -> None:
     )
     parser.add_argument(
         "--prometheus-url",
-        required=True,
         type=url_arg("--prometheus-url"),
-        help="Prometheus-API base URL (Prometheus, Thanos, ...)",
+        help="Prometheus-API base URL (Prometheus, Thanos, ...); optional with --logs",
+    )
+    parser.add_argument(
+        "--logs",
+        action="append",
+        metavar="FILE|-",
+        help="the service's JSON request log (repeatable; gzip and rotated FILE.N read too; "
+        "- for stdin): a third KPI source, 'log'",
     )
     parser.add_argument("--start", help="window start: RFC 3339 (2026-11-27T02:00:00Z) or Unix s")
     parser.add_argument("--end", help="window end: RFC 3339 or Unix seconds")
@@ -183,9 +200,20 @@ def handle(args: argparse.Namespace) -> int:
     """Evaluate the window, write every output file, exit with the verdict's code."""
     config = SloConfig.load(args.slo_config)
     load = read_load_result(args.load_result) if args.load_result else None
+    if not args.prometheus_url and not args.logs:
+        raise UsageError(
+            "say where the KPIs come from: --prometheus-url URL, --logs FILE, or both."
+        )
+    if not args.prometheus_url:
+        return _log_only(args, config, load)
     start, end = window_of(args, load)
     out = args.out or Path("reports") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     probe_dir(out)  # an unwritable output is exit 10 before any query
+    log = None
+    if args.logs:
+        from hypersync_slo.report.logs import log_counts, read_request_logs  # noqa: PLC0415
+
+        log = read_request_logs(args.logs, (start, end), routes=args.routes or None)
     client = prometheus_client(args)
     settle = settle_for(args.settle, load, end)
     with client:
@@ -218,10 +246,57 @@ def handle(args: argparse.Namespace) -> int:
                 step=args.step,
                 settle=settle,
                 keep_partial=True,
+                log=log_counts(log) if log is not None else None,
             )
+    if log is not None:
+        _add_log(report, log, config)
+    return _finish(report, out, client.url)
+
+
+def _add_log(report: Report, log: LogSummary, config: SloConfig) -> None:
+    from hypersync_slo.report.logs import log_kpis  # noqa: PLC0415 - only with --logs
+
+    report.log_kpis = log_kpis(log, config)
+    report.log_summary = log.to_dict()
+
+
+def _log_only(args: argparse.Namespace, config: SloConfig, load: dict[str, Any] | None) -> int:
+    """The log source alone: its KPIs gate; the window is the given one, else the log's own."""
+    from hypersync_slo.report.logs import log_counts, read_request_logs  # noqa: PLC0415
+    from hypersync_slo.report.reconcile import reconcile_log  # noqa: PLC0415
+
+    given = bool(args.last or args.start or args.end or load is not None)
+    window = window_of(args, load) if given else None
+    log = read_request_logs(args.logs, window, routes=args.routes or None)
+    if window is None:
+        window = log.seen_window
+        if window is None:
+            raise NoData(
+                explain(
+                    "The log has no request line on the judged routes: nothing to judge.",
+                    logs=", ".join(args.logs),
+                    routes=args.routes or "(all)",
+                    read=log.describe(),
+                )
+            )
+        log.window = window
+    out = args.out or Path("reports") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    report = new_report("", config, window[0], window[1], load_result=load)
+    _add_log(report, log, config)
+    report.kpis = list(report.log_kpis)
+    report.findings = reconcile_log(log_counts(log), None, load, routes=args.routes or None)
+    print(log.describe())
+    return _finish(report, out, "")
+
+
+def _finish(report: Report, out: Path, url: str) -> int:
+    """Write the files, print the KPIs and findings, return the exit code."""
     paths = write_report(report, out)
     for kpi in report.kpis:
         print(kpi.describe())
+    if report.log_kpis and report.log_kpis != report.kpis:
+        for kpi in report.log_kpis:
+            print("also " + kpi.describe())
     for finding in report.findings:
         print("finding: " + finding.message.splitlines()[0])
     verdict = report.verdict
@@ -233,7 +308,7 @@ def handle(args: argparse.Namespace) -> int:
         print(file=sys.stderr)
         raise PrometheusUnavailable(
             explain(
-                f"Prometheus at {client.url} could not answer every query; "
+                f"Prometheus at {url} could not answer every query; "
                 f"the partial report is in {out}.",
                 first_failure=report.errors[0].replace("\n", "\n  "),
             )

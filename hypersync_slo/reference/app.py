@@ -225,7 +225,7 @@ class ReferenceApp:
             if status >= 500:
                 span.set_status(Status(StatusCode.ERROR))
             span.end()
-            if status != 499:
+            if status != 499 and not (status >= 500 and "histogram-skips-errors" in breaks):
                 self.metrics.observe(
                     method_label,
                     scope["path"] if "route-label-raw-path" in breaks else template,

@@ -54,6 +54,8 @@ BREAKS: dict[str, str] = {
     "request-id-not-echoed": "X-Request-ID is replaced by a generated one, also when safe",
     "request-id-unsafe-echo": "an unsafe X-Request-ID is echoed verbatim",
     "log-zero-ids": "log lines carry trace_id/span_id '0' instead of the real IDs",
+    "histogram-skips-errors": "5xx responses are not observed in the latency histogram "
+    "(the request log still shows them)",
 }
 
 _KEYS = ("latency", "error_ratio", "dependencies_down", "live", "ready_stuck", "stall", "breaks")

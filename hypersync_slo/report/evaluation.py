@@ -24,7 +24,13 @@ from hypersync_slo.exitcodes import ExitCode
 from hypersync_slo.report import kpis
 from hypersync_slo.report.prometheus import PrometheusClient, Sample, choose_step, points_in
 from hypersync_slo.report.queries import ROUTE_LABEL, STATUS_LABEL, Queries, duration
-from hypersync_slo.report.reconcile import Finding, ServerCounts, reconcile
+from hypersync_slo.report.reconcile import (
+    Finding,
+    LogCounts,
+    ServerCounts,
+    reconcile,
+    reconcile_log,
+)
 from hypersync_slo.verdicts import (
     KpiResult,
     Verdict,
@@ -64,6 +70,10 @@ class Report:
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     #: Ctrl-C stopped the evaluation: KPIs not yet computed read ``error`` (``interrupted``).
     interrupted: bool = False
+    #: The ``log`` source (``report --logs``): its KPIs and what was read; gating only when
+    #: there is no Prometheus (then they are also ``kpis``).
+    log_kpis: list[KpiResult] = field(default_factory=list)
+    log_summary: dict[str, Any] | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -115,6 +125,7 @@ def evaluate_window(
     plots: bool = True,
     settle: float = 0.0,
     keep_partial: bool = False,
+    log: LogCounts | None = None,
 ) -> Report:
     """Compute and judge every KPI for ``[start, end]`` from ``client``.
 
@@ -125,6 +136,9 @@ def evaluate_window(
     With ``keep_partial`` a ``KeyboardInterrupt`` (Ctrl-C) stops the evaluation without losing
     it: the report returned has what was computed, every other KPI ``error`` with the reason
     ``interrupted``, and ``interrupted`` set. Without it the interrupt propagates.
+
+    ``log`` is the log source's side of the same window: its disagreements with Prometheus
+    (and with the load result) are added to the findings.
     """
     if start.tzinfo is None or end.tzinfo is None:
         raise UsageError("the window's start and end must carry a time zone (use UTC).")
@@ -156,6 +170,7 @@ def evaluate_window(
             load_result=load_result,
             routes=routes,
             plots=plots,
+            log=log,
         )
     except KeyboardInterrupt:
         if not keep_partial:
@@ -231,6 +246,7 @@ def _compute(
     load_result: Mapping[str, Any] | None,
     routes: str | None,
     plots: bool,
+    log: LogCounts | None = None,
 ) -> None:
     """Fill ``results`` KPI by KPI (so an interrupt keeps what is done), then the report."""
     window = report.window
@@ -348,7 +364,7 @@ def _compute(
 
     if plots:
         _plot_series(client, config, q, report)
-    if load_result is not None:
+    if load_result is not None or log is not None:
         server = ServerCounts(
             requests=errors_ratio.total if errors_ratio else None,
             errors=errors_ratio.part if errors_ratio else None,
@@ -362,10 +378,13 @@ def _compute(
         )
         if isinstance(by_route, Counted):
             server.by_route = by_route.values
-        server.business = _business(growth, q, report, counted)
         if report.errors:  # a figure missing because its query failed is unknown, not absent
             server.unreadable = report.errors[0].splitlines()[0]
-        report.findings = reconcile(load_result, server, routes=routes)
+        if load_result is not None:
+            server.business = _business(growth, q, report, counted)
+            report.findings = reconcile(load_result, server, routes=routes)
+        if log is not None:
+            report.findings += reconcile_log(log, server, load_result, routes=routes)
 
 
 def _latency(

@@ -16,7 +16,7 @@ def _iso(moment: Any) -> str:
 def verdict_document(report: Report) -> dict[str, Any]:
     """The verdict.json document as a dict."""
     verdict = report.verdict
-    return {
+    document: dict[str, Any] = {
         "verdict": verdict.value,
         "exit_code": int(report.exit_code),
         "interrupted": report.interrupted,
@@ -41,6 +41,12 @@ def verdict_document(report: Report) -> dict[str, Any]:
             "step_seconds": report.step,
         },
     }
+    if report.log_summary is not None:
+        document["log"] = {
+            "kpis": [kpi.to_dict() for kpi in report.log_kpis],
+            "summary": report.log_summary,
+        }
+    return document
 
 
 def render(report: Report) -> str:

@@ -46,8 +46,12 @@ def render(report: Report) -> str:
             else ""
         ),
         f"- target: {markup.code(redact_url(report.target))}",
-        f"- source: Prometheus at {markup.code(redact_url(report.prometheus_url))}"
-        + (f", job {markup.code(report.job)}" if report.job else ""),
+        (
+            f"- source: Prometheus at {markup.code(redact_url(report.prometheus_url))}"
+            + (f", job {markup.code(report.job)}" if report.job else "")
+            if report.prometheus_url
+            else "- source: the service's request log lines (`log`)"
+        ),
         f"- SLO file: {markup.code(report.slo_file)}",
         f"- generated: {report.generated_at.isoformat().replace('+00:00', 'Z')}",
         "",
@@ -72,6 +76,29 @@ def render(report: Report) -> str:
             )
             + " |"
         )
+    if report.log_kpis and report.log_kpis != report.kpis:
+        lines += [
+            "",
+            "## The log source (not gating)",
+            "",
+            "| KPI | verdict | observed | objective | samples |",
+            "| --- | --- | --- | --- | ---: |",
+        ]
+        lines += [
+            "| "
+            + " | ".join(
+                _cell(x)
+                for x in (
+                    kpi.name,
+                    MARKS[kpi.verdict.value],
+                    observed_text(kpi),
+                    kpi.objective,
+                    str(kpi.samples),
+                )
+            )
+            + " |"
+            for kpi in report.log_kpis
+        ]
     lines += [
         "",
         "Latency verdicts are exact: `p95 < 100 ms` holds when at least 95 % of requests fell in",

@@ -43,10 +43,12 @@ class Finding:
     server: float | None
     tolerance: str
     message: str
+    #: The log source's figure, for findings that involve it (``log_*`` kinds).
+    log: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the ``findings`` items of verdict.json)."""
-        return {
+        out: dict[str, Any] = {
             "kind": self.kind,
             "subject": self.subject,
             "client": self.client,
@@ -54,6 +56,9 @@ class Finding:
             "tolerance": self.tolerance,
             "message": self.message,
         }
+        if self.log is not None:
+            out["log"] = self.log
+        return out
 
 
 @dataclass
@@ -338,3 +343,189 @@ def _number(value: object) -> float | None:
         return None
     number = float(value)
     return number if math.isfinite(number) else None
+
+
+@dataclass(frozen=True)
+class LogCounts:
+    """The log source's side of a window: request and 5xx lines, per route, exact quantiles."""
+
+    requests: float
+    errors: float
+    by_route: Mapping[str, float] = field(default_factory=dict)
+    quantiles: Mapping[str, float | None] = field(default_factory=dict)
+    where: str = "the log"
+
+
+def reconcile_log(
+    log: LogCounts,
+    server: ServerCounts | None,
+    load_result: Mapping[str, Any] | None,
+    tol: Tolerances | None = None,
+    *,
+    routes: str | None = None,
+) -> list[Finding]:
+    """Where the log disagrees with Prometheus (``server``) or with the load generator.
+
+    Against Prometheus: request and 5xx counts, counts per route, and each exact log quantile,
+    which must lie inside the bucket the histogram's estimate names (both sources see the same
+    requests, so an exact value outside the bucket means they did not). A histogram that counts
+    fewer 5xx than the log shows under-counts errors: the error rate judged from it is too good.
+    Against the client: requests sent vs request lines, and errors seen vs 5xx lines.
+    """
+    tol = tol or Tolerances()
+    findings: list[Finding] = []
+    if server is not None:
+        findings.extend(_log_vs_server(log, server, tol))
+    if load_result is not None:
+        findings.extend(_log_vs_client(log, load_result, tol, routes))
+    return findings
+
+
+def _log_vs_server(log: LogCounts, server: ServerCounts, tol: Tolerances) -> list[Finding]:
+    findings: list[Finding] = []
+    tolerance = f"max({tol.count_absolute:g}, {tol.count_relative:.0%} of the log count)"
+
+    def count(kind: str, subject: str, logged: float, seen: float | None, cause: str) -> None:
+        if seen is not None and abs(logged - seen) <= _count_tolerance(logged, tol):
+            return
+        findings.append(
+            Finding(
+                kind,
+                subject,
+                None,
+                seen,
+                tolerance,
+                explain(
+                    f"{subject}: the log and Prometheus disagree",
+                    log=f"{logged:g} lines ({log.where})",
+                    server="absent (no series)" if seen is None else f"{seen:.6g} (prometheus)",
+                    tolerance=tolerance,
+                    likely_cause=cause,
+                ),
+                log=logged,
+            )
+        )
+
+    if server.requests is not None or log.requests:
+        count(
+            "log_request_count",
+            "requests",
+            log.requests,
+            server.requests,
+            "requests the histogram did not observe (or lines the log lost), a scrape gap, "
+            "or a window that differs between the two",
+        )
+    if server.errors is not None and log.errors > server.errors + _count_tolerance(log.errors, tol):
+        findings.append(
+            Finding(
+                "log_error_count",
+                "errors",
+                None,
+                server.errors,
+                tolerance,
+                explain(
+                    "errors: the histogram under-counts the 5xx the log shows",
+                    log=f"{log.errors:g} 5xx lines ({log.where})",
+                    server=f"{server.errors:.6g} 5xx (prometheus)",
+                    tolerance=tolerance,
+                    likely_cause="the service does not observe failed requests in its latency "
+                    "histogram (or labels them otherwise): the error rate judged from "
+                    "Prometheus is too good",
+                ),
+                log=log.errors,
+            )
+        )
+    elif server.errors is not None and server.errors > log.errors + _count_tolerance(
+        log.errors, tol
+    ):
+        count(
+            "log_error_count",
+            "errors",
+            log.errors,
+            server.errors,
+            "5xx the log does not show: lost log lines, or traffic logged elsewhere",
+        )
+    if server.by_route:
+        for name, logged in sorted(log.by_route.items()):
+            count(
+                "log_route_count",
+                name,
+                logged,
+                server.by_route.get(name),
+                "the route's label differs between the log and the histogram, or requests to it "
+                "were not observed",
+            )
+    for key, estimate in server.quantiles.items():
+        exact = log.quantiles.get(key)
+        if exact is None or estimate is None:
+            continue
+        if estimate.lower - 1e-6 <= exact <= estimate.upper + 1e-6:
+            continue
+        findings.append(
+            Finding(
+                "log_latency",
+                f"latency {key}",
+                None,
+                estimate.value,
+                f"inside the bucket [{estimate.lower:g} s, {estimate.upper:g} s]",
+                explain(
+                    f"latency {key}: the log's exact value lies outside the histogram's bucket",
+                    log=f"{exact * 1000:.4g} ms (exact, {log.where})",
+                    server=f"{estimate.value * 1000:.4g} ms, between buckets {estimate.lower:g} s "
+                    f"and {estimate.upper:g} s (prometheus histogram)",
+                    likely_cause="the histogram and the log do not hold the same requests "
+                    "(requests missing from one of them, or a different window)",
+                ),
+                log=exact,
+            )
+        )
+    return findings
+
+
+def _log_vs_client(
+    log: LogCounts, load_result: Mapping[str, Any], tol: Tolerances, routes: str | None
+) -> list[Finding]:
+    findings: list[Finding] = []
+    sent, client_errors, _ = client_requests(load_result, routes)
+    if sent is None or sent <= 0:
+        return findings
+    tolerance = _tolerance_text(tol)
+    if abs(sent - log.requests) > _count_tolerance(sent, tol):
+        findings.append(
+            Finding(
+                "log_request_count",
+                "requests (client vs log)",
+                sent,
+                None,
+                tolerance,
+                explain(
+                    "requests: the client and the log disagree",
+                    client=f"{sent:g} (load generator)",
+                    log=f"{log.requests:g} request lines ({log.where})",
+                    tolerance=tolerance,
+                    likely_cause="requests lost before the service, log lines lost or not yet "
+                    "flushed, or another client's traffic in the log",
+                ),
+                log=log.requests,
+            )
+        )
+    if client_errors is not None and log.errors > client_errors + _count_tolerance(
+        client_errors, tol
+    ):
+        findings.append(
+            Finding(
+                "log_error_count",
+                "errors (client vs log)",
+                client_errors,
+                None,
+                tolerance,
+                explain(
+                    "errors: the log shows more 5xx than the client saw errors",
+                    client=f"{client_errors:g} (all causes)",
+                    log=f"{log.errors:g} 5xx lines ({log.where})",
+                    likely_cause="traffic from another client in the window",
+                ),
+                log=log.errors,
+            )
+        )
+    return findings

@@ -210,6 +210,21 @@ def logs_carry_real_ids(f: Faulty) -> bool:
     return all(len(line["trace_id"]) == 32 and len(line["span_id"]) == 16 for line in lines)
 
 
+def histogram_counts_errors(f: Faulty) -> bool:
+    def failed() -> float:
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(f.client.get("/metrics").text)
+            for sample in family.samples
+            if sample.name == "http_server_request_duration_seconds_count"
+            and sample.labels.get("http_response_status_code") == "500"
+        )
+
+    before = failed()
+    assert f.client.get("/v1/agents").status_code == 500
+    return failed() == before + 1
+
+
 DOWN = {"dependencies_down": ["receipt-store"]}
 #: break -> (faults set with it and without it, probe saying whether the promise is kept)
 CASES: dict[str, tuple[dict[str, Any], Probe]] = {
@@ -240,6 +255,7 @@ CASES: dict[str, tuple[dict[str, Any], Probe]] = {
     "request-id-not-echoed": ({}, request_id_echoed),
     "request-id-unsafe-echo": ({}, unsafe_request_id_replaced),
     "log-zero-ids": ({}, logs_carry_real_ids),
+    "histogram-skips-errors": ({"error_ratio": 1.0}, histogram_counts_errors),
 }
 
 
