@@ -36,8 +36,12 @@ KPI_UNITS: dict[str, str] = {
     "error_rate": "ratio",
     "success_rate": "ratio",
 }
-#: Every KPI, in the order reports list them.
+#: Every KPI of a window (Prometheus, the client, the log), in the order reports list them.
 KPIS: tuple[str, ...] = tuple(KPI_UNITS)
+#: KPIs of a run that are not window figures: judged by the load when asked for (``--trace-*``).
+RUN_KPI_UNITS: dict[str, str] = {"trace_completeness": "ratio"}
+#: Every KPI an SLO file may give an objective for.
+ALL_KPI_UNITS: dict[str, str] = {**KPI_UNITS, **RUN_KPI_UNITS}
 QUANTILES: dict[str, float] = {
     "latency_p50": 0.5,
     "latency_p95": 0.95,
@@ -124,9 +128,9 @@ class Objective:
     min_samples: int = 0
 
     def __post_init__(self) -> None:
-        if self.kpi not in KPI_UNITS:
+        if self.kpi not in ALL_KPI_UNITS:
             raise ConfigError(
-                f"objectives.{self.kpi}: unknown KPI; known KPIs are {', '.join(KPI_UNITS)}."
+                f"objectives.{self.kpi}: unknown KPI; known KPIs are {', '.join(ALL_KPI_UNITS)}."
             )
         if not self.report_only and (self.comparator is None or self.value is None):
             raise ConfigError(
@@ -257,7 +261,7 @@ class SloConfig:
         found = self.objectives.get(kpi)
         if found is None:
             return Objective(
-                kpi=kpi, comparator=None, value=None, unit=KPI_UNITS[kpi], report_only=True
+                kpi=kpi, comparator=None, value=None, unit=ALL_KPI_UNITS[kpi], report_only=True
             )
         return found
 
@@ -429,9 +433,9 @@ def min_samples_for(quantile: float | None, tail: int) -> int:
 
 def _objective(kpi: str, spec: Any, tail: int) -> Objective:
     where = f"objectives.{kpi}"
-    if kpi not in KPI_UNITS:
-        raise ConfigError(f"{where}: unknown KPI; known KPIs are {', '.join(KPI_UNITS)}.")
-    unit = KPI_UNITS[kpi]
+    if kpi not in ALL_KPI_UNITS:
+        raise ConfigError(f"{where}: unknown KPI; known KPIs are {', '.join(ALL_KPI_UNITS)}.")
+    unit = ALL_KPI_UNITS[kpi]
     if isinstance(spec, str):
         spec = {"objective": spec}
     if not isinstance(spec, dict):

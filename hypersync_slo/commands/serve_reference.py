@@ -19,6 +19,7 @@ examples:
   hypersync-slo serve-reference --port 8080 --data-dir /tmp/hs --fault-latency 0.02:0.6 --fault-error-ratio 0.01
   hypersync-slo serve-reference --port 8080 --data-dir /tmp/hs --break ready-500 --break no-traceresponse
   hypersync-slo serve-reference --port 8080 --data-dir /tmp/hs --otlp-endpoint http://127.0.0.1:4318
+  hypersync-slo serve-reference --port 8080 --data-dir /tmp/hs --zipkin-endpoint http://127.0.0.1:9411
 
   curl -s localhost:8080/health/ready
   curl -s -X PUT localhost:8080/admin/faults -d '{"dependencies_down": ["policy-engine"]}'
@@ -67,7 +68,14 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--otlp-endpoint",
         metavar="URL",
-        help="export spans by OTLP/HTTP to URL (e.g. http://127.0.0.1:4318); off by default",
+        help="export spans by OTLP/HTTP protobuf to URL/v1/traces (Jaeger's OTLP receiver, "
+        "the OTel collector; e.g. http://127.0.0.1:4318); off by default",
+    )
+    parser.add_argument(
+        "--zipkin-endpoint",
+        metavar="URL",
+        help="export spans as Zipkin v2 JSON to URL/api/v2/spans (a Zipkin server, e.g. "
+        "http://127.0.0.1:9411); off by default",
     )
     parser.add_argument("--log-file", type=Path, help="write JSON log lines here (default: stderr)")
     parser.add_argument(
@@ -153,6 +161,14 @@ def register(subparsers: Any) -> None:
         help="the whole server stops answering for DURATION every PERIOD seconds (e.g. 5:1)",
     )
     faults.add_argument(
+        "--fault-span-drop",
+        type=float,
+        default=0.0,
+        metavar="R",
+        help="the exporters leave out the child spans of a fraction R of the traces "
+        "(chosen by trace ID: its low 32 bits below R x 2^32)",
+    )
+    faults.add_argument(
         "--break",
         dest="breaks",
         action="append",
@@ -207,6 +223,7 @@ def handle(args: argparse.Namespace) -> int:
             live=args.fault_live,
             ready_stuck=args.fault_ready_stuck,
             stall=args.fault_stall,
+            span_drop=args.fault_span_drop,
             breaks=args.breaks,
         )
     except FaultError as exc:
@@ -220,6 +237,7 @@ def handle(args: argparse.Namespace) -> int:
         port=args.port,
         latency_thresholds=slo.latency_thresholds,
         otlp_endpoint=args.otlp_endpoint,
+        zipkin_endpoint=args.zipkin_endpoint,
         log_file=args.log_file,
         instrumentation=not args.no_instrumentation,
         fault_admin=args.enable_fault_admin,

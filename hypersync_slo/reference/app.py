@@ -88,6 +88,8 @@ class ReferenceApp:
                 service_name=options.service_name,
                 version=options.version,
                 otlp_endpoint=options.otlp_endpoint,
+                zipkin_endpoint=options.zipkin_endpoint,
+                span_drop=lambda: self.faults.span_drop,
             )
         self.api = Api(
             self.store,

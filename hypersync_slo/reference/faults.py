@@ -6,7 +6,8 @@ Its JSON shape is the admin API's::
 
     {"latency": [{"ratio": 0.02, "seconds": 0.6}], "error_ratio": 0.0,
      "dependencies_down": [], "live": "ok" | "fail" | {"slow": 2.0},
-     "ready_stuck": false, "stall": null | {"period": 5, "duration": 1}, "breaks": []}
+     "ready_stuck": false, "stall": null | {"period": 5, "duration": 1}, "span_drop": 0.0,
+     "breaks": []}
 
 Operational faults make the service unhealthy in the ways real services are; each *break*
 breaks exactly one promise of the monitoring contract, so the gate can prove it catches it.
@@ -58,7 +59,16 @@ BREAKS: dict[str, str] = {
     "(the request log still shows them)",
 }
 
-_KEYS = ("latency", "error_ratio", "dependencies_down", "live", "ready_stuck", "stall", "breaks")
+_KEYS = (
+    "latency",
+    "error_ratio",
+    "dependencies_down",
+    "live",
+    "ready_stuck",
+    "stall",
+    "span_drop",
+    "breaks",
+)
 
 
 class FaultError(ValueError):
@@ -113,6 +123,8 @@ class FaultState:
     live: str | float = "ok"  # "ok", "fail", or the seconds of a slow answer
     ready_stuck: bool = False
     stall: StallFault | None = None
+    #: Share of traces whose child spans the exporters leave out (chosen by trace ID).
+    span_drop: float = 0.0
     breaks: frozenset[str] = field(default_factory=frozenset)
 
     @property
@@ -140,6 +152,7 @@ class FaultState:
             "stall": None
             if self.stall is None
             else {"period": self.stall.period, "duration": self.stall.duration},
+            "span_drop": self.span_drop,
             "breaks": sorted(self.breaks),
         }
 
@@ -199,6 +212,7 @@ class FaultState:
             live=live,
             ready_stuck=stuck,
             stall=stall,
+            span_drop=_ratio(data.get("span_drop", 0.0) or 0.0, "span_drop"),
             breaks=_breaks(breaks),
         )
 
@@ -212,6 +226,7 @@ class FaultState:
         live: str | None = None,
         ready_stuck: bool = False,
         stall: str | None = None,
+        span_drop: float = 0.0,
         breaks: Iterable[str] = (),
     ) -> FaultState:
         """Parse the command-line forms (``P:SECONDS``, ``slow:SECONDS``, ``PERIOD:DURATION``)."""
@@ -244,6 +259,7 @@ class FaultState:
             live=live_state,
             ready_stuck=ready_stuck,
             stall=stall_state,
+            span_drop=_ratio(span_drop, "--fault-span-drop"),
             breaks=_breaks(list(breaks)),
         )
 

@@ -17,6 +17,7 @@ class ServiceOptions:
     port: int = 8080
     latency_thresholds: tuple[float, ...] = (0.1, 0.5, 1.0, 5.0)
     otlp_endpoint: str | None = None
+    zipkin_endpoint: str | None = None
     log_file: Path | None = None
     instrumentation: bool = True
     fault_admin: bool = False

@@ -31,12 +31,14 @@ def test_flags_parse_into_fault_state() -> None:
         live="slow:2",
         ready_stuck=True,
         stall="5:1",
+        span_drop=0.25,
         breaks=["ready-500"],
     )
     assert state.latency == (LatencyFault(0.02, 0.6), LatencyFault(0.5, 0.01))
     assert state.live == 2.0
     assert state.stall == StallFault(5.0, 1.0)
     assert state.to_json()["live"] == {"slow": 2.0}
+    assert state.span_drop == 0.25
     assert FaultState.from_json(state.to_json()) == state
 
 
@@ -51,6 +53,7 @@ def test_default_state_is_healthy() -> None:
         "live": "ok",
         "ready_stuck": False,
         "stall": None,
+        "span_drop": 0.0,
         "breaks": [],
     }
 
@@ -61,6 +64,7 @@ def test_default_state_is_healthy() -> None:
         ({"breaks": ["no-such-break"]}, "unknown break 'no-such-break'"),
         ({"dependencies_down": ["redis"]}, "unknown dependency 'redis'"),
         ({"error_ratio": 1.5}, "error_ratio: expected a number in [0, 1]"),
+        ({"span_drop": -0.1}, "span_drop: expected a number in [0, 1]"),
         ({"live": "sometimes"}, "live: expected"),
         ({"stall": {"period": 1, "duration": 2}}, "must be shorter than the period"),
         ({"latency": [{"ratio": 0.1}]}, "latency[0]"),
