@@ -398,7 +398,13 @@ def _log_vs_server(log: LogCounts, server: ServerCounts, tol: Tolerances) -> lis
                 explain(
                     f"{subject}: the log and Prometheus disagree",
                     log=f"{logged:g} lines ({log.where})",
-                    server="absent (no series)" if seen is None else f"{seen:.6g} (prometheus)",
+                    server=(
+                        f"{seen:.6g} (prometheus)"
+                        if seen is not None
+                        else f"unknown (the query failed: {server.unreadable})"
+                        if server.unreadable
+                        else "absent (no series)"
+                    ),
                     tolerance=tolerance,
                     likely_cause=cause,
                 ),
