@@ -13,8 +13,9 @@ AWS user guide plus its prose rules), so what the writer emits is proven, not as
 * every dimension key is a top-level string member (at most 1024 chars), every metric name a
   top-level number or array of at most 100 numbers; the line is at most 1 MB.
 
-``load_run_kpis()`` reads a run's KPIs from the tool's own ``verdict.json`` (or the KPI items
-of ``load-result.json``, or a plain ``{"kpis": {...}, "timestamp_ms": N}`` file);
+``load_run_kpis()`` reads a run's KPIs from the tool's own ``verdict.json`` (with the ``log``
+source's KPIs of ``report --logs`` as a source of their own), or the KPI items
+of ``load-result.json``, or a plain ``{"kpis": {...}, "timestamp_ms": N}`` file;
 ``run_records()`` turns them into one record per figure source (``Source`` is a dimension),
 refusing what CloudWatch would drop: a timestamp older than 14 days or more than 2 hours ahead,
 and a run in which no KPI had data (a record without metrics is never written: no empty
@@ -315,7 +316,10 @@ def _from_items(data: Mapping[str, Any], path: Path) -> list[RunKpis]:
     values: dict[str, dict[str, float]] = {}
     samples: dict[str, dict[str, int]] = {}
     verdicts: dict[str, dict[str, str]] = {}
-    for item in data["kpis"]:
+    log = data.get("log")
+    # report --logs: the log source's KPIs are a source of their own (Source=log)
+    log_items = log.get("kpis") if isinstance(log, Mapping) else None
+    for item in [*data["kpis"], *(log_items if isinstance(log_items, list) else [])]:
         if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
             raise ConfigError(f"{path}: every item of 'kpis' needs a 'name' (as verdict.json has).")
         name, source = item["name"], str(item.get("source") or "unknown")
