@@ -13,13 +13,17 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hypersync_slo import markup
 from hypersync_slo.exitcodes import MEANINGS, ExitCode
+
+if TYPE_CHECKING:
+    from hypersync_slo.report.prometheus import PrometheusClient
 from hypersync_slo.outputs import write_text
 from hypersync_slo.redaction import redact_url
 
@@ -65,7 +69,8 @@ class JobSettings:
     fault_admin: bool = False
     history: Path | None = None
     allow_targets: Sequence[str] = ()
-    scrape_settle: float = 3.0
+    #: Builds the client that waits for scrapes (credentials from the command); None: plain.
+    prometheus: Callable[[], PrometheusClient] | None = None
     stages: Sequence[str] = ("check", "load", "report")
 
 
@@ -150,6 +155,41 @@ def record_history(history: Path, report_dir: Path) -> StageResult:
     return result
 
 
+def wait_for_scrape(settings: JobSettings, moment: float) -> bool:
+    """Wait until every target of the job has a successful scrape after ``moment``.
+
+    Run between the gate and the load, so the gate's own requests are counted before the
+    load's window opens and none of them leaks into it. False (with a note) when the scrape
+    did not come within two scrape intervals and 5 s or Prometheus could not be asked: the
+    report then states the start edge's uncertainty.
+    """
+    from hypersync_slo.errors import PrometheusUnavailable  # noqa: PLC0415 - reporter imports
+    from hypersync_slo.report.prometheus import PrometheusClient  # noqa: PLC0415
+    from hypersync_slo.report.scrapes import wait_for_scrape_after  # noqa: PLC0415
+
+    assert settings.prometheus_url is not None
+    job = (settings.job or "").replace("\\", "\\\\").replace('"', '\\"')
+    selector = f'up{{job="{job}"}}' if settings.job else "up"
+    print(f"\n=== waiting for a scrape of {selector} after the gate", flush=True)
+    began = time.monotonic()
+    try:
+        client = (
+            settings.prometheus()
+            if settings.prometheus
+            else PrometheusClient(settings.prometheus_url)
+        )
+        with client:
+            coverage = wait_for_scrape_after(client, selector, moment)
+    except PrometheusUnavailable as exc:
+        print(f"  note: {str(exc).splitlines()[0]}", flush=True)
+        return False
+    if not coverage.settled:
+        print(f"  note: {coverage.unsettled_reason()}", flush=True)
+        return False
+    print(f"  scraped ({time.monotonic() - began:.1f} s)", flush=True)
+    return True
+
+
 def run_job(settings: JobSettings) -> ExitCode:
     """Run the stages in order; write the summary whatever happens; return the combined code."""
     out = settings.out_dir
@@ -168,6 +208,13 @@ def run_job(settings: JobSettings) -> ExitCode:
             if settings.fault_admin:
                 args += ["--fault-admin"]
             results.append(run_stage("contract gate", args, {"junit": str(junit)}))
+        quiet_since: float | None = None
+        if "load" in settings.stages and settings.prometheus_url and "report" in settings.stages:
+            # Nothing of ours reaches the target from here to the load: once every target has
+            # been scraped after this moment, the load's window starts on a covered edge.
+            quiet_since = time.time()
+            if not wait_for_scrape(settings, quiet_since):
+                quiet_since = None
         if "load" in settings.stages:
             load_dir = out / "load"
             args = [
@@ -193,8 +240,7 @@ def run_job(settings: JobSettings) -> ExitCode:
             load_result = out / "load" / "load-result.json"
             report_dir = out / "report"
             if load_result.exists():
-                # Let Prometheus scrape past the end of the load window before querying it.
-                time.sleep(settings.scrape_settle)
+                # The report waits for every target's first scrape after the load's window.
                 args = [
                     "report",
                     "--prometheus-url",
@@ -207,6 +253,8 @@ def run_job(settings: JobSettings) -> ExitCode:
                 ]
                 if settings.job:
                     args += ["--job", settings.job]
+                if quiet_since is not None:
+                    args += ["--quiet-since", f"{quiet_since:.3f}"]
                 results.append(
                     run_stage(
                         "report",

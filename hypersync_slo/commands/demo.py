@@ -117,7 +117,6 @@ def handle(args: argparse.Namespace) -> int:
             job="hypersync",
             log_file=stack.service.log_path,
             fault_admin=True,
-            scrape_settle=2 * args.scrape_interval + 1,
             history=None if args.no_history else args.history,
             stages=[s for s in ("check", "load", "report") if s not in args.skip],
         )

@@ -21,14 +21,17 @@ from hypersync_slo.inputs import seconds_arg, url_arg
 from hypersync_slo.outputs import probe_dir
 from hypersync_slo.report import (
     INTERRUPTED,
+    PrometheusClient,
     Report,
     check_thresholds_are_buckets,
     evaluate_window,
     histogram_buckets,
     mark_interrupted,
     new_report,
+    settle_window,
     write_report,
 )
+from hypersync_slo.report.scrapes import Coverage
 from hypersync_slo.verdicts import Verdict, exit_code_for
 
 if TYPE_CHECKING:
@@ -104,10 +107,16 @@ def register(sub: Any) -> None:
         help="regex of http_route values the KPIs judge (default '/v1/.*'; '' for all)",
     )
     parser.add_argument(
-        "--settle",
-        type=float,
-        help="count scrapes up to this many seconds after the window's end (default 0; with "
-        "--load-result: the time since the load ended, at most 15 s)",
+        "--settle-timeout",
+        type=seconds_arg("--settle-timeout", maximum=3600),
+        help="wait at most this many seconds after the window's end for every target's first "
+        "successful scrape after it (default: 2 scrape intervals + 5 s); without it the "
+        "counted KPIs are no_data",
+    )
+    parser.add_argument(
+        "--quiet-since",
+        help="nothing but the window's traffic reached the target since this time (RFC 3339 or "
+        "Unix s): a scrape after it covers the window's start edge (run passes its gate's end)",
     )
     parser.add_argument(
         "--step", type=seconds_arg("--step"), help="plot resolution in seconds (default: auto)"
@@ -187,13 +196,27 @@ def window_of(args: argparse.Namespace, load: dict[str, Any] | None) -> tuple[da
     raise UsageError("say which window: --start T --end T, --last 30m, or --load-result DIR.")
 
 
-def settle_for(given: float | None, load: dict[str, Any] | None, end: datetime) -> float:
-    """Seconds of scrapes after the window that still count it (see ``evaluate_window``)."""
-    if given is not None:
-        return max(0.0, given)
-    if load is None:
-        return 0.0
-    return min(15.0, max(0.0, (datetime.now(UTC) - end).total_seconds()))
+def settle(
+    client: PrometheusClient,
+    args: argparse.Namespace,
+    config: SloConfig,
+    window: tuple[datetime, datetime],
+    load: dict[str, Any] | None,
+) -> Coverage:
+    """Wait for every target's first successful scrape after the window (bounded), and say
+    which scrapes bracket it."""
+    quiet = parse_time(args.quiet_since, "--quiet-since") if args.quiet_since else None
+    coverage = settle_window(
+        client,
+        config,
+        *window,
+        job=args.job,
+        quiet_since=quiet.timestamp() if quiet else None,
+        quiet_after_end=load is not None,
+        bound=args.settle_timeout,
+    )
+    print(f"scrapes: {coverage.describe()}; waited {coverage.waited:.1f} s", flush=True)
+    return coverage
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -215,9 +238,10 @@ def handle(args: argparse.Namespace) -> int:
 
         log = read_request_logs(args.logs, (start, end), routes=args.routes or None)
     client = prometheus_client(args)
-    settle = settle_for(args.settle, load, end)
+    coverage: Coverage | None = None
     with client:
         try:
+            coverage = settle(client, args, config, (start, end), load)
             bounds = histogram_buckets(client, config, args.job)
         except PrometheusUnavailable:
             bounds = []  # the evaluation below reports the outage with the query that failed
@@ -225,7 +249,7 @@ def handle(args: argparse.Namespace) -> int:
             bounds = None
         if bounds is None:  # Ctrl-C before any KPI: every KPI reads error (interrupted)
             report = new_report(
-                client.url, config, start, end, job=args.job, load_result=load, settle=settle
+                client.url, config, start, end, job=args.job, load_result=load, coverage=coverage
             )
             mark_interrupted(report, config)
         else:
@@ -244,7 +268,7 @@ def handle(args: argparse.Namespace) -> int:
                 load_result=load,
                 routes=args.routes or None,
                 step=args.step,
-                settle=settle,
+                coverage=coverage,
                 keep_partial=True,
                 log=log_counts(log) if log is not None else None,
             )

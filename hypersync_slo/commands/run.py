@@ -11,6 +11,7 @@ from hypersync_slo.commands.jobargs import (
     default_out_dir,
     probe_outputs,
 )
+from hypersync_slo.commands.prometheus_args import prometheus_client
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import UsageError, explain
 from hypersync_slo.exitcodes import ExitCode, epilog
@@ -93,5 +94,8 @@ def handle(args: argparse.Namespace) -> int:
         allow_targets=args.allow_target,
         history=None if args.no_history else args.history,
         stages=[s for s in ("check", "load", "report") if s not in args.skip],
+        prometheus=lambda: prometheus_client(
+            argparse.Namespace(prometheus_url=args.prometheus_url, timeout=10.0, insecure=False)
+        ),
     )
     return int(run_job(settings) if settings.stages else ExitCode.USAGE)

@@ -131,13 +131,25 @@ def kpi_report(slo_settings: SloSettings, slo_config: SloConfig) -> Report:
         pytest.skip("no --slo-prometheus-url: KPI tests need Prometheus")
     # The reporter pulls in pandas: imported only when KPIs are judged, so the contract gate
     # alone starts fast.
-    from hypersync_slo.report import PrometheusClient, evaluate_window  # noqa: PLC0415
+    from hypersync_slo.report import (  # noqa: PLC0415
+        PrometheusClient,
+        evaluate_window,
+        settle_window,
+    )
 
     end = datetime.now(UTC)
     start = end - timedelta(seconds=slo_settings.window)
     with PrometheusClient(
         slo_settings.prometheus_url, timeout=slo_settings.timeout, verify=slo_settings.verify_tls
     ) as client:
+        # The window's last requests count once every target was scraped after its end.
+        coverage = settle_window(client, slo_config, start, end, job=slo_settings.prometheus_job)
         return evaluate_window(
-            client, slo_config, start, end, job=slo_settings.prometheus_job, plots=False
+            client,
+            slo_config,
+            start,
+            end,
+            job=slo_settings.prometheus_job,
+            plots=False,
+            coverage=coverage,
         )

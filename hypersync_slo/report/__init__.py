@@ -19,6 +19,7 @@ from hypersync_slo.report.evaluation import (
     evaluate_window,
     mark_interrupted,
     new_report,
+    settle_window,
 )
 from hypersync_slo.report.preflight import check_thresholds_are_buckets, histogram_buckets
 from hypersync_slo.report.prometheus import PrometheusClient, RecordedAnswers
@@ -36,5 +37,6 @@ __all__ = [
     "histogram_buckets",
     "mark_interrupted",
     "new_report",
+    "settle_window",
     "write_report",
 ]

@@ -31,6 +31,7 @@ from hypersync_slo.report.reconcile import (
     reconcile,
     reconcile_log,
 )
+from hypersync_slo.report.scrapes import Coverage, read_coverage, wait_for_coverage
 from hypersync_slo.verdicts import (
     KpiResult,
     Verdict,
@@ -42,6 +43,16 @@ from hypersync_slo.verdicts import (
 )
 
 SUBWINDOW = 60.0
+#: The KPIs counted from counters: no_data while the window's last scrape is missing.
+COUNTED = (
+    "latency_p50",
+    "latency_p95",
+    "latency_p99",
+    "latency_p999",
+    "throughput_rps",
+    "error_rate",
+    "success_rate",
+)
 #: The reason of a KPI that Ctrl-C stopped before it was computed.
 INTERRUPTED = "interrupted"
 ROUTE_KEY = ("http_request_method", ROUTE_LABEL)
@@ -63,7 +74,8 @@ class Report:
     series: dict[str, pd.Series] = field(default_factory=dict)
     budgets: dict[str, float] = field(default_factory=dict)
     step: float = 0.0
-    settle: float = 0.0
+    #: The scrapes bracketing the window (None before they were read).
+    coverage: Coverage | None = None
     query_seconds: float = 0.0
     compute_seconds: float = 0.0
     queries: int = 0
@@ -99,8 +111,15 @@ class Report:
 
     @property
     def counted_until(self) -> float:
-        """Unix time up to which scrapes count the window's requests (end + settle)."""
-        return self.window[1].timestamp() + self.settle
+        """Unix time up to which scrapes count the window's requests: the scrape after its end."""
+        if self.coverage is None:
+            return self.window[1].timestamp()
+        return self.coverage.counted_until
+
+    @property
+    def settle(self) -> float:
+        """Seconds of scrapes after the window's end that count it (to the first scrape after)."""
+        return self.counted_until - self.window[1].timestamp()
 
 
 def _guard(report: Report, what: str, call: Callable[[], T]) -> T | PrometheusUnavailable:
@@ -123,15 +142,16 @@ def evaluate_window(
     routes: str | None = "/v1/.*",
     step: float | None = None,
     plots: bool = True,
-    settle: float = 0.0,
+    coverage: Coverage | None = None,
     keep_partial: bool = False,
     log: LogCounts | None = None,
 ) -> Report:
     """Compute and judge every KPI for ``[start, end]`` from ``client``.
 
-    ``settle`` extends the counting (not the window) by that many seconds after ``end``, so the
-    scrapes that follow the window still count the window's last requests. Use it only when
-    nothing else loads the target after the window, as after a load run.
+    ``coverage`` names the scrapes that bracket the window (``scrapes.wait_for_coverage``, which
+    waits for the scrape after the end); without it they are read as they are now, without
+    waiting. The counts run from each target's last scrape at or before ``start`` to the first
+    after ``end``; without a scrape after the end the counted KPIs are ``no_data``.
 
     With ``keep_partial`` a ``KeyboardInterrupt`` (Ctrl-C) stops the evaluation without losing
     it: the report returned has what was computed, every other KPI ``error`` with the reason
@@ -156,17 +176,31 @@ def evaluate_window(
     queries_before = client.stats.queries
     seconds_before = client.stats.seconds
     report = new_report(
-        client.url, config, start, end, job=job, load_result=load_result, settle=settle
+        client.url, config, start, end, job=job, load_result=load_result, coverage=coverage
     )
     report.step = step or choose_step(start.timestamp(), end.timestamp(), floor=1.0, points=5761)
     results: dict[str, KpiResult] = {}
+    q = Queries(config, job=job, routes=routes)
     try:
+        if report.coverage is None:
+            got = _guard(
+                report,
+                "scrapes around the window",
+                lambda: read_coverage(
+                    client,
+                    up_selector(q),
+                    start.timestamp(),
+                    end.timestamp(),
+                    quiet_after_end=load_result is not None,
+                ),
+            )
+            report.coverage = got if isinstance(got, Coverage) else None
         _compute(
             report,
             results,
             client,
             config,
-            Queries(config, job=job, routes=routes),
+            q,
             load_result=load_result,
             routes=routes,
             plots=plots,
@@ -190,7 +224,7 @@ def new_report(
     *,
     job: str | None = None,
     load_result: Mapping[str, Any] | None = None,
-    settle: float = 0.0,
+    coverage: Coverage | None = None,
 ) -> Report:
     """An empty report for the window (no KPI yet), with its target, source and budgets."""
     return Report(
@@ -199,7 +233,7 @@ def new_report(
         prometheus_url=prometheus_url,
         job=job,
         slo_file=config.source,
-        settle=max(0.0, settle),
+        coverage=coverage,
         budgets={
             name: obj.value
             for name, obj in config.objectives.items()
@@ -251,18 +285,18 @@ def _compute(
     """Fill ``results`` KPI by KPI (so an interrupt keeps what is done), then the report."""
     window = report.window
     start = window[0]
-    seconds = report.seconds
+    coverage = report.coverage
     t_end = report.counted_until
-    counted = seconds + report.settle
     t_start = start.timestamp()
-    scraped = _guard(report, "scrape at window start", lambda: client.instant(q.scraped(), t_start))
+    counted = t_end - t_start
     growth = Growth(
         client,
         t_start,
         t_end,
         counted,
-        exact=bool(scraped) and not isinstance(scraped, PrometheusUnavailable),
-        scrapes_query=q.scrapes(counted),
+        exact=coverage is not None and coverage.counted_from is not None,
+        interval=coverage.interval if coverage is not None else None,
+        window_exact=coverage is not None and coverage.exact,
     )
 
     # Latency from the histogram buckets.
@@ -353,10 +387,13 @@ def _compute(
                 completed=errors_ratio.total,
                 status_query=status_query,
                 counting=by_status.method,
+                histories=by_status.histories,
             ),
             config,
             load_result,
         )
+
+    _apply_coverage(results, config, coverage)
 
     # Availability: probe results from the load run, else probe_success, else up.
     results["availability"] = _availability(client, config, q, report, load_result)
@@ -385,6 +422,63 @@ def _compute(
             report.findings = reconcile(load_result, server, routes=routes)
         if log is not None:
             report.findings += reconcile_log(log, server, load_result, routes=routes)
+
+
+def up_selector(q: Queries) -> str:
+    """The ``up`` series of the job's targets (every instance: replicas are all counted)."""
+    return f"up{q.selector(routes=False)}"
+
+
+def settle_window(
+    client: PrometheusClient,
+    config: SloConfig,
+    start: datetime,
+    end: datetime,
+    *,
+    job: str | None = None,
+    quiet_since: float | None = None,
+    quiet_after_end: bool = False,
+    bound: float | None = None,
+) -> Coverage:
+    """Wait (bounded) for every target of the job to be scraped after ``end``; the coverage
+    to hand to ``evaluate_window``."""
+    return wait_for_coverage(
+        client,
+        up_selector(Queries(config, job=job)),
+        start.timestamp(),
+        end.timestamp(),
+        quiet_since=quiet_since,
+        quiet_after_end=quiet_after_end,
+        bound=bound,
+    )
+
+
+def _apply_coverage(
+    results: dict[str, KpiResult], config: SloConfig, coverage: Coverage | None
+) -> None:
+    """State the scrapes behind every counted KPI; ``no_data`` while the window is unsettled."""
+    for name in COUNTED:
+        result = results.get(name)
+        if result is None or result.verdict is Verdict.ERROR:
+            continue
+        detail = dict(result.detail)
+        if coverage is None:
+            detail["coverage"] = "the scrapes around the window could not be read"
+        else:
+            detail["coverage"] = coverage.describe()
+            notes = coverage.edge_notes()
+            if notes:
+                detail["edges"] = notes
+        result = dataclasses.replace(result, detail=detail)
+        if coverage is not None and not coverage.settled:
+            objective = config.objective(name)
+            result = dataclasses.replace(
+                result,
+                verdict=Verdict.NO_DATA,
+                gating=not objective.report_only and objective.no_data == "fail",
+                reason=coverage.unsettled_reason(),
+            )
+        results[name] = result
 
 
 def _latency(
@@ -472,6 +566,7 @@ def _throughput(
     completed: float,
     status_query: str,
     counting: str,
+    histories: tuple[tuple[str, kpis.CounterHistory], ...] = (),
 ) -> KpiResult:
     objective = config.objective("throughput_rps")
     start, end = report.window
@@ -484,7 +579,19 @@ def _throughput(
     }
     worst: float | None = None
     rate_query = q.throughput_rate(SUBWINDOW)
-    if seconds >= SUBWINDOW:
+    if seconds >= 2 * SUBWINDOW and histories:
+        parts = _scrape_subwindows(histories, report, completed)
+        if parts:
+            rates = [part.rate for part in parts]
+            worst = min(rates)
+            detail["worst_60s_method"] = (
+                f"{len(parts)} consecutive sub-windows of about {seconds / len(parts):.3g} s "
+                "tiling the window, each the counters' growth between scrapes; their counts add "
+                "up to the window's"
+            )
+            detail["subwindow_rps"] = [round(r, 6) for r in rates]
+        detail["worst_60s_rps"] = worst
+    elif seconds >= 2 * SUBWINDOW:
         step = min(report.step, 15.0)
         step = max(step, choose_step(start.timestamp() + SUBWINDOW, end.timestamp()))
         got = _guard(
@@ -506,12 +613,22 @@ def _throughput(
             worst = kpis.worst_subwindow(series, start.timestamp(), end.timestamp(), SUBWINDOW)
             detail["worst_60s_query"] = rate_query
             detail["worst_60s_step"] = step
+            detail["worst_60s_method"] = "rate() over 60 s (extrapolated at the scrapes)"
+            if worst is not None and average is not None and worst > average:
+                # A minimum of parts cannot exceed their mean: rate()'s extrapolation did.
+                detail["worst_60s_note"] = (
+                    f"rate() gave {format_value(worst, 'rps')}, above the window average; "
+                    "the average is the bound"
+                )
+                worst = average
         detail["worst_60s_rps"] = worst
         if worst is None:
             detail["note"] = "no 60 s sub-window had data: only the window average is judged"
     else:
         detail["worst_60s_rps"] = None
-        detail["note"] = "the window is shorter than 60 s: no sub-window to judge"
+        detail["note"] = (
+            "the window is shorter than 2 × 60 s: no sub-windows to judge, only the average"
+        )
     holds = None
     if average is not None and objective.value is not None:
         holds = objective.holds(average) and (worst is None or objective.holds(worst))
@@ -700,13 +817,52 @@ def _business(
     return out
 
 
+def _scrape_subwindows(
+    histories: tuple[tuple[str, kpis.CounterHistory], ...], report: Report, total: float
+) -> list[kpis.SubWindow]:
+    """Consecutive sub-windows of at least 60 s whose edges are scrapes of one target.
+
+    Each edge is the scrape (of the target scraped most often) nearest to an even split of the
+    window; the count at an edge is every series' growth up to its last scrape at or before it.
+    The first part starts at the window's start (the baseline scrape saw nothing of the window)
+    and the last ends at its end with the window's total, so the parts add up to the whole.
+    """
+    start, end = report.window[0].timestamp(), report.window[1].timestamp()
+    count = math.floor((end - start) / SUBWINDOW)
+    by_target: dict[str, set[float]] = {}
+    for key, history in histories:
+        target = key.split("\x00", 1)[0]
+        by_target.setdefault(target, set()).update(t for t, _ in history.samples)
+    if count < 2 or not by_target:
+        return []
+    scrapes = sorted(by_target[max(by_target, key=lambda target: len(by_target[target]))])
+    edges: list[float] = []
+    for i in range(1, count):
+        nominal = start + i * (end - start) / count
+        inside = [t for t in scrapes if (edges[-1] if edges else start) < t < end]
+        if not inside:
+            return []
+        edges.append(min(inside, key=lambda t: abs(t - nominal)))
+    cumulative = [(start, 0.0)]
+    for edge in edges:
+        cumulative.append((edge, sum(h.growth_until(edge) for _, h in histories)))
+    cumulative.append((end, total))
+    parts = kpis.subwindows(cumulative)
+    return parts if len(parts) == count else []
+
+
 @dataclass(frozen=True)
 class Counted:
-    """Counter growth over the window per label value, with the query and the method used."""
+    """Counter growth over the window per label value, with the query and the method used.
+
+    ``histories`` (raw-sample counting only) keep every series' samples, keyed by its target
+    and labels, for the sub-windows.
+    """
 
     values: Mapping[str, float]
     query: str
     method: str
+    histories: tuple[tuple[str, kpis.CounterHistory], ...] = ()
 
 
 LOOKBACK = "5m"
@@ -719,17 +875,17 @@ def _series_key(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
 
 @dataclass(frozen=True)
 class Growth:
-    """How much counters grew over the window, exactly when it is safe.
+    """How much counters grew from the scrapes before the window to the ones after it.
 
-    Exact: the summed counters at the end minus at the start, each side the last successful
-    scrape at or before that moment (``last_over_time(x[5m])``, so one failed scrape does not
-    hide a series); a series absent at the start had not been created, so it counted from 0.
-    Safe only when the target had a successful scrape in the 5 minutes before the start, no
-    counter reset since that baseline, and no sum went down. With a reset (a target restart) the
-    raw samples of every series are read at the scrape interval from that baseline and summed
-    through the resets (``counter_increase``), when that is at most ``max_points`` per series.
-    Otherwise ``increase()`` over the window, which handles resets but extrapolates to the
-    window's edges.
+    ``start`` is the window's start (each series' baseline is its last sample at or before it:
+    the target's last successful scrape, ``last_over_time(x[5m])``) and ``end`` the moment every
+    target had its first successful scrape after the window (``scrapes.Coverage``). With a
+    baseline for every target and at most ``max_points`` scrapes per series, every series' raw
+    samples are read (``x[D]`` at ``end``) and their growth summed through resets
+    (``kpis.counter_increase``): exact for any number of replicas, any of them restarted. A
+    series absent at the start was created in the window and counted from 0. For longer windows:
+    the difference of the summed counters at ``end`` and at ``start`` when no series reset, else
+    ``increase()`` over the window, which extrapolates to the edges.
     """
 
     client: PrometheusClient
@@ -737,8 +893,18 @@ class Growth:
     end: float
     seconds: float
     exact: bool
-    scrapes_query: str = ""
+    interval: float | None = None
+    #: Both window edges are covered by scrapes (``Coverage.exact``).
+    window_exact: bool = False
     max_points: int = 1500
+
+    @property
+    def _between(self) -> str:
+        return (
+            "between the scrapes bracketing the window"
+            if self.window_exact
+            else "between the scrapes bracketing the window (edges not covered: see coverage)"
+        )
 
     def by(self, label: str | tuple[str, ...] | None, series: str, fallback: str) -> Counted:
         """Growth of ``series`` summed by ``label`` (None: one total under the key ``""``).
@@ -749,66 +915,50 @@ class Growth:
         last = f"last_over_time({series}[{LOOKBACK}])"
         total = f"sum by ({', '.join(labels)}) ({last})" if labels else f"sum({last})"
         if self.exact:
+            if self.interval and points_in(self.start, self.end, self.interval) <= self.max_points:
+                return self._raw(labels, series)
             resets = self.client.instant(
                 f"sum(resets({series}[{duration(self.seconds + LOOKBACK_SECONDS)}]))", self.end
             )
-            if any(s.value != 0 for s in resets):
-                raw = self._through_resets(labels, series)
-                if raw is not None:
-                    return raw
-            else:
+            if not any(s.value != 0 for s in resets):
                 at_end = self._values(self.client.instant(total, self.end), labels)
                 at_start = self._values(self.client.instant(total, self.start), labels)
                 diff = {k: v - at_start.get(k, 0.0) for k, v in at_end.items()}
                 if set(at_start) <= set(at_end) and all(d >= 0 for d in diff.values()):
+                    exact = "exact" if self.window_exact else "counter"
                     return Counted(
                         diff,
-                        f"{total} at the window's end minus at its start",
-                        "exact counter difference (no reset in the window)",
+                        f"{total} at the scrape after the window minus at its start",
+                        f"{exact} difference of the summed counters {self._between} "
+                        "(no reset in the window)",
                     )
         got = self.client.instant(fallback, self.end)
         return Counted(
             self._values(got, labels), fallback, "increase() over the window (extrapolated)"
         )
 
-    def _scrape_interval(self) -> float | None:
-        if not self.scrapes_query:
-            return None
-        counts = [s.value for s in self.client.instant(self.scrapes_query, self.end)]
-        finite = [c for c in counts if math.isfinite(c) and c > 1]
-        return self.seconds / (max(finite) - 1) if finite else None
-
-    def _through_resets(self, labels: tuple[str, ...], series: str) -> Counted | None:
-        interval = self._scrape_interval()
-        if interval is None:
-            return None
-        step = float(max(1, math.floor(interval)))
-        if points_in(self.start, self.end, step) > self.max_points:
-            return None
+    def _raw(self, labels: tuple[str, ...], series: str) -> Counted:
         baseline = {
             _series_key(sample.labels): sample.value
             for sample in self.client.instant(f"last_over_time({series}[{LOOKBACK}])", self.start)
             if math.isfinite(sample.value)
         }
         values: dict[str, float] = {}
-        # The grid ends exactly at the end (so the last scrape counts); points at or before the
-        # start are left to the baseline.
-        first = self.end - step * math.ceil((self.end - self.start) / step)
-        for found in self.client.range(series, first, self.end, step):
-            samples = [v for t, v in found.points if t > self.start and math.isfinite(v)]
-            if not samples:
-                continue
-            before = baseline.get(_series_key(found.labels))
-            if before is None:  # created inside the window: it counted from 0
-                grown = kpis.counter_increase([0.0, *samples])
-            else:
-                grown = kpis.counter_increase([before, *samples])
+        histories: list[tuple[str, kpis.CounterHistory]] = []
+        for found in self.client.raw(series, self.end - self.start, self.end):
+            samples = tuple((t, v) for t, v in found.points if t > self.start and math.isfinite(v))
+            history = kpis.CounterHistory(baseline.get(_series_key(found.labels)), samples)
             key = " ".join(found.labels.get(name, "") for name in labels)
-            values[key] = values.get(key, 0.0) + grown
+            values[key] = values.get(key, 0.0) + history.growth_until(self.end)
+            target = f"{found.labels.get('job', '')}/{found.labels.get('instance', '')}"
+            histories.append((f"{target}\x00{_series_key(found.labels)}", history))
+        exact = "exact" if self.window_exact else "counter"
         return Counted(
             values,
-            f"{series} every {step:g} s over the window, summed through resets",
-            "exact: raw counter samples, resets counted",
+            f"{series}[{duration(self.end - self.start)}] raw samples at the scrape after the "
+            f"window, from last_over_time({series}[{LOOKBACK}]) at its start, summed through resets",
+            f"{exact} growth of the raw counter samples {self._between}, resets counted",
+            tuple(histories),
         )
 
     @staticmethod

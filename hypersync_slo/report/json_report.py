@@ -26,6 +26,7 @@ def verdict_document(report: Report) -> dict[str, Any]:
             "seconds": report.seconds,
             "settle_seconds": report.settle,
         },
+        "coverage": report.coverage.to_dict() if report.coverage is not None else None,
         "target": report.target,
         "prometheus_url": report.prometheus_url,
         "job": report.job,

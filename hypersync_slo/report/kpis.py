@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import pandas as pd
 
@@ -254,6 +255,52 @@ def counter_increase(values: Sequence[float]) -> float:
             growth += value - previous if value >= previous else value
         previous = value
     return growth
+
+
+@dataclass(frozen=True)
+class CounterHistory:
+    """One counter series over a window: its value at the baseline scrape, then its samples.
+
+    ``baseline`` is the last sample at or before the window's start (None: the series was
+    created inside the window, so it counted from 0); ``samples`` are every stored sample after
+    the start, oldest first.
+    """
+
+    baseline: float | None
+    samples: tuple[tuple[float, float], ...]
+
+    def growth_until(self, moment: float) -> float:
+        """Growth from the baseline to the last sample at or before ``moment``, through resets."""
+        start = 0.0 if self.baseline is None or not math.isfinite(self.baseline) else self.baseline
+        return counter_increase([start, *(v for t, v in self.samples if t <= moment)])
+
+
+@dataclass(frozen=True)
+class SubWindow:
+    """A part of a window with the requests counted in it."""
+
+    start: float
+    end: float
+    requests: float
+
+    @property
+    def rate(self) -> float:
+        """Requests per second over the part."""
+        return self.requests / (self.end - self.start)
+
+
+def subwindows(cumulative: Sequence[tuple[float, float]]) -> list[SubWindow]:
+    """Consecutive parts of a window from cumulative counts at their boundaries.
+
+    ``cumulative`` is ``[(start, 0), (b1, c1), ..., (end, total)]``: the parts tile the window
+    and their counts add up to the total, so the lowest part's rate never exceeds the window's
+    average and the highest never falls below it (the mediant inequality).
+    """
+    return [
+        SubWindow(t0, t1, max(0.0, c1 - c0))
+        for (t0, c0), (t1, c1) in pairwise(cumulative)
+        if t1 > t0
+    ]
 
 
 def throughput(completed: float, seconds: float) -> float | None:

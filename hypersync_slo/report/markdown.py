@@ -22,7 +22,7 @@ def observed_text(kpi: KpiResult) -> str:
         text += f" (bucket {format_value(float(lower), 's')} – {format_value(float(upper), 's')})"
     worst = kpi.detail.get("worst_60s_rps")
     if isinstance(worst, float | int):
-        text += f"; worst 60 s: {format_value(float(worst), 'rps')}"
+        text += f"; worst sub-window (>= 60 s): {format_value(float(worst), 'rps')}"
     return text
 
 
@@ -39,12 +39,11 @@ def render(report: Report) -> str:
         f"# SLO report: {MARKS[verdict.value]}" + (" (interrupted)" if report.interrupted else ""),
         "",
         f"- verdict: **{verdict.value}** (exit {int(code)}: {MEANINGS[code]})",
-        f"- window: {start} – {end} ({report.seconds:g} s)"
-        + (
-            f"; requests counted through {report.settle:g} s of scrapes after it"
-            if report.settle
-            else ""
-        ),
+        f"- window: {start} – {end} ({report.seconds:g} s)",
+        f"- scrapes: {report.coverage.describe()}"
+        if report.coverage is not None
+        else "- scrapes: not read",
+        *(f"  - {note}" for note in (report.coverage.edge_notes() if report.coverage else [])),
         f"- target: {markup.code(redact_url(report.target))}",
         (
             f"- source: Prometheus at {markup.code(redact_url(report.prometheus_url))}"

@@ -156,6 +156,32 @@ class PrometheusClient:
             samples.append(Sample(dict(item.get("metric", {})), _number(value), float(stamp)))
         return samples
 
+    def raw(self, selector: str, seconds: float, at: datetime | float) -> list[RangeSeries]:
+        """The raw samples of ``selector`` in ``(at - seconds, at]``, each with its scrape time.
+
+        An instant query of a range selector (``up{job="x"}[60000ms]``): unlike a range query,
+        whose points sit on a grid, these are the stored samples themselves.
+        """
+        when = at.timestamp() if isinstance(at, datetime) else float(at)
+        query = f"{selector}[{max(1, round(seconds * 1000))}ms]"
+        result = self._call(
+            query, lambda: self._connect.custom_query(query, params={"time": f"{when:.3f}"})
+        )
+        out: list[RangeSeries] = []
+        for item in result or []:
+            if not isinstance(item, dict):
+                raise PrometheusUnavailable(
+                    explain(
+                        "Prometheus answered a range selector with something else than a matrix.",
+                        prometheus=self.url,
+                        query=query,
+                    )
+                )
+            points = [(float(t), _number(v)) for t, v in item.get("values", [])]
+            self.stats.points += len(points)
+            out.append(RangeSeries(dict(item.get("metric", {})), points))
+        return out
+
     def range(
         self, query: str, start: datetime | float, end: datetime | float, step: float
     ) -> list[RangeSeries]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hypersync_slo import cli
-from hypersync_slo.commands.report import parse_time, read_load_result, settle_for, window_of
+from hypersync_slo.commands.report import parse_time, read_load_result, window_of
 from hypersync_slo.errors import UsageError
 
 
@@ -53,15 +53,6 @@ def test_window_usage_errors(kwargs: dict[str, object], message: str) -> None:
     """Contradictory or missing window options are bad usage with a sentence saying why."""
     with pytest.raises(UsageError, match=message):
         window_of(_args(**kwargs), None)
-
-
-def test_settle_defaults() -> None:
-    """No settle for a plain window; with a load result, the time since its end, capped at 15 s."""
-    end = datetime.now(UTC)
-    assert settle_for(None, None, end) == 0.0
-    assert 0.0 <= settle_for(None, {}, end) < 1.0
-    assert settle_for(None, {}, datetime(2000, 1, 1, tzinfo=UTC)) == 15.0
-    assert settle_for(3.0, {}, end) == 3.0
 
 
 def test_bad_usage_exits_2_and_missing_load_result_is_named(

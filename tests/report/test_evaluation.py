@@ -13,6 +13,7 @@ import pytest
 
 from hypersync_slo.config import SloConfig
 from hypersync_slo.report import PrometheusClient, RecordedAnswers, evaluate_window, write_report
+from hypersync_slo.report.scrapes import read_coverage
 from hypersync_slo.verdicts import Verdict
 from tests.junit_schema import assert_valid_junit
 
@@ -52,8 +53,17 @@ class FakePrometheus:
         self.transport = RecordedAnswers(self.answer)
 
     def answer(self, path: str, params: Mapping[str, str]) -> tuple[int, str]:
-        """The recorded answer for one request."""
+        """The recorded answer for one request (a key starting with ``^`` matches a prefix)."""
         found = self.answers.get(params["query"])
+        if found is None:
+            found = next(
+                (
+                    r
+                    for n, r in self.answers.items()
+                    if params["query"].startswith(n[1:]) and n[0] == "^"
+                ),
+                None,
+            )
         if found is None:
             found = next((r for n, r in self.answers.items() if n in params["query"]), None)
         if found is not None:
@@ -69,10 +79,32 @@ class FakePrometheus:
         return PrometheusClient(URL, transport=self.transport)
 
 
+UP = '^up{job="hypersync"}['
+
+
+def scrapes(first: float, *, every: float = 15.0, last: float = 140.0) -> Reply:
+    """Raw ``up`` samples (one target, all successful) from ``first`` to ``last`` s after START."""
+    points: list[tuple[float, float]] = []
+    moment = first
+    while moment <= last:
+        points.append((START.timestamp() + moment, 1.0))
+        moment += every
+    return (200, matrix(points, {"job": "hypersync", "instance": "127.0.0.1:8080"}))
+
+
+#: Scraped every 15 s, the last scrape before the window 5 s before its start.
+BRACKETED = scrapes(-295.0)
+
+
 def healthy(**overrides: Reply) -> FakePrometheus:
-    """A window of 1000 requests, one 5xx, every scrape up, and a rate series."""
+    """A window of 1000 requests, one 5xx, every scrape up, and a rate series.
+
+    The target is scraped every 15 s from 10 s into the window (no scrape before it, so the
+    counts are ``increase()``) to 20 s after its end.
+    """
     rate = [(START.timestamp() + i, 8.0) for i in range(0, 121, 5)]
     answers: dict[str, Reply] = {
+        UP: scrapes(10.0),
         "sum by (le) (increase": (200, vector(*(({"le": le}, n) for le, n in BUCKETS.items()))),
         "sum by (http_response_status_code)": (
             200,
@@ -211,25 +243,33 @@ def _load_result(requests: int, transform: int) -> dict[str, Any]:
 def test_reconciliation_counts_through_a_restart_and_flags_disagreements() -> None:
     """Exact server count survives a counter reset; a frozen business counter is a finding."""
     raw = [(START.timestamp() + i * 30, v) for i, v in enumerate([100, 400, 700, 50, 350])]
+    operator = {"operator": "transform", "outcome": "success"}
     fake = healthy(
         **{
-            'count(max_over_time(up{job="hypersync"}[5m]) == 1)': (200, vector(({}, 1))),
-            "sum(resets(http_server_request_duration_seconds_count": (200, vector(({}, 1))),
-            "max(count_over_time(up": (200, vector(({}, 121))),
-            RAW_COUNTERS: (200, matrix(raw, {"http_response_status_code": "200"})),
+            UP: BRACKETED,
+            "^" + RAW_COUNTERS + "[": (200, matrix(raw, {"http_response_status_code": "200"})),
             f"last_over_time({RAW_COUNTERS}[5m])": (
                 200,
                 vector(({"http_response_status_code": "200"}, 100)),
             ),
-            "sum by (operator) (last_over_time(hypersync": at_end(
-                vector(({"operator": "transform"}, 20)), vector(({"operator": "transform"}, 520))
+            "^hypersync_operator_executions_total{": (
+                200,
+                matrix([(START.timestamp() + 60, 270), (START.timestamp() + 120, 520)], operator),
             ),
-            "sum(last_over_time(hypersync_receipts_generated_total": (200, vector(({}, 7))),
+            "last_over_time(hypersync_operator_executions_total": (200, vector((operator, 20))),
+            "^hypersync_receipts_generated_total{": (
+                200,
+                matrix([(START.timestamp() + 60, 7), (START.timestamp() + 120, 7)]),
+            ),
+            "last_over_time(hypersync_receipts_generated_total": (200, vector(({}, 7))),
         }
     )
     report = evaluate(fake, load_result=_load_result(950, 500))
     error_rate = report.kpi("error_rate")
-    assert error_rate.detail["counting"] == "exact: raw counter samples, resets counted"
+    assert error_rate.detail["counting"] == (
+        "counter growth of the raw counter samples between the scrapes bracketing the window "
+        "(edges not covered: see coverage), resets counted"
+    )
     assert error_rate.samples == 950  # 300 + 300 + 50 (after the restart) + 300
     kinds = {(f.kind, f.subject) for f in report.findings}
     assert ("request_count", "requests") not in kinds
@@ -344,42 +384,80 @@ def test_route_counts_are_reconciled_and_health_checks_left_out() -> None:
     assert ("route_count", "POST /v1/receipts") not in subjects
 
 
-def test_series_that_disappear_fall_back_to_increase() -> None:
-    """A status series present at the start but gone at the end: no exact difference, increase()."""
-    by_status_raw = at_end(
-        vector(
-            ({"http_response_status_code": "200"}, 10), ({"http_response_status_code": "500"}, 5)
-        ),
-        vector(({"http_response_status_code": "200"}, 1010)),
-    )
-    fake = healthy(
-        **{
-            'count(max_over_time(up{job="hypersync"}[5m]) == 1)': (200, vector(({}, 1))),
-            "sum by (http_response_status_code) (last_over_time(http_server": by_status_raw,
+def _two_statuses() -> dict[str, Reply]:
+    """Raw request counters: 200 from 10 to 1010, a 503 series created in the window (2)."""
+    ok, failed = {"http_response_status_code": "200"}, {"http_response_status_code": "503"}
+    t = START.timestamp()
+    body = json.dumps(
+        {
+            "status": "success",
+            "data": {
+                "resultType": "matrix",
+                "result": [
+                    {"metric": ok, "values": [[t + 60, "500"], [t + 115, "1010"]]},
+                    {"metric": failed, "values": [[t + 115, "2"]]},
+                ],
+            },
         }
     )
-    error_rate = evaluate(fake).kpi("error_rate")
-    assert error_rate.detail["counting"] == "increase() over the window (extrapolated)"
-    assert error_rate.samples == 1000  # the increase() answer of healthy()
-    assert error_rate.query.startswith("sum by (http_response_status_code) (increase(")
+    return {
+        UP: BRACKETED,
+        "^" + RAW_COUNTERS + "[": (200, body),
+        f"last_over_time({RAW_COUNTERS}[5m])": (200, vector((ok, 10))),
+    }
 
 
-def test_exact_difference_when_safe() -> None:
-    """Target scraped at the start, no reset, sums only grew: the exact end-minus-start count."""
-    by_status_raw = at_end(
-        vector(({"http_response_status_code": "200"}, 10)),
-        vector(
-            ({"http_response_status_code": "200"}, 1010), ({"http_response_status_code": "503"}, 2)
-        ),
-    )
-    fake = healthy(
-        **{
-            'count(max_over_time(up{job="hypersync"}[5m]) == 1)': (200, vector(({}, 1))),
-            "sum by (http_response_status_code) (last_over_time(http_server": by_status_raw,
-        }
-    )
-    error_rate = evaluate(fake).kpi("error_rate")
-    assert error_rate.detail["counting"] == "exact counter difference (no reset in the window)"
-    assert error_rate.samples == 1002
+def test_counts_between_the_bracketing_scrapes_state_the_uncovered_edges() -> None:
+    """Raw samples from the scrape before to the one after: counted, but edges not covered."""
+    error_rate = evaluate(healthy(**_two_statuses())).kpi("error_rate")
+    assert error_rate.samples == 1002  # 1000 more 200s, and a 503 series counted from 0
     assert error_rate.observed == pytest.approx(2 / 1002)
-    assert "at the window's end minus at its start" in error_rate.query
+    assert error_rate.detail["counting"].startswith("counter growth of the raw counter samples")
+    assert "edges not covered" in error_rate.detail["counting"]
+    assert error_rate.detail["edges"] == [
+        "start edge: the last scrape before the window was at 2026-11-27T01:59:50.000Z, 10 s "
+        "before its start; requests sent in those 10 s (by anyone) are counted in the window",
+        "end edge: the first scrape after the window was at 2026-11-27T02:02:05.000Z, 5 s "
+        "after its end; requests sent in those 5 s are counted in the window",
+    ]
+
+
+def test_counts_are_exact_when_both_edges_are_quiet() -> None:
+    """Quiet since before the baseline scrape and a load window's end: the counts are exact."""
+    fake = healthy(**_two_statuses())
+    client = fake.client()
+    coverage = read_coverage(
+        client,
+        'up{job="hypersync"}',
+        START.timestamp(),
+        END.timestamp(),
+        now=END.timestamp() + 30,
+        quiet_since=START.timestamp() - 10,
+        quiet_after_end=True,
+    )
+    assert coverage.exact
+    report = evaluate_window(
+        client, SloConfig.default(), START, END, job="hypersync", coverage=coverage
+    )
+    error_rate = report.kpi("error_rate")
+    assert error_rate.samples == 1002
+    assert error_rate.detail["counting"] == (
+        "exact growth of the raw counter samples between the scrapes bracketing the window, "
+        "resets counted"
+    )
+    assert "edges" not in error_rate.detail
+
+
+def test_no_scrape_after_the_window_makes_the_counts_no_data() -> None:
+    """The target never scraped after the end: counted KPIs are no_data, saying which target."""
+    report = evaluate(healthy(**{UP: scrapes(10.0, last=118.0)}))
+    for name in ("latency_p95", "error_rate", "throughput_rps"):
+        kpi = report.kpi(name)
+        assert kpi.verdict is Verdict.NO_DATA, name
+        assert kpi.reason.startswith(
+            "no successful scrape of hypersync/127.0.0.1:8080 after the window's end "
+            "(2026-11-27T02:02:00.000Z) yet (scrape interval 15 s)"
+        )
+    assert report.kpi("availability").verdict is Verdict.PASS
+    assert report.coverage is not None
+    assert not report.coverage.settled

@@ -22,6 +22,7 @@ from hypersync_slo.report import (
     histogram_buckets,
     write_report,
 )
+from hypersync_slo.report.scrapes import Coverage, wait_for_coverage
 from hypersync_slo.stack import PrometheusServer, ReferenceService, ScrapeJob
 from hypersync_slo.verdicts import Verdict
 
@@ -147,19 +148,27 @@ def faults(live: tuple[ReferenceService, PrometheusServer]) -> Iterator[Callable
     set_faults(service)
 
 
-def settle_after(prometheus: PrometheusServer, end: datetime) -> float:
-    """Seconds from ``end`` to the first successful scrape after it (what counts the window)."""
-    return wait_for_scrape_after(prometheus, end.timestamp()) - end.timestamp() + 0.01
+def covered(prometheus: PrometheusServer, start: datetime, end: datetime) -> Coverage:
+    """Wait for the job's first scrape after ``end``; the scrapes bracketing the window."""
+    coverage = wait_for_coverage(
+        PrometheusClient(prometheus.url),
+        f'up{{job="{JOB}"}}',
+        start.timestamp(),
+        end.timestamp(),
+        quiet_after_end=True,
+    )
+    assert coverage.settled, coverage.unsettled_reason()
+    return coverage
 
 
 def window_of_traffic(
     service: ReferenceService, prometheus: PrometheusServer, count: int, concurrency: int = 32
-) -> tuple[datetime, datetime, dict[str, int], float]:
-    """Drive traffic; return its window, what was sent, and the settle to its next scrape."""
+) -> tuple[datetime, datetime, dict[str, int], Coverage]:
+    """Drive traffic; return its window, what was sent, and the scrapes that bracket it."""
     start = datetime.now(UTC)
     sent = drive(service, count, concurrency)
     end = datetime.now(UTC)
-    return start, end, sent, settle_after(prometheus, end)
+    return start, end, sent, covered(prometheus, start, end)
 
 
 def test_clean_window_every_kpi_present_with_source_and_samples(
@@ -181,7 +190,7 @@ def test_clean_window_every_kpi_present_with_source_and_samples(
         },
     }
     report = evaluate_window(
-        client, config, start, end, job=JOB, load_result=load_result, settle=settle
+        client, config, start, end, job=JOB, load_result=load_result, coverage=settle
     )
     assert [k.name for k in report.kpis] == KPIS
     for kpi in report.kpis:
@@ -214,7 +223,7 @@ def test_error_fault_turns_error_rate_to_fail(
     faults(error_ratio=0.05)
     start, end, sent, settle = window_of_traffic(service, prometheus, 300)
     report = evaluate_window(
-        PrometheusClient(prometheus.url), thin_tail_config(), start, end, job=JOB, settle=settle
+        PrometheusClient(prometheus.url), thin_tail_config(), start, end, job=JOB, coverage=settle
     )
     error_rate = report.kpi("error_rate")
     assert error_rate.verdict is Verdict.FAIL
@@ -234,7 +243,7 @@ def test_slow_tail_fault_turns_latency_p99_to_fail(
     faults(latency=[{"ratio": 0.1, "seconds": 0.6}])
     start, end, _, settle = window_of_traffic(service, prometheus, 300, concurrency=64)
     report = evaluate_window(
-        PrometheusClient(prometheus.url), thin_tail_config(), start, end, job=JOB, settle=settle
+        PrometheusClient(prometheus.url), thin_tail_config(), start, end, job=JOB, coverage=settle
     )
     p99 = report.kpi("latency_p99")
     assert p99.verdict is Verdict.FAIL, p99.describe()
@@ -298,7 +307,7 @@ def test_target_restart_mid_window_counts_through_the_reset(
     service.start()
     second = drive(service, 150)
     end = datetime.now(UTC)
-    settle = settle_after(prometheus, end)
+    settle = covered(prometheus, start, end)
     sent = first["requests"] + second["requests"]
     report = evaluate_window(
         PrometheusClient(prometheus.url),
@@ -307,10 +316,12 @@ def test_target_restart_mid_window_counts_through_the_reset(
         end,
         job=JOB,
         load_result={"target_url": service.url, "requests": sent, "errors": 0},
-        settle=settle,
+        coverage=settle,
     )
     p95 = report.kpi("latency_p95")
-    assert p95.detail["counting"] == "exact: raw counter samples, resets counted"
+    assert p95.detail["counting"].endswith(
+        "raw counter samples between the scrapes bracketing the window (edges not covered: see coverage), resets counted"
+    )
     assert p95.samples == sent, (report.kpi("error_rate").detail, p95.query, report.errors)
     # Judged, not no_data or error. Whether it passes depends on how slow the first requests
     # after a cold restart were on a busy machine, which is not what this test is about.

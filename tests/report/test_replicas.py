@@ -1,0 +1,58 @@
+"""Replicas behind one job: every KPI sums all instances; a restarted replica's reset is counted."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from hypersync_slo.report import PrometheusClient, evaluate_window, settle_window
+from hypersync_slo.stack import PrometheusServer, ReferenceService, ScrapeJob
+from tests.report.test_live import JOB, drive, thin_tail_config, wait_for_scrape_after
+
+StartService = Callable[..., ReferenceService]
+StartPrometheus = Callable[..., PrometheusServer]
+
+
+def test_three_replicas_one_restarted_mid_window_count_every_request(
+    start_reference_service: StartService, start_prometheus: StartPrometheus
+) -> None:
+    """Three replicas, one drained and restarted mid-window: the counts equal the client's."""
+    replicas = [start_reference_service() for _ in range(3)]
+    prometheus = start_prometheus([ScrapeJob(JOB, tuple(r.address for r in replicas))])
+    prometheus.wait_for_targets()
+    for replica in replicas:
+        drive(replica, 4, 2)  # every series exists before the window opens
+    wait_for_scrape_after(prometheus, time.time())
+    quiet_since = time.time()
+    wait_for_scrape_after(prometheus, quiet_since)
+    start = datetime.now(UTC)
+    sent = sum(drive(replica, 100)["requests"] for replica in replicas)
+    # Drained (its last requests scraped), then restarted: its counters begin again at 0.
+    wait_for_scrape_after(prometheus, time.time())
+    replicas[1].stop()
+    replicas[1].start()
+    sent += sum(drive(replica, 100)["requests"] for replica in replicas)
+    end = datetime.now(UTC)
+    client = PrometheusClient(prometheus.url)
+    config = thin_tail_config()
+    coverage = settle_window(
+        client, config, start, end, job=JOB, quiet_since=quiet_since, quiet_after_end=True
+    )
+    assert coverage.settled, coverage.unsettled_reason()
+    assert len(coverage.targets) == 3
+    assert coverage.exact
+    report = evaluate_window(
+        client,
+        config,
+        start,
+        end,
+        job=JOB,
+        coverage=coverage,
+        load_result={"target_url": replicas[0].url, "requests": sent, "errors": 0},
+    )
+    for name in ("error_rate", "latency_p95", "throughput_rps"):
+        kpi = report.kpi(name)
+        assert kpi.samples == sent == 600, (name, kpi.samples, kpi.detail.get("counting"))
+        assert kpi.detail["counting"].startswith("exact growth of the raw counter samples")
+    assert [f.subject for f in report.findings if f.kind != "latency"] == []
