@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from hypersync_slo.report import PrometheusClient, evaluate_window, settle_window
+from hypersync_slo.report import PrometheusClient, evaluate_window, scrapes, settle_window
 from hypersync_slo.stack import PrometheusServer, ReferenceService, ScrapeJob
 from tests.report.test_live import JOB, drive, thin_tail_config, wait_for_scrape_after
 
@@ -25,7 +25,8 @@ def test_three_replicas_one_restarted_mid_window_count_every_request(
         drive(replica, 4, 2)  # every series exists before the window opens
     wait_for_scrape_after(prometheus, time.time())
     quiet_since = time.time()
-    wait_for_scrape_after(prometheus, quiet_since)
+    client = PrometheusClient(prometheus.url)
+    assert scrapes.wait_for_scrape_after(client, f'up{{job="{JOB}"}}', quiet_since).settled
     start = datetime.now(UTC)
     sent = sum(drive(replica, 100)["requests"] for replica in replicas)
     # Drained (its last requests scraped), then restarted: its counters begin again at 0.
@@ -34,7 +35,6 @@ def test_three_replicas_one_restarted_mid_window_count_every_request(
     replicas[1].start()
     sent += sum(drive(replica, 100)["requests"] for replica in replicas)
     end = datetime.now(UTC)
-    client = PrometheusClient(prometheus.url)
     config = thin_tail_config()
     coverage = settle_window(
         client, config, start, end, job=JOB, quiet_since=quiet_since, quiet_after_end=True
