@@ -21,6 +21,7 @@ from hypersync_slo.extras import explain_import_error
 from hypersync_slo.redaction import (
     redact,
     redacted_streams,
+    register_basic_auth,
     register_environment,
     register_url_secrets,
     secret_from_env,
@@ -125,6 +126,11 @@ def register_secrets_of(args: argparse.Namespace) -> None:
     variable, never the value.
     """
     register_environment(os.environ, PASSWORD_VARIABLES)
+    if os.environ.get("HYPERSYNC_PROMETHEUS_USER"):
+        register_basic_auth(
+            os.environ["HYPERSYNC_PROMETHEUS_USER"],
+            os.environ.get("HYPERSYNC_PROMETHEUS_PASSWORD", ""),
+        )
     for variable in TOKEN_VARIABLES:
         secret_from_env(os.environ, variable, required=False)
     token_env = getattr(args, "auth_token_env", None)

@@ -325,6 +325,13 @@ class SloConfig:
             return cls.from_mapping(data, source=source)
         except ConfigError as exc:
             raise ConfigError(f"{source}: {exc}") from exc
+        except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
+            # A shape the validation above did not foresee (a list where a mapping goes, a
+            # number as a key): still exit 7 naming the file, never a traceback.
+            raise ConfigError(
+                f"{source}: a value has an unexpected type or form ({type(exc).__name__}: "
+                f"{str(exc)[:200]}); compare with the packaged slo.yaml."
+            ) from None
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, source: str) -> SloConfig:
@@ -340,7 +347,7 @@ class SloConfig:
             "metrics",
             "traffic",
         }
-        unknown = sorted(set(data) - known)
+        unknown = sorted(str(key) for key in set(data) - known)
         if unknown:
             raise ConfigError(
                 f"unknown top-level key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}."

@@ -23,6 +23,8 @@ T = TypeVar("T")
 
 #: RFC 9110 ``token``: what an HTTP header name may hold.
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+#: Longest period a report or an audit may cover (and the longest duration accepted).
+MAX_PERIOD = 400 * 86400.0
 #: Longest URL accepted on the command line.
 MAX_URL_LENGTH = 2048
 
@@ -90,7 +92,7 @@ def seconds(
     *,
     option: str,
     minimum: float = 0.0,
-    maximum: float = 366 * 86400.0,
+    maximum: float = MAX_PERIOD,
     allow_zero: bool = False,
 ) -> float:
     """A finite duration in seconds (``30``, ``30s``, ``2m``, ``1h``, ``7d``) within bounds."""
@@ -162,7 +164,7 @@ def url_arg(option: str) -> Callable[[str], str]:
     return argtype(lambda text: http_url(text, option=option))
 
 
-def seconds_arg(option: str, *, maximum: float = 366 * 86400.0) -> Callable[[str], float]:
+def seconds_arg(option: str, *, maximum: float = MAX_PERIOD) -> Callable[[str], float]:
     """argparse ``type=`` for a positive duration option."""
     return argtype(lambda text: seconds(text, option=option, maximum=maximum))
 

@@ -142,6 +142,21 @@ class StageInterrupted(KeyboardInterrupt):
 HISTORY_STAGE = "history"
 
 
+def job_verdict(results: Sequence[StageResult], *, interrupted: bool = False) -> ExitCode:
+    """The job's one exit code from its stages (see ``combine``).
+
+    The history is bookkeeping: its fault decides only when every judging stage passed, so it
+    never hides a worse SLO verdict (its row in the summary still shows its exit code).
+    """
+    verdict = combine(
+        [r.exit_code for r in results if r.name != HISTORY_STAGE]
+        + ([int(ExitCode.INTERRUPTED)] if interrupted else [])
+    )
+    if verdict is ExitCode.PASS:
+        verdict = combine([r.exit_code for r in results])
+    return verdict
+
+
 def record_history(history: Path, report_dir: Path) -> StageResult:
     """Append the report's verdicts to the history file and show the recent trend.
 
@@ -281,14 +296,7 @@ def run_job(settings: JobSettings) -> ExitCode:
         interrupted = True
     except KeyboardInterrupt:
         interrupted = True
-    verdict = combine(
-        [r.exit_code for r in results if r.name != HISTORY_STAGE]
-        + ([int(ExitCode.INTERRUPTED)] if interrupted else [])
-    )
-    # The history is bookkeeping: its fault decides only when every judging stage passed, so
-    # it never hides a worse SLO verdict (its row in the summary still shows its exit code).
-    if verdict is ExitCode.PASS:
-        verdict = combine([r.exit_code for r in results])
+    verdict = job_verdict(results, interrupted=interrupted)
     write_summary(out, settings, results, verdict, started_at)
     return verdict
 

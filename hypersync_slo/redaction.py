@@ -16,6 +16,7 @@ reads from its own environment and arguments.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import re
 import sys
@@ -110,16 +111,29 @@ def redact_url(url: str | None) -> str:
     return redact(url)
 
 
+def register_basic_auth(user: str, password: str) -> None:
+    """Register a basic-auth password and its header form (base64 of ``user:password``).
+
+    A server that echoes the ``Authorization`` header into an error would otherwise put the
+    password, merely base64-encoded, into a report.
+    """
+    register_secret(password)
+    for pair in {f"{user}:{password}", f"{unquote(user)}:{unquote(password)}"}:
+        for encoding in ("utf-8", "latin-1"):
+            with contextlib.suppress(UnicodeEncodeError):
+                register_secret(base64.b64encode(pair.encode(encoding)).decode("ascii"))
+
+
 def register_url_secrets(url: str | None) -> None:
-    """Register the userinfo of ``url`` (and its password alone) as secrets; never raises."""
+    """Register the userinfo of ``url`` (its password, its basic-auth form) as secrets; never raises."""
     if not url:
         return
     for match in _USERINFO.finditer(url):
         userinfo = match["userinfo"]
         register_secret(userinfo)
-        _user, sep, password = userinfo.partition(":")
+        user, sep, password = userinfo.partition(":")
         if sep:
-            register_secret(password)
+            register_basic_auth(user, password)
 
 
 def _describe_bad_character(value: str) -> str | None:

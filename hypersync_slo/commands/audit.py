@@ -22,7 +22,7 @@ from hypersync_slo.commands.report import parse_time
 from hypersync_slo.config import SloConfig, parse_quantity
 from hypersync_slo.errors import ConfigError, UsageError
 from hypersync_slo.exitcodes import epilog
-from hypersync_slo.inputs import seconds_arg, url_arg
+from hypersync_slo.inputs import MAX_PERIOD, seconds, seconds_arg, url_arg
 from hypersync_slo.outputs import probe_dir, probe_file
 
 DESCRIPTION = """\
@@ -128,13 +128,7 @@ def register(sub: Any) -> None:
 
 
 def _seconds(text: str, flag: str) -> float:
-    try:
-        value = parse_quantity(text, where=flag, expect="s")
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from exc
-    if value <= 0:
-        raise UsageError(f"{flag} must be positive (got {text!r}).")
-    return value
+    return seconds(text, option=flag, maximum=MAX_PERIOD)
 
 
 def period_of(args: argparse.Namespace) -> tuple[datetime, datetime]:

@@ -14,10 +14,10 @@ from hypersync_slo.commands.prometheus_args import (
     add_deadline_argument,
     prometheus_client,
 )
-from hypersync_slo.config import SloConfig, parse_quantity
+from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import ConfigError, NoData, PrometheusUnavailable, UsageError, explain
 from hypersync_slo.exitcodes import ExitCode, epilog
-from hypersync_slo.inputs import seconds_arg, url_arg
+from hypersync_slo.inputs import MAX_PERIOD, seconds, seconds_arg, url_arg
 from hypersync_slo.outputs import probe_dir
 from hypersync_slo.report import (
     INTERRUPTED,
@@ -140,6 +140,8 @@ def parse_time(text: str, flag: str) -> datetime:
         return datetime.fromtimestamp(float(text), UTC)
     except ValueError:
         pass
+    except (OverflowError, OSError):
+        raise UsageError(f"{flag} {text!r} is out of the range of dates.") from None
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -170,10 +172,7 @@ def window_of(args: argparse.Namespace, load: dict[str, Any] | None) -> tuple[da
     if args.last and (args.start or args.end):
         raise UsageError("give either --start and --end, or --last, not both.")
     if args.last:
-        try:
-            span = parse_quantity(args.last, where="--last", expect="s")
-        except ConfigError as exc:
-            raise UsageError(str(exc)) from exc
+        span = seconds(args.last, option="--last", maximum=MAX_PERIOD)
         end = datetime.now(UTC)
         return end - timedelta(seconds=span), end
     if args.start or args.end:

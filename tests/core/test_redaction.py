@@ -93,3 +93,9 @@ def test_registered_secret_never_survives(secret: str, before: str, after: str) 
 def test_redact_url_is_total(url: str) -> None:
     """``redact_url`` never raises, whatever the text."""
     assert isinstance(redaction.redact_url(url), str)
+
+
+def test_basic_auth_header_form_is_masked() -> None:
+    """A server echoing the Authorization header cannot reveal a URL password in base64."""
+    redaction.register_url_secrets("http://ops:pa55word@h/")
+    assert redaction.redact("seen: Basic b3BzOnBhNTV3b3Jk") == "seen: Basic ***"
