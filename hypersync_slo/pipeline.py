@@ -4,7 +4,9 @@ Each stage is this package's own sub-command run in a child process (so Locust's
 patching and pytest's state never leak into the orchestrator), with its output shown live
 and its exit code kept. The stages' outcomes combine into one verdict; ``summary.json`` and
 ``summary.md`` in the output directory say what each stage did and where its files are, and
-are written even when a stage fails or the run is interrupted.
+are written even when a stage fails or the run is interrupted; so are ``index.html`` and
+``index.md`` (``runpage.py``), the one page a person reads first, and ``junit.xml`` with one
+suite per stage.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from hypersync_slo.report.prometheus import PrometheusClient
 from hypersync_slo.outputs import write_text
 from hypersync_slo.redaction import redact_url
+from hypersync_slo.runpage import publish_run_page
 
 #: Exit codes that mean "could not judge" rather than "judged".
 FAULT_CODES = frozenset(
@@ -298,6 +301,7 @@ def run_job(settings: JobSettings) -> ExitCode:
         interrupted = True
     verdict = job_verdict(results, interrupted=interrupted)
     write_summary(out, settings, results, verdict, started_at)
+    publish_run_page(out)  # index.html / index.md / junit.xml: the page a person reads first
     return verdict
 
 

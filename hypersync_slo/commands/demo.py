@@ -25,6 +25,7 @@ from hypersync_slo.errors import HyperSyncSloError
 from hypersync_slo.exitcodes import ExitCode, epilog
 from hypersync_slo.extras import require
 from hypersync_slo.pipeline import JobSettings, run_job
+from hypersync_slo.runpage import publish_run_page
 from hypersync_slo.stack import Stack
 
 DESCRIPTION = """\
@@ -123,6 +124,7 @@ def handle(args: argparse.Namespace) -> int:
         started = time.time()  # alerts are listed from here: start-up is not part of the run
         verdict = run_job(settings)
         report_fired_alerts(stack.prometheus.url, started, time.time(), out)
+        publish_run_page(out)  # again, now with the alerts that fired
         if args.keep_running and verdict != ExitCode.INTERRUPTED:
             print("\nthe stack is still up (Ctrl-C to stop it)", flush=True)
             with contextlib.suppress(KeyboardInterrupt):

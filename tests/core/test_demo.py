@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.junit_schema import assert_valid_junit
+
 DEMO = [sys.executable, "-m", "hypersync_slo", "demo"]
 
 
@@ -62,8 +64,15 @@ def test_demo_runs_every_stage_and_writes_every_result(tmp_path: Path) -> None:
         "report/junit.xml",
         "alerts-fired.json",
         "monitoring/prometheus/rules/hypersync-alerts.rules.yml",
+        "index.html",
+        "index.md",
+        "junit.xml",
     ):
         assert (out / name).is_file(), name
+    page = (out / "index.html").read_text("utf-8")
+    assert "<title>hypersync-slo run: NO DATA</title>" in page
+    assert "Alerts that fired during the run" in page  # rewritten after the alerts were listed
+    assert_valid_junit(out / "junit.xml")
     verdict = json.loads((out / "report" / "verdict.json").read_text())
     kpis = {k["name"]: k for k in verdict["kpis"]}
     # 200 req/s cannot show the 1000 req/s throughput objective: inconclusive, never a pass.
