@@ -86,6 +86,8 @@ class Report:
     #: there is no Prometheus (then they are also ``kpis``).
     log_kpis: list[KpiResult] = field(default_factory=list)
     log_summary: dict[str, Any] | None = None
+    #: The load run's result (client figures: corrected latencies, per request), for the plots.
+    load: Mapping[str, Any] | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -234,6 +236,7 @@ def new_report(
         job=job,
         slo_file=config.source,
         coverage=coverage,
+        load=load_result,
         budgets={
             name: obj.value
             for name, obj in config.objectives.items()

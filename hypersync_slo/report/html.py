@@ -11,7 +11,7 @@ from hypersync_slo.report.markdown import MARKS, observed_text
 from hypersync_slo.report.plots import render_all
 
 STYLE = """
-body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}
+body{font-family:system-ui,sans-serif;margin:2em auto;padding:0 2em;max-width:1400px;color:#222}
 table{border-collapse:collapse;width:100%;font-size:14px}
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
 .pass{background:#e5f5e0}.fail{background:#fde0dd}.no_data{background:#fff3cd}
@@ -44,6 +44,12 @@ def render(report: Report, *, plots: dict[str, bytes] | None = None) -> str:
             f'<img alt="{escape(title)}" src="data:image/png;base64,{data}">'
         )
     findings = "".join(f"<pre>{escape(f.message)}</pre>" for f in report.findings)
+    if findings:
+        reconciliation = "<h2>Reconciliation findings (client vs server)</h2>" + findings
+    elif report.target.startswith("http"):  # a load's window: its client figures were compared
+        reconciliation = "<h2>Reconciliation</h2><p>Client and server agree within tolerance.</p>"
+    else:
+        reconciliation = ""
     errors = "".join(f"<pre>{escape(e)}</pre>" for e in report.errors)
     job = f", job <code>{escape(report.job)}</code>" if report.job else ""
     return f"""<!DOCTYPE html>
@@ -65,7 +71,7 @@ def render(report: Report, *, plots: dict[str, bytes] | None = None) -> str:
 <p>Latency verdicts are exact: <code>p95 &lt; 100 ms</code> holds when at least 95 % of requests
 fell in the histogram bucket <code>le="0.1"</code>. Values are <code>histogram_quantile</code>
 estimates, interpolated inside the bucket whose bounds are shown.</p>
-{"<h2>Reconciliation findings</h2>" + findings if findings else ""}
+{reconciliation}
 {"<h2>Errors while querying</h2>" + errors if errors else ""}
 <h2>Plots</h2>
 {"".join(images)}

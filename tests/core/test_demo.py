@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from hypersync_slo.runpage import LABELS, outcome_of
 from tests.junit_schema import assert_valid_junit
 
 DEMO = [sys.executable, "-m", "hypersync_slo", "demo"]
@@ -70,7 +71,8 @@ def test_demo_runs_every_stage_and_writes_every_result(tmp_path: Path) -> None:
     ):
         assert (out / name).is_file(), name
     page = (out / "index.html").read_text("utf-8")
-    assert "<title>hypersync-slo run: NO DATA</title>" in page
+    label = LABELS[outcome_of(summary["exit_code"])]
+    assert f"<title>hypersync-slo run: {label}</title>" in page
     assert "Alerts that fired during the run" in page  # rewritten after the alerts were listed
     assert_valid_junit(out / "junit.xml")
     verdict = json.loads((out / "report" / "verdict.json").read_text())

@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 
 from hypersync_slo.config import SloConfig
-from hypersync_slo.report import PrometheusClient, RecordedAnswers, evaluate_window, write_report
+from hypersync_slo.report import (
+    PrometheusClient,
+    RecordedAnswers,
+    evaluate_window,
+    html,
+    markdown,
+    write_report,
+)
 from hypersync_slo.report.scrapes import read_coverage
 from hypersync_slo.verdicts import Verdict
 from tests.junit_schema import assert_valid_junit
@@ -337,7 +344,7 @@ def test_write_report_outputs(tmp_path: Path) -> None:
     p99 = next(c for c in cases if c.get("name") == "latency_p99")
     assert p99.find("failure") is not None
     html = paths["html"].read_text()
-    assert html.count('src="data:image/png;base64,') == 4
+    assert html.count('src="data:image/png;base64,') == 7  # 4 + client, per request x2
     assert "http://" not in html.replace(URL, "").replace("http://127.0.0.1:8080", "")
     markdown = paths["markdown"].read_text()
     assert "| latency_p99 | FAIL |" in markdown
@@ -461,3 +468,12 @@ def test_no_scrape_after_the_window_makes_the_counts_no_data() -> None:
     assert report.kpi("availability").verdict is Verdict.PASS
     assert report.coverage is not None
     assert not report.coverage.settled
+
+
+def test_html_says_when_client_and_server_agree() -> None:
+    """report.html, like report.md, says so when the load's figures reconcile with Prometheus."""
+    report = evaluate(healthy(), load_result=_load_result(950, 500))
+    report.findings = []
+    page = html.render(report, plots={})
+    assert "Client and server agree within tolerance." in page
+    assert "Client and server agree within tolerance." in markdown.render(report)

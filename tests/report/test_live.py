@@ -209,7 +209,7 @@ def test_clean_window_every_kpi_present_with_source_and_samples(
     cases = ET.parse(paths["junit"]).getroot().findall("testsuite/testcase")
     assert [c.get("name") for c in cases] == KPIS
     html = paths["html"].read_text()
-    assert html.count('src="data:image/png;base64,') == 4
+    assert html.count('src="data:image/png;base64,') == 7  # 4 + client, per request x2
     assert "<script" not in html
     assert "<link" not in html
     assert len(report.series["latency_p95"]) >= 1
