@@ -75,6 +75,8 @@ class JobSettings:
     #: Builds the client that waits for scrapes (credentials from the command); None: plain.
     prometheus: Callable[[], PrometheusClient] | None = None
     stages: Sequence[str] = ("check", "load", "report")
+    #: ``--trace-sample R --trace-backend KIND=URL --trace-wait S`` for the load stage, or none.
+    trace_args: Sequence[str] = ()
 
 
 def combine(codes: Sequence[int]) -> ExitCode:
@@ -251,6 +253,7 @@ def run_job(settings: JobSettings) -> ExitCode:
                 args += ["--workers", str(settings.workers)]
             for host in settings.allow_targets:
                 args += ["--allow-target", host]
+            args += list(settings.trace_args)
             results.append(
                 run_stage("load", args, {"load_result": str(load_dir / "load-result.json")})
             )

@@ -95,3 +95,38 @@ def check_rate(rps: float, duration: float) -> None:
         raise UsageError(f"--rps must be in (0, 20000], got {rps:g}.")
     if duration > 3600:
         raise UsageError(f"--duration is bounded to 1 h, got {duration:g} s.")
+
+
+def add_trace_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--trace-sample``, ``--trace-backend``, ``--trace-wait``: passed to the load stage."""
+    parser.add_argument(
+        "--trace-sample",
+        type=float,
+        default=0.0,
+        metavar="R",
+        help="load: tag a share R of the requests with a known sampled traceparent and check "
+        "that their traces arrived (trace_completeness; see docs/logs-and-traces.md)",
+    )
+    parser.add_argument(
+        "--trace-backend",
+        metavar="KIND=URL",
+        help="load: the trace backend's query API, jaeger=URL or zipkin=URL",
+    )
+    parser.add_argument(
+        "--trace-wait",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="load: seconds to keep asking for traces not yet complete (default 10)",
+    )
+
+
+def trace_stage_args(args: argparse.Namespace) -> list[str]:
+    """The load stage's trace options, as given (none when no tracing was asked for)."""
+    if not args.trace_sample and not args.trace_backend:
+        return []
+    return [
+        *("--trace-sample", f"{args.trace_sample:g}"),
+        *(("--trace-backend", args.trace_backend) if args.trace_backend else ()),
+        *("--trace-wait", f"{args.trace_wait:g}"),
+    ]

@@ -120,6 +120,26 @@ def register(sub: Any) -> None:
         default=0.010,
         help="a send this many seconds after its intended time is late (default 0.010)",
     )
+    parser.add_argument(
+        "--trace-sample",
+        type=float,
+        default=0.0,
+        metavar="R",
+        help="tag a share R of the requests with a known sampled W3C traceparent (at most "
+        "2000 per load process) and check afterwards that their traces arrived",
+    )
+    parser.add_argument(
+        "--trace-backend",
+        metavar="KIND=URL",
+        help="the trace backend's query API: jaeger=URL (/api/traces/{id}) or zipkin=URL "
+        "(/api/v2/trace/{id}); needed with --trace-sample",
+    )
+    parser.add_argument(
+        "--trace-wait",
+        type=seconds_arg("--trace-wait", maximum=600),
+        default=10.0,
+        help="seconds to keep asking for traces not yet complete (exporters batch; default 10)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.set_defaults(func=handle)
 
@@ -137,6 +157,7 @@ def handle(args: argparse.Namespace) -> int:
     safety.check_target(args.target_url, [*config.allow_targets, *args.allow_target])
     if args.connections < 1 or args.timeout <= 0 or args.late_tolerance <= 0:
         raise UsageError("--connections, --timeout and --late-tolerance must be positive.")
+    trace_backend = trace_backend_arg(args.trace_sample, args.trace_backend)
     out = args.out or Path("reports") / f"load-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
     probe_dir(out)  # an unwritable output is exit 10 before any request is sent
     plan = launcher.LoadPlan(
@@ -151,6 +172,7 @@ def handle(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         late_tolerance=args.late_tolerance,
         abort_on_critical=args.abort_on_critical,
+        trace_sample=args.trace_sample,
     )
     previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
@@ -169,10 +191,73 @@ def handle(args: argparse.Namespace) -> int:
         )
         return int(ExitCode.INTERRUPTED)
     verdict = result["verdict"]
+    trace_code = None
+    if trace_backend is not None:
+        trace_code = check_traces(result, out, trace_backend, config, args.trace_wait)
     if verdict["status"] == "void":
         print(
             "hypersync-slo: load generator saturated; the verdict is void:\n  "
             + "\n  ".join(result["saturation_reasons"]),
             file=sys.stderr,
         )
-    return int(verdicts.exit_code(verdict))
+    code = verdicts.exit_code(verdict)
+    if trace_code is not None and _RANK.get(trace_code, -1) > _RANK.get(code, 99):
+        return int(trace_code)  # the worse of the two verdicts: fail > no_data > pass
+    return int(code)
+
+
+_RANK = {ExitCode.PASS: 0, ExitCode.NO_DATA: 1, ExitCode.FAIL: 2}
+
+
+def trace_backend_arg(sample: float, backend: str | None) -> tuple[str, str] | None:
+    """(kind, url) of ``--trace-backend`` when ``--trace-sample`` asks for traces, else None."""
+    if not sample and not backend:
+        return None
+    if not 0 < sample <= 1:
+        raise UsageError(f"--trace-sample must be a share in (0, 1], got {sample:g}.")
+    kind, sep, url = (backend or "").partition("=")
+    if not sep or kind not in ("jaeger", "zipkin") or not url.startswith(("http://", "https://")):
+        raise UsageError(
+            "--trace-sample needs --trace-backend jaeger=URL or zipkin=URL (the query API's "
+            f"base URL, e.g. jaeger=http://127.0.0.1:16686); got {backend!r}."
+        )
+    return kind, url.rstrip("/")
+
+
+def check_traces(
+    result: dict[str, Any],
+    out: Path,
+    backend: tuple[str, str],
+    config: SloConfig,
+    wait: float,
+) -> ExitCode:
+    """Ask the backend for the tagged requests' traces; print the KPI; its exit code."""
+    from hypersync_slo.loadgen.launcher import PARTS_DIR  # noqa: PLC0415
+    from hypersync_slo.traces.check import TRACES_FILE, verify_traces  # noqa: PLC0415
+    from hypersync_slo.verdicts import exit_code_for  # noqa: PLC0415
+
+    window = result.get("window") or {}
+    now = datetime.now(UTC)
+    start = _moment(window.get("start")) or now
+    end = _moment(window.get("end")) or now
+    kpi = verify_traces(
+        out / PARTS_DIR,
+        kind=backend[0],  # type: ignore[arg-type]
+        url=backend[1],
+        config=config,
+        window=(start, end),
+        out=out,
+        wait=wait,
+    )
+    print(kpi.describe())
+    print(f"traces: {out / TRACES_FILE}")
+    return exit_code_for(kpi.verdict) if kpi.gating else ExitCode.PASS
+
+
+def _moment(text: object) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None

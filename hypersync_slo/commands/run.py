@@ -7,10 +7,13 @@ from typing import Any
 
 from hypersync_slo.commands.jobargs import (
     add_job_arguments,
+    add_trace_arguments,
     check_rate,
     default_out_dir,
     probe_outputs,
+    trace_stage_args,
 )
+from hypersync_slo.commands.load import trace_backend_arg
 from hypersync_slo.commands.prometheus_args import prometheus_client
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import UsageError, explain
@@ -61,6 +64,7 @@ def register(sub: Any) -> None:
         "--allow-target", action="append", default=[], help="allow load to this non-loopback host"
     )
     add_job_arguments(parser, default_duration="60s")
+    add_trace_arguments(parser)
     parser.set_defaults(func=handle)
 
 
@@ -77,6 +81,8 @@ def handle(args: argparse.Namespace) -> int:
             )
         )
     config = SloConfig.load(args.slo_config)  # fail fast, before anything starts
+    if "load" not in args.skip:
+        trace_backend_arg(args.trace_sample, args.trace_backend)
     if "load" not in args.skip:
         # A safety refusal comes before any traffic, the contract gate's included.
         safety.check_target(args.target_url, [*config.allow_targets, *args.allow_target])
@@ -97,5 +103,6 @@ def handle(args: argparse.Namespace) -> int:
         prometheus=lambda: prometheus_client(
             argparse.Namespace(prometheus_url=args.prometheus_url, timeout=10.0, insecure=False)
         ),
+        trace_args=trace_stage_args(args),
     )
     return int(run_job(settings) if settings.stages else ExitCode.USAGE)

@@ -42,6 +42,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from hypersync_slo.loadgen.parts import write_part
 from hypersync_slo.loadgen.recorder import Recorder
 from hypersync_slo.loadgen.schedule import ARRIVAL_KINDS, Schedule
+from hypersync_slo.loadgen.tracetags import TraceTagger
 from hypersync_slo.loadgen.traffic import PlannedRequest, TrafficModel
 
 PART_MESSAGE = "hypersync_slo_part"
@@ -100,6 +101,13 @@ def add_options(parser: Any) -> None:
         default=0,
         help="open model: requests in the client before sends are dropped "
         "(0: rate x timeout, at least 100)",
+    )
+    parser.add_argument(
+        "--open-trace-sample",
+        type=float,
+        default=0.0,
+        help="open model: share of requests tagged with a known sampled traceparent "
+        "(written to traces-N.jsonl beside the parts)",
     )
 
 
@@ -174,6 +182,9 @@ class OpenModelRun:
             )
         self.model = TrafficModel(seed=f"{opts.open_seed}:{self.index}")
         self.late_tolerance = float(opts.open_late_tolerance)
+        self.tagger = TraceTagger(
+            float(getattr(opts, "open_trace_sample", 0.0) or 0.0), f"{opts.open_seed}:{self.index}"
+        )
         self.origin = time.perf_counter()
         self.origin_wall = time.time()
         self.recorder = Recorder(origin=self.origin, late_tolerance=self.late_tolerance)
@@ -252,9 +263,13 @@ class OpenModelRun:
             status = 0
             body = b""
             error: BaseException | None = None
+            headers = request.headers
+            tagged = self.tagger.tag(headers) if self.tagger.share else None
+            if tagged is not None:
+                headers = tagged[0]
             try:
                 response = client.request(
-                    request.method, request.path, body=request.body or b"", headers=request.headers
+                    request.method, request.path, body=request.body or b"", headers=headers
                 )
                 try:
                     body = response.read()
@@ -272,6 +287,8 @@ class OpenModelRun:
                     business = self.model.settle(request, status, body)
                 else:
                     cause = f"http_{status}"
+            if tagged is not None:
+                self.tagger.record(tagged[1], request.name, status)
             recorder.finished(
                 request.name,
                 intended=intended,
@@ -330,6 +347,8 @@ class OpenModelRun:
             cpu_warning=bool(getattr(runner, "cpu_warning_emitted", False)),
         )
         try:
+            if final and self.tagger.share and self.out is not None:
+                self.tagger.write(self.out, self.index)  # before the part: the launcher may end
             if isinstance(runner, WorkerRunner):
                 runner.send_message(PART_MESSAGE, part)
             elif self.out is not None:

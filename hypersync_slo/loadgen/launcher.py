@@ -67,6 +67,7 @@ class LoadPlan:
     late_tolerance: float = 0.010
     max_pending: int = 0
     abort_on_critical: bool = False
+    trace_sample: float = 0.0
     locustfile: Path = DRIVER_LOCUSTFILE
     extra_locust_args: tuple[str, ...] = ()
 
@@ -144,6 +145,7 @@ def open_args(plan: LoadPlan, parts_dir: Path) -> list[str]:
         f"{plan.late_tolerance:g}",
         "--open-max-pending",
         str(plan.max_pending),
+        *(("--open-trace-sample", f"{plan.trace_sample:g}") if plan.trace_sample else ()),
     ]
 
 
