@@ -300,6 +300,7 @@ def _compute(
         exact=coverage is not None and coverage.counted_from is not None,
         interval=coverage.interval if coverage is not None else None,
         window_exact=coverage is not None and coverage.exact,
+        process_starts=f"process_start_time_seconds{q.selector(routes=False)}",
     )
 
     # Latency from the histogram buckets.
@@ -872,6 +873,11 @@ LOOKBACK = "5m"
 LOOKBACK_SECONDS = 300.0
 
 
+def _target(labels: Mapping[str, str]) -> str:
+    """``job/instance`` of a series: which scrape target it came from."""
+    return f"{labels.get('job', '')}/{labels.get('instance', '')}"
+
+
 def _series_key(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, v) for k, v in labels.items() if k != "__name__"))
 
@@ -899,7 +905,10 @@ class Growth:
     interval: float | None = None
     #: Both window edges are covered by scrapes (``Coverage.exact``).
     window_exact: bool = False
+    #: The job's ``process_start_time_seconds`` series: a change marks a restart.
+    process_starts: str = ""
     max_points: int = 1500
+    _restarts: dict[str, frozenset[float]] = field(default_factory=dict, compare=False)
 
     @property
     def _between(self) -> str:
@@ -948,12 +957,17 @@ class Growth:
         }
         values: dict[str, float] = {}
         histories: list[tuple[str, kpis.CounterHistory]] = []
+        restarts = self.restarts()
         for found in self.client.raw(series, self.end - self.start, self.end):
             samples = tuple((t, v) for t, v in found.points if t > self.start and math.isfinite(v))
-            history = kpis.CounterHistory(baseline.get(_series_key(found.labels)), samples)
+            target = _target(found.labels)
+            history = kpis.CounterHistory(
+                baseline.get(_series_key(found.labels)),
+                samples,
+                restarts.get(target, frozenset()),
+            )
             key = " ".join(found.labels.get(name, "") for name in labels)
             values[key] = values.get(key, 0.0) + history.growth_until(self.end)
-            target = f"{found.labels.get('job', '')}/{found.labels.get('instance', '')}"
             histories.append((f"{target}\x00{_series_key(found.labels)}", history))
         exact = "exact" if self.window_exact else "counter"
         return Counted(
@@ -963,6 +977,35 @@ class Growth:
             f"{exact} growth of the raw counter samples {self._between}, resets counted",
             tuple(histories),
         )
+
+    def restarts(self) -> dict[str, frozenset[float]]:
+        """Per target, the scrapes at which ``process_start_time_seconds`` changed (read once).
+
+        A restarted process is a reset even when its counters are already past the old ones at
+        its first scrape; targets without the series rely on counters going down.
+        """
+        if self._restarts or not self.process_starts:
+            return self._restarts
+        before = {
+            _target(sample.labels): sample.value
+            for sample in self.client.instant(
+                f"last_over_time({self.process_starts}[{LOOKBACK}])", self.start
+            )
+        }
+        found: dict[str, frozenset[float]] = {}
+        for series in self.client.raw(self.process_starts, self.end - self.start, self.end):
+            target = _target(series.labels)
+            previous = before.get(target)
+            moments: set[float] = set()
+            for t, value in series.points:
+                if t <= self.start or not math.isfinite(value):
+                    continue
+                if previous is not None and value != previous:
+                    moments.add(t)
+                previous = value
+            found[target] = frozenset(moments)
+        self._restarts.update(found or {"": frozenset()})
+        return self._restarts
 
     @staticmethod
     def _values(samples: list[Sample], labels: tuple[str, ...]) -> dict[str, float]:

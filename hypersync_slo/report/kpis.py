@@ -263,16 +263,34 @@ class CounterHistory:
 
     ``baseline`` is the last sample at or before the window's start (None: the series was
     created inside the window, so it counted from 0); ``samples`` are every stored sample after
-    the start, oldest first.
+    the start, oldest first; ``restarts`` the times of samples that are the first of a new
+    process (its ``process_start_time_seconds`` changed), whose value is all growth even when
+    it is not below the one before (a restarted process that counted past its predecessor
+    before its first scrape).
     """
 
     baseline: float | None
     samples: tuple[tuple[float, float], ...]
+    restarts: frozenset[float] = frozenset()
 
     def growth_until(self, moment: float) -> float:
         """Growth from the baseline to the last sample at or before ``moment``, through resets."""
-        start = 0.0 if self.baseline is None or not math.isfinite(self.baseline) else self.baseline
-        return counter_increase([start, *(v for t, v in self.samples if t <= moment)])
+        previous = (
+            0.0 if self.baseline is None or not math.isfinite(self.baseline) else self.baseline
+        )
+        growth = 0.0
+        since = -math.inf  # the time of the sample before (the baseline: before every sample)
+        for t, value in self.samples:
+            if t > moment:
+                break
+            if not math.isfinite(value):
+                continue
+            # The first sample at or after a restart belongs to the new process (the series may
+            # reappear only once the new process counted something, scrapes after the restart).
+            restarted = any(since < r <= t for r in self.restarts)
+            growth += value if restarted or value < previous else value - previous
+            previous, since = value, t
+        return growth
 
 
 @dataclass(frozen=True)

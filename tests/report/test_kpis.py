@@ -256,3 +256,13 @@ def test_counter_history_counts_from_its_baseline_through_a_reset() -> None:
     assert history.growth_until(3.0) == 650.0
     assert history.growth_until(1.5) == 300.0
     assert kpis.CounterHistory(None, ((2.0, 7.0),)).growth_until(3.0) == 7.0  # created: from 0
+
+
+def test_a_restart_known_from_the_process_start_counts_all_of_the_new_value() -> None:
+    """A new process already past the old count at its first scrape: still all growth."""
+    samples = ((1.0, 5.0), (2.0, 40.0), (3.0, 45.0))
+    assert kpis.CounterHistory(2.0, samples).growth_until(3.0) == 43.0  # seen as plain growth
+    restarted = kpis.CounterHistory(2.0, samples, frozenset({2.0}))
+    assert restarted.growth_until(3.0) == 3.0 + 40.0 + 5.0
+    # Restarted at 1.5, the series reappearing only at its next sample: the same.
+    assert kpis.CounterHistory(2.0, samples, frozenset({1.5})).growth_until(3.0) == 48.0

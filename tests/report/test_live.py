@@ -327,3 +327,34 @@ def test_target_restart_mid_window_counts_through_the_reset(
     # after a cold restart were on a busy machine, which is not what this test is about.
     assert p95.verdict in (Verdict.PASS, Verdict.FAIL)
     assert [f.subject for f in report.findings if f.kind == "request_count"] == []
+
+
+def test_target_gone_after_the_window_is_no_data_not_a_short_count(
+    start_reference_service: StartService,
+    start_prometheus: StartPrometheus,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No successful scrape after the window (the target died): counted KPIs no_data, exit 3."""
+    service = start_reference_service()
+    prometheus = start_prometheus([ScrapeJob(JOB, (service.address,))], interval=1.0)
+    prometheus.wait_for_targets()
+    start = datetime.now(UTC)
+    drive(service, 50)
+    end = datetime.now(UTC)
+    service.stop()  # its last requests will never be scraped
+    out = tmp_path / "report"
+    window = ["--start", start.isoformat(), "--end", end.isoformat()]
+    base = ["report", "--prometheus-url", prometheus.url, "--job", JOB, "--out", str(out)]
+    began = time.monotonic()
+    assert cli.main([*base, *window]) == 3
+    waited = time.monotonic() - began
+    verdict = json.loads((out / "verdict.json").read_text())
+    assert verdict["coverage"]["settled"] is False
+    assert verdict["coverage"]["wait_bound_seconds"] == pytest.approx(7.0, abs=0.5)
+    assert waited < 7.0 + 15.0  # the bound after the end, plus the queries
+    error_rate = next(k for k in verdict["kpis"] if k["name"] == "error_rate")
+    assert error_rate["verdict"] == "no_data"
+    assert error_rate["reason"].startswith(f"no successful scrape of {JOB}/{service.address}")
+    assert "so its counts would be short" in error_rate["reason"]
+    assert "scrapes: no successful scrape of" in capsys.readouterr().out
