@@ -98,6 +98,8 @@ class RunPage:
     gate_file: str | None = None
     load: Mapping[str, Any] | None = None
     report: Mapping[str, Any] | None = None
+    #: ``load/traces.json`` of a load run with ``--trace-sample``: its ``trace_completeness``.
+    traces: Mapping[str, Any] | None = None
     alerts: list[Mapping[str, Any]] | None = None
     files: list[tuple[str, str]] = field(default_factory=list)
 
@@ -126,7 +128,9 @@ class RunPage:
 
     def load_kpis(self) -> list[KpiRow]:
         """The load's KPIs (client); ``void`` for every one of them when the load was void."""
-        items = ((self.load or {}).get("verdict") or {}).get("kpis") or []
+        items = list(((self.load or {}).get("verdict") or {}).get("kpis") or [])
+        if isinstance(self.traces, Mapping) and isinstance(self.traces.get("kpi"), Mapping):
+            items.append(self.traces["kpi"])  # source "trace": the backend asked afterwards
         rows = [_kpi_row(item, "load") for item in items]
         if self.load_void:
             return [
@@ -235,6 +239,7 @@ def read_run(out: Path) -> RunPage:
         page.gate_file = "contract/junit.xml"
     page.load = _read_json(out / "load" / "load-result.json")
     page.report = _read_json(out / "report" / "verdict.json")
+    page.traces = _read_json(out / "load" / "traces.json")
     alerts = _read_json(out / "alerts-fired.json")
     page.alerts = alerts if isinstance(alerts, list) else None
     page.files = _list_files(out)

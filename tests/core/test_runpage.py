@@ -223,3 +223,28 @@ def test_top_junit_has_one_suite_per_stage(void_run: Path) -> None:
     assert load.get("failures") == "0"
     assert load.get("errors") == "1"
     assert load.find("testcase/error").get("message", "").startswith("void: 57% of sends")  # type: ignore[union-attr]
+
+
+def test_trace_completeness_shows_beside_the_load_kpis(tmp_path: Path, report_dir: Path) -> None:
+    """A load with --trace-sample left load/traces.json: its KPI is a row with source trace."""
+    out = tmp_path / "run"
+    make_run(out, report_dir, void=False, gate_broken=False)
+    kpi = {
+        "name": "trace_completeness",
+        "source": "trace",
+        "observed": 0.75,
+        "objective": ">= 99 %",
+        "unit": "ratio",
+        "samples": 40,
+        "verdict": "fail",
+        "reason": "outside objective >= 99 %",
+        "gating": True,
+    }
+    (out / "load" / "traces.json").write_text(json.dumps({"kpi": kpi, "tagged": 40}), "utf-8")
+    write_run_page(out)
+    page = (out / "index.html").read_text("utf-8")
+    client = page.split("Client, as the load generator measured")[1]
+    assert re.search(
+        r'<td>trace_completeness</td><td>trace</td><td><span class="tag fail">FAIL', client
+    )
+    assert "trace_completeness" in (out / "index.md").read_text("utf-8")
