@@ -41,6 +41,7 @@ from hypersync_slo.alerting.rules import (
 from hypersync_slo.config import SloConfig
 
 DATASOURCE = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
+DATASOURCE_JSON = {"type": "prometheus", "uid": "${datasource}"}
 DASHBOARD_UID = "hypersync-slo"
 PROVISIONED_DATASOURCE_UID = "prometheus"
 
@@ -55,6 +56,10 @@ class PanelSpec:
     kind: str = "timeseries"
     description: str = ""
     thresholds: tuple[float, ...] = ()
+    #: Availability, success rate, throughput, budget remaining: red below, green at or above.
+    higher_is_better: bool = False
+    #: Extra panel keys (``timeFrom``, ``interval``) set on the JSON.
+    extra: tuple[tuple[str, str], ...] = ()
 
 
 class _Panels:
@@ -63,7 +68,7 @@ class _Panels:
     def __init__(self, config: SloConfig) -> None:
         self.c = config
         self.h = config.http
-        self.sel = 'job=~"$job"'
+        self.sel = 'job=~"$job",instance=~"$instance"'
         #: The job's API requests (the profile's route filter), as every KPI panel counts them.
         self.api = self.sel + (
             f',{self.h.route_label}=~"{quote_label(self.h.api_routes)}"'
@@ -106,6 +111,7 @@ class _Panels:
                 "stat",
                 "Objective: " + self.c.objective("availability").describe(),
                 self.objective("availability"),
+                higher_is_better=True,
             ),
             PanelSpec(
                 "Success rate (API requests without 5xx / all)",
@@ -114,6 +120,7 @@ class _Panels:
                 "stat",
                 "Objective: " + self.c.objective("success_rate").describe(),
                 self.objective("success_rate"),
+                higher_is_better=True,
             ),
             PanelSpec(
                 "Error rate (5xx / all API requests)",
@@ -130,6 +137,7 @@ class _Panels:
                 "stat",
                 "Objective: " + self.c.objective("throughput_rps").describe(),
                 self.objective("throughput_rps"),
+                higher_is_better=True,
             ),
         ]
         for kpi, q in (("latency_p95", 0.95), ("latency_p99", 0.99)):
@@ -163,8 +171,20 @@ class _Panels:
                 ((f"1 - ({sli.format(w='30d')} / {budget})", "{{slo}}"),),
                 "percentunit",
                 "stat",
-                "1 - (bad-event ratio over 30 days / error budget)",
-                (0.0,),
+                "1 - (bad-event ratio over 30 days / error budget): red once spent (below 0), "
+                "orange under a quarter left",
+                (0.0, 0.25),
+                higher_is_better=True,
+            ),
+            PanelSpec(
+                "Error budget burn-down over the SLO period (30 days)",
+                ((f"1 - ({sli.format(w='30d')} / {budget})", "{{slo}} remaining"),),
+                "percentunit",
+                description="The budget left over the trailing 30 days, hour by hour: a line "
+                "heading for 0 % spends the budget before the period ends.",
+                thresholds=(0.0, 0.25),
+                higher_is_better=True,
+                extra=(("timeFrom", "30d"), ("interval", "1h")),
             ),
             PanelSpec(
                 "Burn rate by window",
@@ -385,11 +405,7 @@ def _panel(spec: PanelSpec, panel_id: int) -> gts.Panel | gstat.Panel:
     if spec.description:
         builder.description(spec.description)
     if spec.thresholds:
-        steps = [model.Threshold(value=None, color="green")]
-        steps += [
-            model.Threshold(value=v, color=c)
-            for v, c in zip(spec.thresholds, ("orange", "red", "dark-red"), strict=False)
-        ]
+        steps = threshold_steps(spec.thresholds, higher_is_better=spec.higher_is_better)
         builder.thresholds(
             gdash.ThresholdsConfig().mode(model.ThresholdsMode.ABSOLUTE).steps(steps)
         )
@@ -402,6 +418,80 @@ def _panel(spec: PanelSpec, panel_id: int) -> gts.Panel | gstat.Panel:
             .datasource(DATASOURCE)
         )
     return builder
+
+
+def threshold_steps(values: tuple[float, ...], *, higher_is_better: bool) -> list[model.Threshold]:
+    """Grafana threshold steps in the KPI's direction.
+
+    Lower is better (latency, error rate, burn rate): green, then orange, red, dark red at each
+    value. Higher is better (availability, success rate, throughput, budget left): red below the
+    lowest value, then orange between values, green at or above the highest (the objective).
+    """
+    ordered = sorted(round(v, 12) for v in values)  # 0.999, not 0.9990000000000001
+    if not higher_is_better:
+        colors = ("orange", "red", "dark-red") if len(ordered) > 1 else ("red",)
+        return [model.Threshold(value=None, color="green")] + [
+            model.Threshold(value=v, color=c) for v, c in zip(ordered, colors, strict=False)
+        ]
+    steps = [model.Threshold(value=None, color="red")]
+    for index, value in enumerate(ordered):
+        last = index == len(ordered) - 1
+        steps.append(model.Threshold(value=value, color="green" if last else "orange"))
+    return steps
+
+
+#: Grafana 12's dashboard schema; nothing deprecated (no ``style``) is written.
+SCHEMA_VERSION = 41
+GRID_COLUMNS = 24
+
+
+def layout(panels: list[dict[str, Any]]) -> None:
+    """Place panels left to right on Grafana's 24-column grid, a new line when one would not fit,
+    a row across the whole width; nothing overlaps or overflows."""
+    x = y = line_height = 0
+    for panel in panels:
+        pos = panel["gridPos"]
+        width = min(int(pos["w"]), GRID_COLUMNS)
+        if panel["type"] == "row" or x + width > GRID_COLUMNS:
+            y += line_height
+            x = line_height = 0
+        panel["gridPos"] = {"h": int(pos["h"]), "w": width, "x": x, "y": y}
+        if panel["type"] == "row":
+            y += int(pos["h"])
+            continue
+        x += width
+        line_height = max(line_height, int(pos["h"]))
+
+
+def alert_list_panel(config: SloConfig, panel_id: int) -> dict[str, Any]:
+    """Grafana's alert list: the service's firing and pending alerts, from Prometheus's rules."""
+    return {
+        "id": panel_id,
+        "type": "alertlist",
+        "title": "Firing and pending alerts",
+        "description": f"Alerts whose labels carry service={config.service} (the generated rules)",
+        "gridPos": {"h": 8, "w": 12, "x": 0, "y": 0},
+        "datasource": DATASOURCE_JSON,
+        "options": {
+            "viewMode": "list",
+            "groupMode": "default",
+            "groupBy": [],
+            "maxItems": 20,
+            "sortOrder": 1,
+            "dashboardAlerts": False,
+            "alertName": "",
+            "alertInstanceLabelFilter": f'{{service="{config.service}"}}',
+            "datasource": "${datasource}",
+            "stateFilter": {
+                "firing": True,
+                "pending": True,
+                "noData": False,
+                "normal": False,
+                "error": True,
+            },
+            "showInstances": True,
+        },
+    }
 
 
 def build_dashboard(config: SloConfig, *, job: str = "hypersync") -> dict[str, Any]:
@@ -425,6 +515,16 @@ def build_dashboard(config: SloConfig, *, job: str = "hypersync") -> dict[str, A
             .datasource(DATASOURCE)
             .query("label_values(up, job)")
             .current(model.VariableOption(selected=True, text=job, value=job))
+        )
+        .with_variable(
+            gdash.QueryVariable("instance")
+            .label("Instance")
+            .datasource(DATASOURCE)
+            .query('label_values(up{job=~"$job"}, instance)')
+            .multi(True)
+            .include_all(True)
+            .all_value(".*")
+            .current(model.VariableOption(selected=True, text="All", value="$__all"))
         )
         .annotation(
             gdash.AnnotationQuery()
@@ -451,6 +551,21 @@ def build_dashboard(config: SloConfig, *, job: str = "hypersync") -> dict[str, A
             board.with_panel(_panel(spec, panel_id))
             panel_id += 1
     data: dict[str, Any] = json.loads(json.dumps(board.build(), cls=JSONEncoder))
+    data.pop("style", None)  # deprecated since schema 36
+    data["schemaVersion"] = SCHEMA_VERSION
+    by_title = {spec.title: spec for _title, group in rows for spec in group}
+    for panel in data["panels"]:
+        found = by_title.get(panel.get("title", ""))
+        if found is None:
+            continue
+        panel.update(dict(found.extra))
+        if panel["type"] == "timeseries" and found.thresholds:
+            # draw the objectives as dashed lines on the graph, not only in the legend colours
+            custom = panel.setdefault("fieldConfig", {}).setdefault("defaults", {})
+            custom.setdefault("custom", {})["thresholdsStyle"] = {"mode": "dashed"}
+    kpi_row = next(i for i, p in enumerate(data["panels"]) if p["type"] == "row")
+    data["panels"].insert(kpi_row + 1, alert_list_panel(config, panel_id))
+    layout(data["panels"])
     # The annotation's query options that Grafana's Prometheus plugin reads next to ``expr``.
     for annotation in data.get("annotations", {}).get("list", []):
         if annotation.get("name") == "Firing alerts":

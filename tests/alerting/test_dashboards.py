@@ -8,6 +8,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -35,7 +36,7 @@ MAY_BE_EMPTY = {
 
 def concrete(expr: str, job: str = "hypersync") -> str:
     """Replace Grafana's variables with what Grafana would send."""
-    return expr.replace("$__rate_interval", "1m").replace("$job", job)
+    return expr.replace("$__rate_interval", "1m").replace("$job", job).replace("$instance", ".*")
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +63,8 @@ def test_dashboard_is_a_valid_classic_dashboard(board: dict[str, object]) -> Non
         if panel["type"] == "row":
             continue
         assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
+        if panel["type"] == "alertlist":
+            continue
         assert panel["targets"], panel["title"]
         for target in panel["targets"]:
             assert re.fullmatch(r"[A-Z]", target["refId"])
@@ -81,7 +84,7 @@ def test_dashboard_covers_kpis_budget_layers_and_alerts(board: dict[str, object]
     annotation = board["annotations"]["list"][0]  # type: ignore[index]
     assert annotation["expr"] == 'ALERTS{alertstate="firing",service="hypersync"}'
     names = [v["name"] for v in board["templating"]["list"]]  # type: ignore[index]
-    assert names == ["datasource", "job"]
+    assert names == ["datasource", "job", "instance"]
     queries = dashboard_queries(board)
     for metric in (
         "hypersync_operator_executions_total",
@@ -93,6 +96,68 @@ def test_dashboard_covers_kpis_budget_layers_and_alerts(board: dict[str, object]
     ):
         assert any(metric in q for q in queries), metric
     assert any(q.startswith("histogram_quantile(0.99, sum by (le)") for q in queries)
+
+
+def _panel(board: dict[str, object], title: str) -> dict[str, Any]:
+    panels = board["panels"]
+    assert isinstance(panels, list)
+    return next(p for p in panels if str(p.get("title", "")).startswith(title))
+
+
+def _steps(panel: dict[str, Any]) -> list[tuple[float | None, str]]:
+    steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    return [(step["value"], step["color"]) for step in steps]
+
+
+def test_thresholds_point_the_right_way_for_each_kpi(board: dict[str, object]) -> None:
+    """Higher-is-better KPIs are red below their objective and green at it; lower-is-better
+    ones green below and red at it; a spent budget (below 0) is red, never green."""
+    for title, objective in (
+        ("Availability", 0.999),
+        ("Success rate", 0.999),
+        ("Throughput", 1000),
+    ):
+        assert _steps(_panel(board, title)) == [(None, "red"), (objective, "green")], title
+    for title, objective in (("Error rate", 0.001), ("latency p95", 0.1), ("latency p99", 0.5)):
+        assert _steps(_panel(board, title)) == [(None, "green"), (objective, "red")], title
+    remaining = _steps(_panel(board, "Error budget remaining"))
+    assert remaining == [(None, "red"), (0.0, "orange"), (0.25, "green")]
+
+
+def test_grid_schema_objective_lines_instance_alerts_and_burn_down(
+    board: dict[str, object],
+) -> None:
+    """A valid 24-column grid without overlap; current schema without deprecated keys; objective
+    lines drawn on every time series with thresholds; an instance variable used by the raw
+    queries; an alert-list panel for the service; a 30-day error-budget burn-down."""
+    panels = board["panels"]
+    assert isinstance(panels, list)
+    cells: set[tuple[int, int]] = set()
+    for panel in panels:
+        pos = panel["gridPos"]
+        assert pos["x"] >= 0, panel["title"]
+        assert pos["x"] + pos["w"] <= 24, panel["title"]
+        for x in range(pos["x"], pos["x"] + pos["w"]):
+            for y in range(pos["y"], pos["y"] + pos["h"]):
+                assert (x, y) not in cells, f"{panel['title']} overlaps at {(x, y)}"
+                cells.add((x, y))
+    assert int(str(board["schemaVersion"])) >= 39
+    assert "style" not in board
+    for panel in panels:
+        if panel["type"] == "timeseries" and "thresholds" in panel["fieldConfig"]["defaults"]:
+            style = panel["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]
+            assert style["mode"] in ("dashed", "line", "line+area"), panel["title"]
+    variable = board["templating"]["list"][2]  # type: ignore[index]
+    assert variable["query"] == 'label_values(up{job=~"$job"}, instance)'
+    assert variable["includeAll"] is True
+    assert any('instance=~"$instance"' in q for q in dashboard_queries(board))
+    (alerts,) = [p for p in panels if p["type"] == "alertlist"]
+    assert alerts["options"]["alertInstanceLabelFilter"] == '{service="hypersync"}'
+    assert alerts["options"]["stateFilter"]["firing"] is True
+    burn_down = _panel(board, "Error budget burn-down over the SLO period")
+    assert burn_down["type"] == "timeseries"
+    assert burn_down["timeFrom"] == "30d"
+    assert "slo:sli_error:ratio_rate30d" in burn_down["targets"][0]["expr"]
 
 
 def test_dashboard_is_byte_stable() -> None:
