@@ -1,20 +1,35 @@
-"""Benchmark of the open-model load generator against the reference service on this machine.
+"""The load generator side by side on pinned cores: our open model, Locust's usual pattern, wrk.
 
-    .venv/bin/python bench/bench_load.py                       # 1000 req/s for 60 s, then the rest
-    .venv/bin/python bench/bench_load.py --duration 20 --step 10 --no-search
+    .venv/bin/python bench/bench_load.py                  # the whole table (about 4 minutes)
+    .venv/bin/python bench/bench_load.py --duration 20 --skip-workers
+    .venv/bin/python bench/bench_load.py --profile 10     # + a py-spy profile of the driver
 
-Prints, each with its source:
-1. ``hypersync-slo load`` at --rps for --duration (one Locust process): achieved vs target rate,
-   late and dropped sends, client p50 (corrected and uncorrected) vs the server's p50 (raw
-   per-request timings from its JSON log, and its latency histogram from /metrics before/after,
-   given as the bucket holding it), load-generator CPU and memory (from /proc of the Locust
-   processes) at start and end;
-2. the same figures for Locust's usual pattern (100 users, constant_throughput(10), FastHttpUser,
-   ``load/locustfile.py``), side by side, with Locust's own (rounded) percentiles;
-3. the highest rate one process and ``--workers 2`` hold within the fidelity bounds (achieved
-   within 1 %, no drops, not saturated), found in short steps.
+Needs ``taskset`` (util-linux) and Debian's ``wrk`` (``apt-get install wrk``) for the closed-loop
+ceiling; without wrk that row says so. It installs nothing. The reference service runs pinned to
+``--target-core`` (0) and every generator pinned to ``--generator-core`` (1), one at a time, in
+one run of this script, so that their figures compare:
 
-The machine is shared (2 cores, other test runs): figures are indicative, one run each.
+1. at ``--rps`` (1000) for ``--duration`` against the fully instrumented service: our open-model
+   driver (``hypersync-slo load``, one Locust process), Locust's usual pattern
+   (``load/locustfile.py``: 100 users x ``constant_throughput(10)``, FastHttpUser, closed loop)
+   and wrk's closed-loop ceiling on the API mix (``-t1 -c32``). For each: achieved rate, client
+   p50/p99, the server's p50/p99 over the same requests (its own per-request ``duration_ms``
+   JSON log lines, exact), and CPU per request of the generator's whole process tree: *steady*
+   (CPU rate of every process of the tree sampled from /proc over the arrivals, divided by the
+   achieved rate) and *total* (all CPU of the tree from its start to its exit, start-up and
+   imports included, from ``getrusage(RUSAGE_CHILDREN)``, divided by the requests);
+2. the ceiling: the driver at ``--ceiling-rps`` (6000) against the service started with
+   ``--no-instrumentation`` (which writes no per-request logs, so no server column), held or
+   not within the fidelity bounds (achieved within 1 %, no drops, not saturated), and wrk's
+   closed-loop rate on that target;
+3. ``--workers N`` for each N of ``--workers-list`` at ``--workers-rps``: achieved rate, CPU per
+   request and req/s per worker, every worker on the same generator core (this machine has 2).
+
+With ``--profile S`` a py-spy profile (``--nonblocking``, 250 Hz) of the driver's Locust process
+is taken for S seconds during section 1 and summarised (own and inclusive samples per function).
+
+The machine is shared: the load average is printed before each section; compare the columns of
+one run (ratios), not absolute figures across runs.
 """
 
 from __future__ import annotations
@@ -22,41 +37,56 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import re
+import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psutil
-from prometheus_client.parser import text_string_to_metric_families
 
-from hypersync_slo.stack import ReferenceService
+from hypersync_slo.processes import ManagedProcess, free_port, python_module_argv
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_reference import LUA, parse_wrk
 
 ROOT = Path(__file__).resolve().parents[1]
-HIST = "http_server_request_duration_seconds"
+HOST = "127.0.0.1"
+API_PREFIXES = ("/v1/", "/health/ready")
+
+
+def loadavg() -> str:
+    """The 1/5/15-minute load averages, as /proc says."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def children_cpu() -> float:
+    """CPU seconds of every waited-for descendant of this process (whole trees, start-up too)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 @dataclass
-class ProcSampler:
-    """Samples CPU seconds and RSS of every Locust process under ``root_pid`` every 0.5 s."""
+class TreeSampler:
+    """Samples the summed CPU seconds of a process and all its descendants every 0.2 s."""
 
     root_pid: int
-    cpu: dict[int, float] = field(default_factory=dict)
-    first_rss: dict[int, int] = field(default_factory=dict)
-    last_rss: dict[int, int] = field(default_factory=dict)
-    first_cpu: dict[int, float] = field(default_factory=dict)
-    first_seen: dict[int, float] = field(default_factory=dict)
-    last_seen: dict[int, float] = field(default_factory=dict)
+    timeline: list[tuple[float, float]] = field(default_factory=list)  # (epoch s, cpu s)
+    seen: dict[int, float] = field(default_factory=dict)
     stop: threading.Event = field(default_factory=threading.Event)
+    hook: Any = None  # called once with the list of descendant pids
 
     def run(self) -> None:
-        """Sample until stopped."""
+        """Sample until stopped (exited processes keep their last figure)."""
         while not self.stop.is_set():
             try:
                 root = psutil.Process(self.root_pid)
@@ -65,151 +95,321 @@ class ProcSampler:
                 procs = []
             for proc in procs:
                 try:
-                    if "locust" not in " ".join(proc.cmdline()):
-                        continue
                     times = proc.cpu_times()
-                    rss = proc.memory_info().rss
                 except psutil.Error:
                     continue
-                now = time.monotonic()
-                cpu = times.user + times.system
-                self.first_cpu.setdefault(proc.pid, cpu)
-                self.first_seen.setdefault(proc.pid, now)
-                if now - self.first_seen[proc.pid] >= 5.0:  # after imports and start-up
-                    self.first_rss.setdefault(proc.pid, rss)
-                self.cpu[proc.pid] = cpu
-                self.last_rss[proc.pid] = rss
-                self.last_seen[proc.pid] = now
-            time.sleep(0.5)
+                self.seen[proc.pid] = max(self.seen.get(proc.pid, 0.0), times.user + times.system)
+            self.timeline.append((time.time(), sum(self.seen.values())))
+            if self.hook is not None and len(procs) > 1:
+                self.hook([p.pid for p in procs])
+            time.sleep(0.2)
 
-    def figures(self) -> dict[str, Any]:
-        """CPU cores used (busy seconds / seen seconds, summed) and RSS first/last."""
-        cores = sum(
-            (self.cpu[p] - self.first_cpu[p]) / max(1e-9, self.last_seen[p] - self.first_seen[p])
-            for p in self.cpu
-        )
-        return {
-            "processes": len(self.cpu),
-            "cpu_cores": cores,
-            "rss_start_mib": sum(self.first_rss.values()) / 2**20,  # 5 s after start
-            "rss_end_mib": sum(self.last_rss.values()) / 2**20,
-        }
+    def cores(self, start: float, end: float) -> float | None:
+        """Cores used between two epoch times (the samples closest inside the interval)."""
+        inside = [(t, c) for t, c in self.timeline if start <= t <= end]
+        if len(inside) < 2 or inside[-1][0] - inside[0][0] < 1.0:
+            return None
+        (t0, c0), (t1, c1) = inside[0], inside[-1]
+        return (c1 - c0) / (t1 - t0)
 
 
-def sampled(
-    argv: list[str], timeout: float
-) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-    """Run argv while sampling its Locust processes."""
+@dataclass
+class Measured:
+    """One generator run: what it achieved and what it cost."""
+
+    name: str
+    achieved_rps: float
+    requests: int
+    errors: int
+    client_p50: float | None
+    client_p99: float | None
+    client_note: str
+    steady_cores: float | None
+    total_cpu: float
+    server_p50: float | None = None
+    server_p99: float | None = None
+    server_samples: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def steady_us(self) -> float | None:
+        """Steady CPU per request in µs (whole tree)."""
+        if self.steady_cores is None or self.achieved_rps <= 0:
+            return None
+        return self.steady_cores / self.achieved_rps * 1e6
+
+    @property
+    def total_us(self) -> float | None:
+        """All CPU of the tree (start-up included) per completed request, in µs."""
+        return self.total_cpu / self.requests * 1e6 if self.requests else None
+
+
+def run_sampled(
+    argv: list[str], timeout: float, hook: Any = None, env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], TreeSampler, float]:
+    """Run argv to its end, sampling its process tree; also its whole-tree CPU (getrusage)."""
+    cpu0 = children_cpu()
     proc = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env
     )
-    sampler = ProcSampler(proc.pid)
+    sampler = TreeSampler(proc.pid, hook=hook)
     thread = threading.Thread(target=sampler.run, daemon=True)
     thread.start()
-    out, err = proc.communicate(timeout=timeout)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
     sampler.stop.set()
     thread.join()
-    return subprocess.CompletedProcess(argv, proc.returncode, out, err), sampler.figures()
+    total = children_cpu() - cpu0
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err), sampler, total
 
 
-def server_buckets(service: ReferenceService) -> dict[float, float]:
-    """Cumulative bucket counts of the latency histogram, summed over routes (not /metrics)."""
-    text = httpx.get(f"{service.url}/metrics", timeout=5).text
-    buckets: dict[float, float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == f"{HIST}_bucket" and sample.labels.get("http_route") != "/metrics":
-                le = float(sample.labels["le"])
-                buckets[le] = buckets.get(le, 0.0) + sample.value
-    return buckets
+class Target:
+    """The reference service pinned to one core, its JSON log read incrementally."""
+
+    def __init__(self, workdir: Path, pin: list[str], *, bare: bool) -> None:
+        self.port = free_port()
+        self.url = f"http://{HOST}:{self.port}"
+        self.log = workdir / "service.jsonl"
+        self.bare = bare
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.process = ManagedProcess(
+            "reference service" + (" (bare)" if bare else ""),
+            [
+                *pin,
+                *python_module_argv(
+                    "hypersync_slo",
+                    "serve-reference",
+                    "--host",
+                    HOST,
+                    "--port",
+                    str(self.port),
+                    "--data-dir",
+                    str(workdir / "data"),
+                    "--log-file",
+                    str(self.log),
+                    *(["--no-instrumentation"] if bare else []),
+                ),
+            ],
+            workdir / "stderr.log",
+        )
+        self.offset = 0
+
+    def __enter__(self) -> Target:
+        self.process.start()
+        self.process.wait_http(f"{self.url}/health/live", timeout=60)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.process.stop()
+
+    def mark(self) -> None:
+        """Forget the log lines so far: the next ``server_latencies`` reads only newer ones."""
+        time.sleep(0.3)  # the service flushes its log buffer within this
+        self.offset = self.log.stat().st_size if self.log.exists() else 0
+
+    def server_latencies(self) -> list[float]:
+        """``duration_ms`` of the API requests logged since ``mark`` (seconds, sorted)."""
+        time.sleep(1.2)
+        if not self.log.exists():
+            return []
+        values: list[float] = []
+        with self.log.open("rb") as handle:
+            handle.seek(self.offset)
+            for raw in handle:
+                if b'"duration_ms"' not in raw:
+                    continue
+                try:
+                    record = json.loads(raw)
+                except ValueError:
+                    continue
+                if str(record.get("url.path", "")).startswith(API_PREFIXES):
+                    values.append(float(record["duration_ms"]) / 1000)
+        values.sort()
+        return values
 
 
-def bucket_of_median(before: dict[float, float], after: dict[float, float]) -> str:
-    """The histogram bucket holding the server's p50 over the run (its bounds, not a guess)."""
-    bounds = sorted(after)
-    deltas = [after[b] - before.get(b, 0.0) for b in bounds]
-    total = deltas[-1] if deltas else 0.0
-    if total <= 0:
-        return "no samples"
-    lower = 0.0
-    for bound, count in zip(bounds, deltas, strict=True):
-        if count >= total / 2:
-            return f"in ({lower * 1000:g} ms, {bound * 1000:g} ms] ({int(total)} samples)"
-        lower = bound
-    return "above the top bucket"
-
-
-def server_raw_p50(log: Path, start: float, end: float) -> tuple[float | None, int]:
-    """p50 of the service's own per-request ``duration_ms`` log fields in [start, end] (epoch s)."""
-    values: list[float] = []
-    for line in log.read_text("utf-8", errors="replace").splitlines():
-        if '"duration_ms"' not in line or "/metrics" in line:
-            continue
-        try:
-            record = json.loads(line)
-            stamp = datetime.fromisoformat(record["timestamp"].replace("Z", "+00:00")).timestamp()
-        except (ValueError, KeyError):
-            continue
-        if start <= stamp <= end and record.get("http.route", "").startswith(("/v1/", "/health")):
-            values.append(float(record["duration_ms"]) / 1000)
+def nearest_rank(values: list[float], q: float) -> float | None:
+    """The ceil(q*n)-th smallest of sorted values."""
     if not values:
-        return None, 0
-    values.sort()
-    return values[max(0, math.ceil(0.5 * len(values)) - 1)], len(values)
+        return None
+    return values[max(0, math.ceil(q * len(values)) - 1)]
 
 
 def ms(value: float | None) -> str:
     """Seconds as milliseconds for the table."""
-    return "n/a" if value is None else f"{value * 1000:.2f} ms"
+    return "n/a" if value is None else f"{value * 1000:.2f}"
+
+
+def us(value: float | None) -> str:
+    """µs for the table."""
+    return "n/a" if value is None else f"{value:.0f}"
+
+
+# -- the generators -----------------------------------------------------------------------------
+
+
+class Profiler:
+    """Starts py-spy on the driver's Locust process once it exists (a sampler hook)."""
+
+    def __init__(self, seconds: float, out: Path) -> None:
+        self.seconds = seconds
+        self.out = out
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.first_seen: float | None = None
+        self.pyspy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+
+    def __call__(self, pids: list[int]) -> None:
+        if self.proc is not None:
+            return
+        locust = [p for p in pids if _is_locust(p)]
+        if not locust:
+            return
+        now = time.monotonic()
+        self.first_seen = self.first_seen or now
+        if now - self.first_seen < 6.0:  # past imports and warm-up, into the arrivals
+            return
+        self.proc = subprocess.Popen(
+            [
+                self.pyspy,
+                "record",
+                "--pid",
+                str(locust[-1]),
+                "--duration",
+                f"{self.seconds:g}",
+                "--rate",
+                "250",
+                "--nonblocking",
+                "--format",
+                "raw",
+                "--output",
+                str(self.out),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def summary(self, top: int = 18) -> str:
+        """Own and inclusive samples per function from py-spy's collapsed stacks."""
+        if self.proc is not None:
+            self.proc.wait(timeout=self.seconds + 30)
+        if not self.out.exists():
+            return "no profile (py-spy missing or not permitted to attach)"
+        own: Counter[str] = Counter()
+        inclusive: Counter[str] = Counter()
+        total = 0
+        for line in self.out.read_text().splitlines():
+            stack, _, count_text = line.rpartition(" ")
+            if not stack:
+                continue
+            count = int(count_text)
+            frames = [_short(f) for f in stack.split(";")]
+            total += count
+            own[frames[-1]] += count
+            for frame in set(frames):
+                inclusive[frame] += count
+        if not total:
+            return "empty profile"
+        lines = [f"{total} samples on CPU; own (self) time:"]
+        lines += [f"  {n / total:6.1%}  {f}" for f, n in own.most_common(top)]
+        lines.append("inclusive (function and what it calls):")
+        lines += [f"  {n / total:6.1%}  {f}" for f, n in inclusive.most_common(top)]
+        return "\n".join(lines)
+
+
+def _is_locust(pid: int) -> bool:
+    try:
+        return "locust" in " ".join(psutil.Process(pid).cmdline()[:3])
+    except psutil.Error:
+        return False
+
+
+def _short(frame: str) -> str:
+    """``func (path/to/module.py:123)`` -> ``func (module.py)``, so lines of a function add up."""
+    match = re.match(r"(.*) \((.*?):\d+\)$", frame)
+    if not match:
+        return frame
+    return f"{match.group(1)} ({Path(match.group(2)).name})"
 
 
 def run_driver(
-    service: ReferenceService, out: Path, rps: float, duration: float, workers: int = 0
-) -> dict[str, Any]:
-    """``hypersync-slo load`` once; the result plus /proc and server figures."""
-    before = server_buckets(service)
-    server_cpu = service_cpu(service)
-    wall = time.monotonic()
+    target: Target,
+    out: Path,
+    pin: list[str],
+    rps: float,
+    duration: float,
+    *,
+    workers: int = 0,
+    profiler: Profiler | None = None,
+    baseline: Path | None = None,
+) -> Measured:
+    """``hypersync-slo load`` once, pinned; its result and costs (``baseline``: another tree's)."""
+    env = None
+    if baseline is not None:  # PYTHONPATH wins over the editable install's finder
+        env = {**os.environ, "PYTHONPATH": str(baseline)}
+    target.mark()
     argv = [
-        sys.executable,
-        "-m",
-        "hypersync_slo",
-        "load",
-        "--target-url",
-        service.url,
-        "--rps",
-        f"{rps:g}",
-        "--duration",
-        f"{duration:g}s",
-        "--out",
-        str(out),
-        "--quiet",
-        "--workers",
-        str(workers),
+        *pin,
+        *python_module_argv(
+            "hypersync_slo",
+            "load",
+            "--target-url",
+            target.url,
+            "--rps",
+            f"{rps:g}",
+            "--duration",
+            f"{duration:g}s",
+            "--out",
+            str(out),
+            "--quiet",
+            "--workers",
+            str(workers),
+        ),
     ]
-    proc, figures = sampled(argv, timeout=duration + 120)
-    server_cores = (service_cpu(service) - server_cpu) / (time.monotonic() - wall)
-    after = server_buckets(service)
-    result = json.loads((out / "load-result.json").read_text())
+    proc, sampler, total = run_sampled(argv, duration + 120, hook=profiler, env=env)
+    path = out / "load-result.json"
+    if not path.exists():
+        raise SystemExit(f"the driver wrote no result (exit {proc.returncode}):\n{proc.stderr}")
+    result = json.loads(path.read_text())
     window = result["window"]
-    raw, n = server_raw_p50(service.log_path, window["start_unix"], window["end_unix"])
-    return {
-        "exit": proc.returncode,
-        "result": result,
-        "proc": figures,
-        "server_bucket_p50": bucket_of_median(before, after),
-        "server_raw_p50": raw,
-        "server_raw_samples": n,
-        "server_cores": server_cores,
-    }
-
-
-def service_cpu(service: ReferenceService) -> float:
-    """CPU seconds the reference service process has used so far (/proc via psutil)."""
-    assert service.process is not None
-    assert service.process.proc is not None
-    times = psutil.Process(service.process.proc.pid).cpu_times()
-    return float(times.user + times.system)
+    steady = (
+        sampler.cores(window["start_unix"] + 3.0, window["end_unix"] - 0.5)
+        if window["start_unix"]
+        else None
+    )
+    server = [] if target.bare else target.server_latencies()
+    corrected = result["latency"]["corrected"]
+    uncorrected = result["latency"]["uncorrected"]
+    return Measured(
+        name=("baseline driver" if baseline else "open-model driver")
+        + (f", {workers} workers" if workers else ""),
+        achieved_rps=result["achieved_rps"],
+        requests=result["requests"],
+        errors=result["errors"],
+        client_p50=corrected["p50"],
+        client_p99=corrected["p99"],
+        client_note=(
+            f"from the intended send time (HDR); uncorrected {ms(uncorrected['p50'])} / "
+            f"{ms(uncorrected['p99'])} ms"
+        ),
+        steady_cores=steady,
+        total_cpu=total,
+        server_p50=nearest_rank(server, 0.5),
+        server_p99=nearest_rank(server, 0.99),
+        server_samples=len(server),
+        extra={
+            "exit": proc.returncode,
+            "dropped": result["dropped"],
+            "late": result["late"],
+            "saturated": result["saturated"],
+            "reasons": result["saturation_reasons"],
+            "target_rps": result["target_rps"],
+            "lag_p99": result["schedule_lag"]["p99"],
+            "self_cores": result["generator"]["cpu_cores"],
+        },
+    )
 
 
 def locust_percentile(times: dict[str, int], total: int, q: float) -> float | None:
@@ -218,19 +418,19 @@ def locust_percentile(times: dict[str, int], total: int, q: float) -> float | No
         return None
     k = int(total * q)
     processed = 0
-    for key in sorted((float(t) for t in times), reverse=True):
-        processed += times[str(int(key))] if str(int(key)) in times else times[str(key)]
+    for key in sorted(times, key=float, reverse=True):
+        processed += times[key]
         if total - processed <= k:
-            return key / 1000
+            return float(key) / 1000
     return None
 
 
-def run_locust_default(service: ReferenceService, out: Path, duration: float) -> dict[str, Any]:
+def run_locust_usual(target: Target, out: Path, pin: list[str], duration: float) -> Measured:
     """Locust's usual pattern: 100 users x constant_throughput(10), FastHttpUser, closed loop."""
     out.mkdir(parents=True, exist_ok=True)
-    before = server_buckets(service)
-    started = time.time()
+    target.mark()
     argv = [
+        *pin,
         sys.executable,
         "-m",
         "locust",
@@ -245,208 +445,253 @@ def run_locust_default(service: ReferenceService, out: Path, duration: float) ->
         "-t",
         f"{duration:g}s",
         "--host",
-        service.url,
+        target.url,
         "--json-file",
         str(out / "locust"),
         "--loglevel",
         "WARNING",
     ]
-    proc, figures = sampled(argv, timeout=duration + 120)
-    ended = time.time()
-    after = server_buckets(service)
+    proc, sampler, total = run_sampled(argv, duration + 120)
     entries = json.loads((out / "locust.json").read_text())
     merged: dict[str, int] = {}
-    total = failures = 0
+    requests = failures = 0
     first = min(e["start_time"] for e in entries)
     last = max(e["last_request_timestamp"] or first for e in entries)
     for entry in entries:
-        total += entry["num_requests"]
+        requests += entry["num_requests"]
         failures += entry["num_failures"]
         for key, count in entry["response_times"].items():
             merged[str(key)] = merged.get(str(key), 0) + count
-    raw, n = server_raw_p50(service.log_path, started, ended)
-    return {
-        "exit": proc.returncode,
-        "requests": total,
-        "failures": failures,
-        "achieved_rps": total / max(1e-9, last - first),
-        "p50": locust_percentile(merged, total, 0.5),
-        "p95": locust_percentile(merged, total, 0.95),
-        "p99": locust_percentile(merged, total, 0.99),
-        "proc": figures,
-        "server_bucket_p50": bucket_of_median(before, after),
-        "server_raw_p50": raw,
-        "server_raw_samples": n,
-    }
-
-
-def holds(run: dict[str, Any]) -> tuple[bool, str]:
-    """Whether a run held its rate within the fidelity bounds, and the figures saying so."""
-    r = run["result"]
-    ok = not r["saturated"] and r["dropped"] == 0 and r["achieved_rps"] >= 0.99 * r["target_rps"]
-    return ok, (
-        f"achieved {r['achieved_rps']:.0f}/{r['target_rps']:g} req/s, late {r['late']}, "
-        f"dropped {r['dropped']}, errors {r['errors']}, corrected p99 "
-        f"{ms(r['latency']['corrected']['p99'])}, generator CPU "
-        f"{run['proc']['cpu_cores']:.2f} cores, server CPU {run['server_cores']:.2f} cores, "
-        f"saturated {r['saturated']}"
+    server = target.server_latencies()
+    return Measured(
+        name="Locust usual (100 users x constant_throughput(10))",
+        achieved_rps=requests / max(1e-9, last - first),
+        requests=requests,
+        errors=failures,
+        client_p50=locust_percentile(merged, requests, 0.5),
+        client_p99=locust_percentile(merged, requests, 0.99),
+        client_note="Locust's own, rounded to ~2 significant digits, closed loop",
+        steady_cores=sampler.cores(first + 3.0, last - 0.5),
+        total_cpu=total,
+        server_p50=nearest_rank(server, 0.5),
+        server_p99=nearest_rank(server, 0.99),
+        server_samples=len(server),
+        extra={"exit": proc.returncode},
     )
 
 
-def search(
-    service: ReferenceService, base: Path, *, workers: int, step: float, start: float, limit: float
-) -> float | None:
-    """Raise the rate 1.5x per step until it no longer holds; the last rate that held.
+def run_wrk(
+    target: Target, workdir: Path, pin: list[str], duration: float, wrk: str | None
+) -> Measured | None:
+    """wrk's closed-loop ceiling on the API mix (``-t1 -c32``), pinned like the others."""
+    if wrk is None:
+        return None
+    receipt = httpx.post(
+        f"{target.url}/v1/receipts", json={"operation": "bench", "payload": {}}, timeout=10
+    ).json()
+    script = workdir / "mix.lua"
+    script.write_text(LUA, "utf-8")
+    target.mark()
+    started = time.time()
+    argv = [
+        *pin,
+        wrk,
+        "-t1",
+        "-c32",
+        "-d",
+        f"{duration:g}s",
+        "--latency",
+        "-s",
+        str(script),
+        target.url,
+        "--",
+        receipt["receipt_id"],
+    ]
+    proc, sampler, total = run_sampled(argv, duration + 60)
+    requests, seconds, rps, p50, p99, non2xx, errors = parse_wrk(proc.stdout)
+    server = [] if target.bare else target.server_latencies()
+    return Measured(
+        name="wrk -t1 -c32 (closed-loop ceiling)",
+        achieved_rps=rps,
+        requests=requests,
+        errors=non2xx,
+        client_p50=p50 / 1000,
+        client_p99=p99 / 1000,
+        client_note=f"wrk's own, closed loop (socket errors: {errors})",
+        steady_cores=sampler.cores(started + 1.0, started + seconds),
+        total_cpu=total,
+        server_p50=nearest_rank(server, 0.5),
+        server_p99=nearest_rank(server, 0.99),
+        server_samples=len(server),
+    )
 
-    The machine is shared, so a rate gets a second attempt before it counts as not held.
-    """
-    best = None
-    rate = start
-    while rate <= limit:
-        held = False
-        for attempt in (1, 2):
-            run = run_driver(
-                service, base / f"search-w{workers}-{rate:g}-{attempt}", rate, step, workers
-            )
-            held, text = holds(run)
-            print(
-                f"  workers={workers} {rate:>6g} req/s for {step:g} s, attempt {attempt}: "
-                f"{'holds' if held else 'FAILS'} ({text})",
-                flush=True,
-            )
-            if held:
-                break
-        if not held:
-            break
-        best = rate
-        rate = round(rate * 1.5, -2)
-    return best
+
+# -- printing -------------------------------------------------------------------------------------
+
+
+def table(rows: list[Measured], target_rps: float | None) -> str:
+    """The side-by-side table, one row per generator."""
+    head = (
+        "| generator | achieved | client p50 / p99 (ms) | server p50 / p99 (ms, log) | "
+        "CPU/request steady | CPU/request total | generator cores |"
+    )
+    lines = [head, "|---|---|---|---|---|---|---|"]
+    for m in rows:
+        rate = f"{m.achieved_rps:.1f} req/s" + (
+            f" of {target_rps:g}" if target_rps and "driver" in m.name else ""
+        )
+        server = (
+            f"{ms(m.server_p50)} / {ms(m.server_p99)} ({m.server_samples})"
+            if m.server_samples
+            else "n/a"
+        )
+        cores = "n/a" if m.steady_cores is None else f"{m.steady_cores:.3f}"
+        lines.append(
+            f"| {m.name} | {rate} | {ms(m.client_p50)} / {ms(m.client_p99)} | {server} | "
+            f"{us(m.steady_us)} µs | {us(m.total_us)} µs | {cores} |"
+        )
+    notes = [
+        f"- {m.name}: client figures {m.client_note}; requests {m.requests}, errors {m.errors}"
+        for m in rows
+    ]
+    return "\n".join(lines + notes)
+
+
+def fidelity(m: Measured) -> str:
+    """Held within the fidelity bounds or not, and the figures saying so."""
+    e = m.extra
+    held = not e["saturated"] and e["dropped"] == 0 and m.achieved_rps >= 0.99 * e["target_rps"]
+    return (
+        f"{'HOLDS' if held else 'does NOT hold'}: achieved {m.achieved_rps:.1f} of "
+        f"{e['target_rps']:g} req/s, dropped {e['dropped']}, late {e['late']}, saturated "
+        f"{e['saturated']} {e['reasons'] or ''}, errors {m.errors}, schedule lag p99 "
+        f"{ms(e['lag_p99'])} ms, client p50/p99 {ms(m.client_p50)} / {ms(m.client_p99)} ms, "
+        f"CPU/request steady {us(m.steady_us)} µs ({m.steady_cores or 0:.3f} cores)"
+    )
 
 
 def main() -> None:
-    """Run the benchmark and print the figures."""
+    """Run the sections and print the figures."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rps", type=float, default=1000.0)
-    parser.add_argument("--duration", type=float, default=60.0)
-    parser.add_argument("--step", type=float, default=15.0, help="seconds per search step")
-    parser.add_argument("--no-search", action="store_true", help="skip the highest-rate search")
-    parser.add_argument("--search-limit", type=float, default=8000.0)
+    parser.add_argument("--duration", type=float, default=30.0)
+    parser.add_argument("--ceiling-rps", type=float, default=6000.0)
+    parser.add_argument("--step", type=float, default=15.0, help="seconds of the ceiling runs")
+    parser.add_argument("--workers-list", default="1,2")
+    parser.add_argument("--workers-rps", type=float, default=2000.0)
+    parser.add_argument("--target-core", type=int, default=0)
+    parser.add_argument("--generator-core", type=int, default=1)
+    parser.add_argument("--profile", type=float, default=0.0, help="py-spy seconds (0: none)")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="a source tree of an earlier driver (git archive COMMIT | tar -x -C DIR): its row "
+        "is measured in the same run, for ratios",
+    )
+    parser.add_argument("--skip-locust", action="store_true")
+    parser.add_argument("--skip-ceiling", action="store_true")
+    parser.add_argument("--skip-workers", action="store_true")
+    parser.add_argument("--only-driver", action="store_true", help="section 1 driver row only")
     args = parser.parse_args()
+    taskset = shutil.which("taskset")
+    if taskset is None or (os.cpu_count() or 1) < 2:
+        raise SystemExit("needs taskset (util-linux) and at least 2 cores to pin target/generator")
+    target_pin = [taskset, "-c", str(args.target_core)]
+    gen_pin = [taskset, "-c", str(args.generator_core)]
+    wrk = shutil.which("wrk")
+    print(
+        f"bench_load {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC, "
+        f"{os.cpu_count()} cores, target on core {args.target_core}, generators on core "
+        f"{args.generator_core}, wrk: {wrk or 'not installed (apt-get install wrk)'}",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         base = Path(tmp)
-        service = ReferenceService(base / "service").start()
-        try:
+        with Target(base / "full", target_pin, bare=False) as target:
             print(
-                f"machine: {psutil.cpu_count()} cores, load average {psutil.getloadavg()} "
-                "(shared: other test runs may be going)",
+                f"\n== 1. {args.rps:g} req/s for {args.duration:g} s, instrumented target "
+                f"(load average {loadavg()}) ==",
                 flush=True,
             )
-            driver = run_driver(service, base / "driver", args.rps, args.duration)
-            r = driver["result"]
-            lat_c, lat_u = r["latency"]["corrected"], r["latency"]["uncorrected"]
-            locust = run_locust_default(service, base / "locust-default", args.duration)
-            print(
-                f"\n== {args.rps:g} req/s for {args.duration:g} s against the reference service =="
-            )
+            profiler = Profiler(args.profile, base / "profile.txt") if args.profile else None
             rows = [
-                (
-                    "",
-                    "open-model driver (1 process)",
-                    "Locust usual: 100 users x constant_throughput(10)",
-                ),
-                (
-                    "achieved rate (client)",
-                    f"{r['achieved_rps']:.1f} req/s of {args.rps:g}",
-                    f"{locust['achieved_rps']:.1f} req/s",
-                ),
-                (
-                    "requests / errors",
-                    f"{r['requests']} / {r['errors']}",
-                    f"{locust['requests']} / {locust['failures']}",
-                ),
-                (
-                    "dropped / late sends",
-                    f"{r['dropped']} / {r['late']}",
-                    "not measured (closed loop)",
-                ),
-                (
-                    "client p50",
-                    f"corrected {ms(lat_c['p50'])}, uncorrected {ms(lat_u['p50'])} (HDR)",
-                    f"{ms(locust['p50'])} (Locust, rounded)",
-                ),
-                (
-                    "client p95",
-                    f"corrected {ms(lat_c['p95'])}, uncorrected {ms(lat_u['p95'])}",
-                    f"{ms(locust['p95'])}",
-                ),
-                (
-                    "client p99",
-                    f"corrected {ms(lat_c['p99'])}, uncorrected {ms(lat_u['p99'])}",
-                    f"{ms(locust['p99'])}",
-                ),
-                (
-                    "server p50, raw log timing",
-                    f"{ms(driver['server_raw_p50'])} ({driver['server_raw_samples']} samples)",
-                    f"{ms(locust['server_raw_p50'])} ({locust['server_raw_samples']} samples)",
-                ),
-                (
-                    "server p50, /metrics histogram",
-                    driver["server_bucket_p50"],
-                    locust["server_bucket_p50"],
-                ),
-                (
-                    "generator CPU (/proc)",
-                    f"{driver['proc']['cpu_cores']:.2f} cores",
-                    f"{locust['proc']['cpu_cores']:.2f} cores",
-                ),
-                (
-                    "generator RSS start -> end (/proc)",
-                    f"{driver['proc']['rss_start_mib']:.0f} -> {driver['proc']['rss_end_mib']:.0f} MiB",
-                    f"{locust['proc']['rss_start_mib']:.0f} -> {locust['proc']['rss_end_mib']:.0f} MiB",
-                ),
-                (
-                    "generator self-report (getrusage)",
-                    f"{r['generator']['cpu_cores']:.2f} cores",
-                    "",
-                ),
-                (
-                    "schedule lag p50/p99 (client)",
-                    f"{ms(r['schedule_lag']['p50'])} / {ms(r['schedule_lag']['p99'])}",
-                    "",
-                ),
-                ("saturated / verdict", f"{r['saturated']} / {r['verdict']['status']}", ""),
+                run_driver(
+                    target, base / "driver", gen_pin, args.rps, args.duration, profiler=profiler
+                )
             ]
-            width = max(len(a) for a, _, _ in rows)
-            for label, mine, theirs in rows:
-                print(f"{label:<{width}}  | {mine:<58} | {theirs}")
-            if not args.no_search:
-                print(f"\n== highest rate held ({args.step:g} s steps, x1.5) ==", flush=True)
-                one = search(
-                    service,
-                    base,
-                    workers=0,
-                    step=args.step,
-                    start=args.rps,
-                    limit=args.search_limit,
+            print(f"  driver: {fidelity(rows[0])}", flush=True)
+            if args.baseline is not None:
+                rows.append(
+                    run_driver(
+                        target,
+                        base / "baseline",
+                        gen_pin,
+                        args.rps,
+                        args.duration,
+                        baseline=args.baseline.resolve(),
+                    )
                 )
-                two = search(
-                    service,
-                    base,
-                    workers=2,
-                    step=args.step,
-                    start=args.rps,
-                    limit=args.search_limit,
-                )
+                print(f"  baseline: {fidelity(rows[-1])}", flush=True)
+            if not args.only_driver:
+                if not args.skip_locust:
+                    rows.append(run_locust_usual(target, base / "locust", gen_pin, args.duration))
+                ceiling = run_wrk(target, base, gen_pin, args.duration, wrk)
+                if ceiling is not None:
+                    rows.append(ceiling)
+            print(table(rows, args.rps))
+            drv = rows[0]
+            if drv.server_samples and drv.client_p50 is not None and drv.client_p99 is not None:
+                assert drv.server_p50 is not None
+                assert drv.server_p99 is not None
                 print(
-                    f"one process holds up to: {one if one else 'below'} {'' if one else args.rps} req/s"
+                    f"driver client - server: p50 +{(drv.client_p50 - drv.server_p50) * 1000:.2f}"
+                    f" ms (target <= 0.3), p99 +{(drv.client_p99 - drv.server_p99) * 1000:.2f} ms"
+                    f" (target <= 2)"
                 )
+            if profiler is not None:
+                print("\n-- py-spy profile of the driver's Locust process --")
+                print(profiler.summary())
+            print(f"load average after section 1: {loadavg()}", flush=True)
+        if not args.skip_ceiling and not args.only_driver:
+            with Target(base / "bare", target_pin, bare=True) as bare:
                 print(
-                    f"--workers 2 holds up to: {two if two else 'below'} {'' if two else args.rps} req/s"
+                    f"\n== 2. ceiling against the --no-instrumentation target "
+                    f"(load average {loadavg()}) ==",
+                    flush=True,
                 )
-        finally:
-            service.stop()
+                m = run_driver(bare, base / "ceiling", gen_pin, args.ceiling_rps, args.step)
+                print(f"  driver at {args.ceiling_rps:g} req/s for {args.step:g} s: {fidelity(m)}")
+                top = run_wrk(bare, base, gen_pin, args.step, wrk)
+                if top is not None:
+                    print(
+                        f"  wrk closed-loop on the same target: {top.achieved_rps:.0f} req/s, "
+                        f"p50/p99 {ms(top.client_p50)} / {ms(top.client_p99)} ms"
+                    )
+        if not args.skip_workers and not args.only_driver:
+            with Target(base / "workers", target_pin, bare=True) as bare:
+                print(
+                    f"\n== 3. --workers N at {args.workers_rps:g} req/s, all on core "
+                    f"{args.generator_core}, bare target (load average {loadavg()}) ==",
+                    flush=True,
+                )
+                for n in [int(x) for x in args.workers_list.split(",") if x.strip()]:
+                    m = run_driver(
+                        bare,
+                        base / f"workers-{n}",
+                        gen_pin,
+                        args.workers_rps,
+                        args.step,
+                        workers=n,
+                    )
+                    print(
+                        f"  --workers {n}: {m.achieved_rps / max(1, n):.0f} req/s per worker; "
+                        f"{fidelity(m)}; whole tree {us(m.total_us)} µs/request with start-up",
+                        flush=True,
+                    )
+        print(f"\nload average at the end: {loadavg()}")
 
 
 if __name__ == "__main__":
