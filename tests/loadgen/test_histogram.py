@@ -6,10 +6,18 @@ import math
 
 import numpy as np
 import pytest
+from hdrh.histogram import HdrHistogram
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hypersync_slo.loadgen.histogram import RELATIVE_RESOLUTION, LatencyHistogram, to_micros
+from hypersync_slo.loadgen.histogram import (
+    HIGHEST_US,
+    LOWEST_US,
+    RELATIVE_RESOLUTION,
+    SIGNIFICANT_FIGURES,
+    LatencyHistogram,
+    to_micros,
+)
 
 QUANTILES = (0.5, 0.9, 0.95, 0.99, 0.999, 1.0)
 
@@ -107,3 +115,35 @@ def test_out_of_range_values_are_clamped() -> None:
     assert hist.max == 3600.0
     with pytest.raises(ValueError, match="NaN"):
         hist.record(float("nan"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.integers(min_value=-5, max_value=4_000_000_000), min_size=1, max_size=200)
+)
+def test_fast_record_puts_each_value_where_hdrhistogram_does(values: list[int]) -> None:
+    """The inlined bucket index equals HdrHistogram.record_value's, over the whole range."""
+    ours = LatencyHistogram()
+    theirs = HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_FIGURES)
+    for value in values:
+        ours.record_micros(value)
+        theirs.record_value(max(LOWEST_US, min(HIGHEST_US, value)))
+    hdr = ours._hdr
+    assert list(hdr.counts) == list(theirs.counts)
+    assert (hdr.total_count, hdr.min_value, hdr.max_value) == (
+        theirs.total_count,
+        theirs.min_value,
+        theirs.max_value,
+    )
+    assert ours.encode().split(":", 2)[2] == theirs.encode().decode("ascii")
+
+
+def test_reset_forgets_everything_and_records_again() -> None:
+    """After reset (one memset) the histogram is empty, encodes empty, and records afresh."""
+    hist = LatencyHistogram.of([0.001, 0.5, 3.0])
+    hist.reset()
+    assert (hist.count, hist.max, hist.min, hist.encode()) == (0, None, None, "")
+    assert not any(hist._hdr.counts)
+    hist.record(0.002)
+    assert hist.summary()["samples"] == 1
+    assert hist.quantile(1.0) == pytest.approx(0.002, rel=RELATIVE_RESOLUTION)
