@@ -92,12 +92,16 @@ class Recorder:
         target's: above ``late_tolerance`` the send counts as late.
         """
         self.sent += 1
-        second = max(0, int(intended - self.origin))
-        while len(self.sends_per_second) <= second:
-            self.sends_per_second.append(0)
-        self.sends_per_second[second] += 1
-        lag = max(0.0, now - intended)
-        self.lag.record(lag)
+        second = int(intended - self.origin)
+        per_second = self.sends_per_second
+        if 0 <= second < len(per_second):
+            per_second[second] += 1
+        else:
+            second = max(0, second)
+            per_second.extend([0] * (second + 1 - len(per_second)))
+            per_second[second] += 1
+        lag = now - intended
+        self.lag.record_micros(round(lag * 1e6))  # clamped: a send is never early
         if lag > self.late_tolerance:
             self.late += 1
             return True
@@ -122,11 +126,11 @@ class Recorder:
         tally = self.tallies.get(name)
         if tally is None:
             tally = self.tallies[name] = RequestTally()
-        corrected = max(0.0, ended - intended)
+        corrected = round((ended - intended) * 1e6)  # µs; negatives clamp to the 1 µs floor
         tally.requests += 1
-        tally.corrected.record(corrected)
-        tally.uncorrected.record(max(0.0, ended - sent))
-        self.total.record(corrected)
+        tally.corrected.record_micros(corrected)
+        tally.uncorrected.record_micros(round((ended - sent) * 1e6))
+        self.total.record_micros(corrected)
         if cause is not None:
             tally.errors += 1
             tally.errors_by_cause[cause] += 1
@@ -134,9 +138,12 @@ class Recorder:
             kind, label = business
             self.business.setdefault(kind, Counter())[label] += 1
         self.completed += 1
-        recent = self._second(int(ended - self.origin))
+        second = int(ended - self.origin)
+        recent = self._recent[-1] if self._recent else None
+        if recent is None or recent.second != second:
+            recent = self._second(second)
         recent.requests += 1
-        recent.corrected.record(corrected)
+        recent.corrected.record_micros(corrected)
         if cause is not None:
             recent.errors += 1
 
