@@ -5,12 +5,16 @@ Use it as a locustfile (``locust -f hypersync_slo/loadgen/driver.py OpenModelUse
 ``OpenModelUser`` per load process runs the whole schedule of that process:
 
 * a scheduler greenlet walks the seeded arrival plan (``schedule.Schedule``) and at each
-  intended time spawns a greenlet for the next request of the traffic mix, never waiting for
-  earlier responses (open model: the arrival rate does not depend on the target);
-* each request greenlet takes a connection from a pool of ``--open-connections`` keep-alive
-  connections (waiting for one if all are busy: that wait is client-side queueing), sends,
-  reads the answer and records latency from the *intended* time (corrected) and from the
-  moment it got its connection (uncorrected), its error cause and its business operation;
+  intended time sends the next request of the traffic mix, never waiting for earlier responses
+  (open model: the arrival rate does not depend on the target);
+* for ``http://`` targets it sends through ``sender.Sender``: ``--open-connections`` keep-alive
+  sockets in one epoll set, a request written with one ``send``, its response read whenever the
+  scheduler next wakes and timed by the kernel's receive timestamp, so the process wakes once
+  per send, not once per send and once per response, and no greenlet is spawned per request;
+  for ``https://`` a greenlet per request sends through geventhttpclient. Either way a request
+  waits for a free connection when all are busy (client-side queueing) and its latency is
+  recorded from the *intended* time (corrected) and from the moment it went onto a connection
+  (uncorrected), with its error cause and its business operation;
 * a reporter greenlet publishes the process's part every second (a file for the local runner,
   a Locust custom message to the master for a worker); the master writes the workers' parts
   and quits the run once every worker has sent its final part.
@@ -27,11 +31,14 @@ import logging
 import resource
 import socket
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import gevent
+from gevent.monkey import get_original
 from gevent.queue import Queue
 from geventhttpclient import HTTPClient
 from geventhttpclient.response import HTTPConnectionClosed
@@ -42,11 +49,14 @@ from locust.runners import MasterRunner, WorkerRunner
 from hypersync_slo.loadgen.parts import write_part
 from hypersync_slo.loadgen.recorder import Recorder
 from hypersync_slo.loadgen.schedule import ARRIVAL_KINDS, Schedule
+from hypersync_slo.loadgen.sender import Sender
 from hypersync_slo.loadgen.tracetags import TraceTagger
 from hypersync_slo.loadgen.traffic import PlannedRequest, TrafficModel
 
 PART_MESSAGE = "hypersync_slo_part"
 REPORT_INTERVAL = 1.0
+#: Longest kernel sleep of the lean scheduler before it lets the other greenlets run.
+KERNEL_SLEEP_MAX = 0.005
 log = logging.getLogger("hypersync_slo.loadgen.driver")
 
 
@@ -139,6 +149,30 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+@dataclass(frozen=True, slots=True)
+class _Tagged:
+    """A request sent with a known sampled traceparent (``--open-trace-sample``)."""
+
+    request: PlannedRequest
+    headers: Mapping[str, str]
+    trace: tuple[str, str]
+
+    @property
+    def method(self) -> str:
+        """The request's method."""
+        return self.request.method
+
+    @property
+    def path(self) -> str:
+        """The request's path."""
+        return self.request.path
+
+    @property
+    def body(self) -> bytes | None:
+        """The request's body."""
+        return self.request.body
+
+
 class OpenModelRun:
     """One load process's share of an open-model run."""
 
@@ -189,6 +223,7 @@ class OpenModelRun:
         self.origin_wall = time.time()
         self.recorder = Recorder(origin=self.origin, late_tolerance=self.late_tolerance)
         self.pending = 0
+        self.sender: Sender | None = None
         self.due = 0
         self.finished = False
         self.stopping = False
@@ -199,7 +234,11 @@ class OpenModelRun:
     def run(self) -> None:
         """Send the whole schedule, drain in-flight requests, publish the final part."""
         OpenModelRun.current = self
-        self._warm_up()
+        sender = self._lean_sender()
+        if sender is None:
+            self._warm_up()
+        else:
+            sender.warm_up()
         perf = time.perf_counter
         self.origin = perf()
         self.origin_wall = time.time()
@@ -208,28 +247,95 @@ class OpenModelRun:
         reporter = gevent.spawn(self._report_loop)
         origin = self.origin
         spawn = gevent.spawn
+        wait = self._waiter(sender)
+        started = self.recorder.started
         for offset in self.schedule.offsets():
             intended = origin + offset
             delay = intended - perf()
             if delay > 0:
-                gevent.sleep(delay)
+                while delay > 0:
+                    wait(delay)
+                    delay = intended - perf()
             elif self.due % 32 == 0:
                 gevent.sleep(0)  # behind schedule: still let responses be handled
+                if sender is not None:
+                    sender.poll()
             if self.stopping:
                 break
             self.due += 1
             request = self.model.next()
-            if self.pending >= self.max_pending:
+            if self.in_client() >= self.max_pending:
                 self.recorder.dropped_send(request.name)
                 continue
-            self.pending += 1
-            spawn(self._send, request, intended)
+            if sender is None:
+                self.pending += 1
+                spawn(self._send, request, intended)
+            else:
+                started(intended, perf())
+                tagged = self.tagger.tag(request.headers) if self.tagger.share else None
+                sender.submit(
+                    request if tagged is None else _Tagged(request, tagged[0], tagged[1]),
+                    intended,
+                )
         deadline = perf() + self.timeout + 2.0
-        while self.pending and perf() < deadline and not self.stopping:
-            gevent.sleep(0.02)
+        while self.in_client() and perf() < deadline and not self.stopping:
+            wait(0.005)
         self.finished = True
         reporter.kill(block=False)
         self.publish(final=True)
+        if sender is not None:
+            sender.close()
+
+    def _lean_sender(self) -> Sender | None:
+        """The lean sender for an ``http://`` target (None: greenlets and geventhttpclient)."""
+        parts = urlsplit(self.environment.host or "")
+        if parts.scheme != "http" or not parts.hostname:
+            return None
+        self.sender = Sender(
+            parts.hostname,
+            parts.port or 80,
+            connections=self.connections,
+            timeout=self.timeout,
+            on_done=self._done,
+            epoll=get_original("select", "epoll"),
+        )
+        return self.sender
+
+    def _waiter(self, sender: Sender | None) -> Any:
+        """``wait(seconds)``: sleep until then, handling what the sender has ready on waking.
+
+        The sender's responses carry kernel receive timestamps, so the scheduler need not wake
+        for them: it sleeps until the next send. It sleeps in the kernel directly (``time.sleep``
+        or ``select`` as they were before gevent patched them: a gevent sleep costs twice the
+        CPU of a kernel one here), at most ``KERNEL_SLEEP_MAX`` at a time, and after every wake
+        yields to gevent once so Locust's own greenlets (the reporter, heartbeats, messages to
+        the master, signal handlers) run at least that often. Only when something is urgent
+        (requests waiting for a connection, connects, partial writes, or no timestamps) it also
+        wakes as soon as a connection is ready.
+        """
+        if sender is None:
+            return gevent.sleep
+        kernel_sleep = get_original("time", "sleep")
+        kernel_select = get_original("select", "select")
+        yield_to_gevent = gevent.sleep
+        fd = [sender.fileno()]
+        poll = sender.poll
+
+        def wait(seconds: float) -> None:
+            seconds = min(seconds, KERNEL_SLEEP_MAX)
+            if sender.urgent:
+                kernel_select(fd, [], [], seconds)
+            else:
+                kernel_sleep(seconds)
+            yield_to_gevent(0)
+            poll()
+
+        return wait
+
+    def in_client(self) -> int:
+        """Requests in the client now: sent and unanswered, or waiting for a connection."""
+        sender = self.sender
+        return self.pending if sender is None else sender.pending
 
     def _warm_up(self) -> None:
         """Open every pooled connection (TCP only, no request) before the clock starts.
@@ -280,37 +386,54 @@ class OpenModelRun:
                 cause, error = classify(exc), exc
             finally:
                 self.pool.put(client)
-            ended = perf()
-            business = None
-            if cause is None:
-                if status in request.expect:
-                    business = self.model.settle(request, status, body)
-                else:
-                    cause = f"http_{status}"
-            if tagged is not None:
-                self.tagger.record(tagged[1], request.name, status)
-            recorder.finished(
-                request.name,
-                intended=intended,
-                sent=sent,
-                ended=ended,
-                cause=cause,
-                business=business,
-            )
-            request_event: Any = self.environment.events.request
-            request_event.fire(
-                request_type=request.method,
-                name=request.name,
-                response_time=(ended - sent) * 1000.0,
-                response_length=len(body),
-                response=None,
-                context={},
-                start_time=self.origin_wall + (sent - self.origin),
-                url=request.path,
-                exception=(error or RuntimeError(cause)) if cause else None,
-            )
+            trace = tagged[1] if tagged is not None else None
+            self._done(request, intended, sent, perf(), status, body, cause, error, trace)
         finally:
             self.pending -= 1
+
+    def _done(  # noqa: PLR0917 - the sender's callback: plain positional arguments
+        self,
+        request: PlannedRequest | _Tagged,
+        intended: float,
+        sent: float,
+        ended: float,
+        status: int,
+        body: bytes,
+        cause: str | None,
+        error: BaseException | None = None,
+        trace: tuple[str, str] | None = None,
+    ) -> None:
+        """One request is over: judge its status, record it, tell Locust's statistics."""
+        if isinstance(request, _Tagged):  # the lean path carries the trace tag with the request
+            request, trace = request.request, request.trace
+        business = None
+        if cause is None:
+            if status in request.expect:
+                business = self.model.settle(request, status, body)
+            else:
+                cause = f"http_{status}"
+        if trace is not None:
+            self.tagger.record(trace, request.name, status)
+        self.recorder.finished(
+            request.name,
+            intended=intended,
+            sent=sent,
+            ended=ended,
+            cause=cause,
+            business=business,
+        )
+        request_event: Any = self.environment.events.request
+        request_event.fire(
+            request_type=request.method,
+            name=request.name,
+            response_time=(ended - sent) * 1000.0,
+            response_length=len(body),
+            response=None,
+            context={},
+            start_time=self.origin_wall + (sent - self.origin),
+            url=request.path,
+            exception=(error or RuntimeError(cause)) if cause else None,
+        )
 
     def _report_loop(self) -> None:
         while True:
@@ -338,7 +461,7 @@ class OpenModelRun:
             elapsed=elapsed,
             scheduled_due=self.due,
             stream_rps=self.schedule.stream_rate,
-            pending=self.pending,
+            pending=self.in_client(),
             interrupted=interrupted,
             connections=self.connections,
             cpu_seconds=_cpu_seconds() - self.cpu_start,
