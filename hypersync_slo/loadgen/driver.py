@@ -405,7 +405,8 @@ class OpenModelRun:
     ) -> None:
         """One request is over: judge its status, record it, tell Locust's statistics."""
         if isinstance(request, _Tagged):  # the lean path carries the trace tag with the request
-            request, trace = request.request, request.trace
+            trace = request.trace
+            request = request.request
         business = None
         if cause is None:
             if status in request.expect:
