@@ -12,7 +12,9 @@ import importlib
 import os
 import sys
 import textwrap
+import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 from hypersync_slo import __version__
 from hypersync_slo.errors import HyperSyncSloError
@@ -118,6 +120,22 @@ def report_error(exc: HyperSyncSloError) -> None:
     print(f"  (exit {int(exc.exit_code)}: {type(exc).__name__})", file=sys.stderr)
 
 
+def report_internal_error(exc: BaseException) -> None:
+    """An unexpected exception (a bug) as one paragraph on stderr, secrets masked."""
+    where = ""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames:
+        last = frames[-1]
+        where = f" at {Path(last.filename).name}:{last.lineno}"
+    print(
+        f"hypersync-slo: internal error: {type(exc).__name__}{where}: {redact(str(exc))[:300]}\n"
+        "  this is a bug in hypersync-slo, not a verdict about the target; please report it\n"
+        "  with the command line (HYPERSYNC_SLO_DEBUG=1 shows the traceback)\n"
+        f"  (exit {int(ExitCode.COULD_NOT_RUN)}: internal error)",
+        file=sys.stderr,
+    )
+
+
 def register_secrets_of(args: argparse.Namespace) -> None:
     """Validate and register every secret this command may read, before it does anything.
 
@@ -175,6 +193,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return int(ExitCode.INTERRUPTED)
+        except Exception as exc:  # a bug: one paragraph, exit 10, never a traceback
+            if os.environ.get("HYPERSYNC_SLO_DEBUG"):
+                raise
+            report_internal_error(exc)
+            return int(ExitCode.COULD_NOT_RUN)
 
 
 if __name__ == "__main__":

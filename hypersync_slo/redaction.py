@@ -124,12 +124,22 @@ def register_basic_auth(user: str, password: str) -> None:
                 register_secret(base64.b64encode(pair.encode(encoding)).decode("ascii"))
 
 
+#: A malformed URL that still carries userinfo: ``http:/u:pw@host``, ``http:u:pw@host``.
+_LOOSE_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*:/*)(?P<userinfo>[^/?#]*)@")
+
+
 def register_url_secrets(url: str | None) -> None:
-    """Register the userinfo of ``url`` (its password, its basic-auth form) as secrets; never raises."""
+    """Register the userinfo of ``url`` (its password, its basic-auth form) as secrets; never raises.
+
+    A malformed URL (``http:/user:pw@host``, a typo) counts too: its error message echoes it.
+    """
     if not url:
         return
-    for match in _USERINFO.finditer(url):
-        userinfo = match["userinfo"]
+    found = [match["userinfo"] for match in _USERINFO.finditer(url)]
+    loose = _LOOSE_USERINFO.match(url.strip())
+    if loose:
+        found.append(loose["userinfo"])
+    for userinfo in found:
         register_secret(userinfo)
         user, sep, password = userinfo.partition(":")
         if sep:

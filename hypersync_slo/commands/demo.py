@@ -24,6 +24,7 @@ from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import HyperSyncSloError
 from hypersync_slo.exitcodes import ExitCode, epilog
 from hypersync_slo.extras import require
+from hypersync_slo.inputs import seconds_arg
 from hypersync_slo.pipeline import JobSettings, run_job
 from hypersync_slo.runpage import publish_run_page
 from hypersync_slo.stack import Stack
@@ -67,7 +68,10 @@ def register(sub: Any) -> None:
         help="extra argument(s) for the reference service, e.g. a fault flag (repeatable)",
     )
     parser.add_argument(
-        "--scrape-interval", type=float, default=1.0, help="Prometheus scrape interval, s"
+        "--scrape-interval",
+        type=seconds_arg("--scrape-interval", maximum=300),
+        default=1.0,
+        help="Prometheus scrape interval, s",
     )
     parser.add_argument(
         "--keep-running", action="store_true", help="keep the stack up after the job until Ctrl-C"

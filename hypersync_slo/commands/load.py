@@ -116,7 +116,7 @@ def register(sub: Any) -> None:
     )
     parser.add_argument(
         "--late-tolerance",
-        type=float,
+        type=seconds_arg("--late-tolerance", maximum=60),
         default=0.010,
         help="a send this many seconds after its intended time is late (default 0.010)",
     )

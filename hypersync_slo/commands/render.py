@@ -12,6 +12,7 @@ from hypersync_slo.alerting.render import render_files, write_files
 from hypersync_slo.alerting.rules import DEFAULT_JOB, DEFAULT_RUNBOOK_BASE
 from hypersync_slo.config import SloConfig
 from hypersync_slo.exitcodes import ExitCode, epilog
+from hypersync_slo.outputs import probe_dir
 
 DESCRIPTION = """\
 Generate the monitoring that goes with the SLO file, ready to deploy and to review:
@@ -116,6 +117,7 @@ def handle(args: argparse.Namespace) -> int:
         prometheus_url=args.prometheus_url,
         alertmanager=args.alertmanager,
     )
+    probe_dir(args.out)  # exit 10 with a sentence before any file is written
     for path in write_files(args.out, files):
         print(path)
     return int(ExitCode.PASS)

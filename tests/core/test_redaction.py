@@ -99,3 +99,12 @@ def test_basic_auth_header_form_is_masked() -> None:
     """A server echoing the Authorization header cannot reveal a URL password in base64."""
     redaction.register_url_secrets("http://ops:pa55word@h/")
     assert redaction.redact("seen: Basic b3BzOnBhNTV3b3Jk") == "seen: Basic ***"
+
+
+@pytest.mark.parametrize(
+    "url", ["http:/ops:pa55word@h/", "http:ops:pa55word@h", "HTTP:///ops:pa55word@h"]
+)
+def test_malformed_url_userinfo_is_registered(url: str) -> None:
+    """A typo'd URL still has its password masked: its error message echoes it."""
+    redaction.register_url_secrets(url)
+    assert "pa55word" not in redaction.redact(f"not a URL: {url}")

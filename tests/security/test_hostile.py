@@ -85,6 +85,7 @@ def assert_clean(done: Done, *places: Path, secrets: Sequence[str] = CANARIES) -
     assert done.code in DOCUMENTED, f"exit {done.code} is not documented\n{done.err}"
     assert "Traceback" not in done.err, done.err
     assert "Traceback" not in done.out, done.out
+    assert "internal error" not in done.err, done.err  # main's last-resort paragraph: a bug
     for secret in secrets:
         assert secret not in done.out, f"{secret} on stdout"
         assert secret not in done.err, f"{secret} on stderr"
@@ -711,3 +712,59 @@ def test_a_failed_query_is_unknown_never_absent() -> None:
     messages = " ".join(f.message for f in findings)
     assert "absent" not in messages
     assert "unknown (the query failed" in messages
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["demo", "--scrape-interval", "nan"], ExitCode.USAGE),
+        (["load", "--target-url", "http://127.0.0.1:9", "--late-tolerance", "nan"], ExitCode.USAGE),
+        (["load", "--target-url", "http://127.0.0.1:9", "--timeout", "-1"], ExitCode.USAGE),
+        (
+            ["check", "--target-url", "http://127.0.0.1:9", "--auth-header", "X Bad:"],
+            ExitCode.USAGE,
+        ),
+        (["serve-reference", "--port", "99999"], ExitCode.USAGE),
+        (
+            ["report", "--prometheus-url", "http://127.0.0.1:9", "--end", "1e30", "--start", "0"],
+            ExitCode.USAGE,
+        ),
+        (["audit", "--prometheus-url", "http://127.0.0.1:9", "--last", "1e12d"], ExitCode.USAGE),
+        (["history", "--history", "ftp://x/h.sqlite"], ExitCode.USAGE),
+    ],
+)
+def test_numbers_ports_and_names_out_of_range_are_exit_2(
+    args: list[str], expected: ExitCode
+) -> None:
+    """Out-of-range numbers, ports, dates and header names: exit 2 with the option named."""
+    done = run_here(args)
+    assert done.code == expected, done.err
+    assert_clean(done)
+
+
+def test_render_into_a_file_is_exit_10_before_rendering(tmp_path: Path) -> None:
+    """render --out FILE: exit 10 naming the file; the file is untouched."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("keep", "utf-8")
+    done = run_here(["render", "--out", str(blocker)])
+    assert done.code == ExitCode.COULD_NOT_RUN
+    assert "is an existing file" in done.err
+    assert blocker.read_text("utf-8") == "keep"
+    assert_clean(done)
+
+
+def test_an_unexpected_exception_is_one_paragraph_with_secrets_masked(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """main's last resort: a bug is a paragraph naming the place, exit 10, no traceback, no secret."""
+    from hypersync_slo import cli, redaction  # noqa: PLC0415 (the function under test)
+
+    redaction.register_secret(CANARY_TOKEN)
+    try:
+        raise ValueError(f"boom with {CANARY_TOKEN}")
+    except ValueError as exc:
+        cli.report_internal_error(exc)
+    err = capsys.readouterr().err
+    assert "internal error: ValueError at test_hostile.py:" in err
+    assert "(exit 10: internal error)" in err
+    assert CANARY_TOKEN not in err
