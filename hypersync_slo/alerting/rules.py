@@ -72,6 +72,10 @@ BURN_WINDOWS: tuple[BurnWindow, ...] = (
     BurnWindow("warning", "3d", "6h", 1.0),
 )
 SLI_WINDOWS: tuple[str, ...] = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+#: The SLO period the budgets are stated over (``slo:time_period:days``).
+SLO_PERIOD_DAYS = 30
+#: The labels Sloth's metadata recordings join on (plus ``job``: one service, several jobs).
+SLOTH_JOIN: tuple[str, ...] = ("sloth_id", "sloth_service", "sloth_slo", "job")
 
 
 def duration(seconds: float) -> str:
@@ -569,6 +573,48 @@ class _Builder:
             )
         return targets
 
+    def sloth_labels(self, target: SloTarget) -> dict[str, str]:
+        """Sloth's identifying labels, so Sloth's Grafana dashboards read these SLOs as theirs."""
+        service = self.config.service
+        return {
+            "sloth_id": f"{service}-{self.job}-{target.name}",
+            "sloth_service": service,
+            "sloth_slo": target.name,
+        }
+
+    def sloth_meta(
+        self, target: SloTarget, labels: Mapping[str, str], key: str
+    ) -> list[AlertRule | RecordingRule]:
+        """Sloth's metadata recordings (its ``sloth.dev/core/metadata_rules/v1`` names)."""
+        on = f"on({', '.join(SLOTH_JOIN)}) group_left"
+        budget = f"slo:error_budget:ratio{{{key}}}"
+        info = {
+            **labels,
+            "sloth_mode": "cli-gen-prom",
+            "sloth_objective": f"{target.objective * 100:g}",
+            "sloth_spec": "prometheus/v1",
+            "sloth_version": "hypersync-slo",
+        }
+        return [
+            RecordingRule("slo:time_period:days", f"vector({SLO_PERIOD_DAYS})", labels),
+            RecordingRule(
+                "slo:current_burn_rate:ratio",
+                f"slo:sli_error:ratio_rate5m{{{key}}} / {on} {budget}",
+                labels,
+            ),
+            RecordingRule(
+                "slo:period_burn_rate:ratio",
+                f"slo:sli_error:ratio_rate30d{{{key}}} / {on} {budget}",
+                labels,
+            ),
+            RecordingRule(
+                "slo:period_error_budget_remaining:ratio",
+                f"1 - slo:period_burn_rate:ratio{{{key}}}",
+                labels,
+            ),
+            RecordingRule("sloth_slo_info", "vector(1)", info),
+        ]
+
     def bad_ratio(self, kind: str, window: str) -> str:
         if kind == "error":
             return self.error_ratio(window)
@@ -580,7 +626,7 @@ class _Builder:
         recording: list[AlertRule | RecordingRule] = []
         alerts: list[AlertRule | RecordingRule] = []
         for target, kind in self.slo_targets():
-            labels = {"slo": target.name, **self.slo_key}
+            labels = {"slo": target.name, **self.slo_key, **self.sloth_labels(target)}
             key = ",".join(f'{k}="{v}"' for k, v in labels.items())
             for window in SLI_WINDOWS:
                 recording.append(
@@ -602,6 +648,7 @@ class _Builder:
             recording.append(
                 RecordingRule("slo:error_budget:ratio", f"vector({target.budget:g})", labels)
             )
+            recording += self.sloth_meta(target, labels, key)
             for severity, name in (("critical", "Page"), ("warning", "Ticket")):
                 pairs = [w for w in BURN_WINDOWS if w.severity == severity]
                 sel = f"{{{key}}}"

@@ -102,14 +102,27 @@ def memory(used: float) -> dict[str, str]:
 
 
 SVC = {"job": JOB}
-SLO = {"job": JOB, "slo": "success_rate"}
-SLO_P99 = {"job": JOB, "slo": "latency_p99"}
-SLO_UP = {"job": JOB, "slo": "availability"}
+
+
+def sloth(slo: str) -> dict[str, str]:
+    """The labels of one SLO's series: ours and Sloth's (so Sloth's dashboards read them)."""
+    return {
+        "job": JOB,
+        "slo": slo,
+        "sloth_id": f"hypersync-{JOB}-{slo}",
+        "sloth_service": "hypersync",
+        "sloth_slo": slo,
+    }
+
+
+SLO = sloth("success_rate")
+SLO_P99 = sloth("latency_p99")
+SLO_UP = sloth("availability")
 #: The job's only target fails every scrape (the ratio is 100 % in every window, whichever order
 #: promtool evaluates the recording and the alerting group in).
 ALL_DOWN = {f'up{{job="{JOB}",instance="host:8080"}}': "0x160"}
 ALL_UP = {f'up{{job="{JOB}",instance="host:8080"}}': "1x160"}
-SLO_P95 = {"job": JOB, "slo": "latency_p95"}
+SLO_P95 = sloth("latency_p95")
 BUILD = "hypersync_build_info"
 RELOAD = "hypersync_config_last_reload_timestamp_seconds"
 

@@ -26,7 +26,7 @@ from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import ConfigError
 from hypersync_slo.processes import find_tool
 from hypersync_slo.stack import NodeExporter, ReferenceService
-from tests.alerting.promtool_cases import CASES, Case, Expect, promtool_tests
+from tests.alerting.promtool_cases import CASES, Case, Expect, promtool_tests, requests, sloth
 
 
 def write_rules(rules: RuleSet, directory: Path) -> list[str]:
@@ -324,3 +324,73 @@ def test_every_metric_in_rules_and_dashboard_is_exposed(
     assert "node_filesystem_avail_bytes" in used
     missing = sorted(used - available - recorded - SYNTHETIC)
     assert not missing, f"selected but not exposed anywhere: {missing}"
+
+
+def test_sloth_metadata_recordings_evaluate(rules: RuleSet, tmp_path: Path) -> None:
+    """Sloth's metadata recordings, with its labels: at 2 % errors against a 0.1 % budget the
+    current and period burn rates are 20 and the period budget left is 1 - 20; the period is
+    30 days and the info series names the objective (promtool evaluates them)."""
+    names = write_rules(rules, tmp_path)
+    labels = sloth("success_rate")
+    key = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    expected = {"service": "hypersync", **labels}
+    tests = {
+        "rule_files": names,
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    {"series": s, "values": v} for s, v in requests(2000, 100000).items()
+                ],
+                "promql_expr_test": [
+                    {
+                        # rounded: 0.02 / 0.001 is 20.000000000000007 in floating point
+                        "expr": f"round(slo:{name}{{{key}}}, 0.001)",
+                        "eval_time": "60m",
+                        "exp_samples": [
+                            {
+                                "labels": "{" + _labels(expected) + "}",
+                                "value": value,
+                            }
+                        ],
+                    }
+                    for name, value in (
+                        ("current_burn_rate:ratio", 20),
+                        ("period_burn_rate:ratio", 20),
+                        ("period_error_budget_remaining:ratio", -19),
+                        ("time_period:days", 30),
+                    )
+                ]
+                + [
+                    {
+                        "expr": f"sloth_slo_info{{{key}}}",
+                        "eval_time": "60m",
+                        "exp_samples": [
+                            {
+                                "labels": "sloth_slo_info{"
+                                + _labels(
+                                    {
+                                        **expected,
+                                        "sloth_mode": "cli-gen-prom",
+                                        "sloth_objective": "99.9",
+                                        "sloth_spec": "prometheus/v1",
+                                        "sloth_version": "hypersync-slo",
+                                    }
+                                )
+                                + "}",
+                                "value": 1,
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    (tmp_path / "meta.yml").write_text(yaml.safe_dump(tests, sort_keys=False), "utf-8")
+    result = promtool("test", "rules", "meta.yml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _labels(labels: dict[str, str]) -> str:
+    return ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
