@@ -32,7 +32,7 @@ import math
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -503,12 +503,6 @@ def _throughput(
             f"objective {objective.describe()}",
         )
     return result
-
-
-def iter_lines(sources: Iterable[str]) -> Iterator[bytes]:
-    """Every line of ``sources`` (with rotated siblings and gzip), for tests and tools."""
-    for _, stream in _streams(list(sources)):
-        yield from stream
 
 
 def log_counts(summary: LogSummary) -> LogCounts:
