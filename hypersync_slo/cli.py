@@ -66,6 +66,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "serve_reference",
         "run the reference HyperSync service (embedded target, fault injection)",
     ),
+    "serve-traces": (
+        "serve_traces",
+        "a local Jaeger- or Zipkin-compatible trace backend (ingest and query APIs)",
+    ),
 }
 
 DESCRIPTION = """\

@@ -9,13 +9,14 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
 
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import TargetUnreachable
-from hypersync_slo.processes import free_port
+from hypersync_slo.processes import ManagedProcess, free_port, python_module_argv
 from hypersync_slo.reference.tracing import span_dropped
 from hypersync_slo.stack import ReferenceService
 from hypersync_slo.traces import (
@@ -220,3 +221,27 @@ def test_zipkin_ingest_takes_the_published_v2_json() -> None:
             ("get /api", "server", None),
             ("query", "internal", "6b221d5bc9e6496c"),
         }
+
+
+def test_serve_traces_command_ingests_and_answers_until_stopped(tmp_path: Path) -> None:
+    """`hypersync-slo serve-traces --kind zipkin` takes spans and answers queries; SIGTERM stops it."""
+    port = free_port()
+    process = ManagedProcess(
+        "serve-traces",
+        python_module_argv(
+            "hypersync_slo", "serve-traces", "--kind", "zipkin", "--port", str(port)
+        ),
+        tmp_path / "serve-traces.log",
+    ).start()
+    try:
+        process.wait_http(f"http://127.0.0.1:{port}/api/v2/trace/{'a' * 32}", ok=(404,))
+        span = {"traceId": "a" * 32, "id": "b" * 16, "name": "x", "kind": "SERVER"}
+        answer = httpx.post(f"http://127.0.0.1:{port}/api/v2/spans", json=[span])
+        assert answer.status_code == 202
+        got = httpx.get(f"http://127.0.0.1:{port}/api/v2/trace/{'a' * 32}").json()
+        assert [s["id"] for s in got] == ["b" * 16]
+    finally:
+        process.stop()
+    assert process.proc is not None
+    assert process.proc.returncode == 0
+    assert "1 spans were received" in process.log_tail()
