@@ -243,7 +243,8 @@ def read_coverage(
     """The scrapes of every target of ``up`` (a selector such as ``up{job="x"}``) around a window.
 
     The targets are those scraped (successfully or not) in the ``2 × interval + 5 s`` before the
-    end: a target gone before the window ended is not waited for. ``baseline`` reuses the
+    end: a target gone before the window ended is not waited for. When none was (Prometheus
+    started after the end), those scraped since. ``baseline`` reuses the
     samples before the start from an earlier call (the wait polls only the end).
     """
     at = min(time.time() if now is None else now, end + LOOKBACK)
@@ -251,9 +252,16 @@ def read_coverage(
     before_start = baseline if baseline is not None else _scrapes(client.raw(up, LOOKBACK, start))
     interval = scrape_interval(around_end) or scrape_interval(before_start)
     alive_since = end - settle_bound(interval)
+    alive = {
+        n for n, samples in around_end.items() if any(alive_since < t <= end for t, _ in samples)
+    }
+    if not alive:
+        # Nothing was scraped before the end (Prometheus just started): the targets it has
+        # found since then are the job's.
+        alive = {n for n, samples in around_end.items() if any(t > end for t, _ in samples)}
     targets: list[TargetScrapes] = []
     for name, samples in sorted(around_end.items()):
-        if not any(alive_since < t <= end for t, _ in samples):
+        if name not in alive:
             continue
         good_before = [t for t, v in before_start.get(name, []) if v == 1 and t <= start]
         good_after = [t for t, v in samples if v == 1 and t > end]

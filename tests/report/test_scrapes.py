@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from hypersync_slo.report import PrometheusClient, RecordedAnswers
+from hypersync_slo.report import PrometheusClient, RecordedAnswers, scrapes
 from hypersync_slo.report.scrapes import settle_bound, wait_for_coverage
 
 END = 1_800_000_000.0
@@ -19,9 +19,12 @@ class ScrapingPrometheus:
     """Serves the raw ``up`` samples of two targets scraped every ``interval`` seconds (phases
     0 and a third of it), as stored by ``now``: a sample exists once its scrape has happened."""
 
-    def __init__(self, interval: float, *, stop_at: float | None = None) -> None:
+    def __init__(
+        self, interval: float, *, stop_at: float | None = None, first_at: float | None = None
+    ) -> None:
         self.interval = interval
         self.stop_at = stop_at
+        self.first_at = first_at
         self.now = END
 
     def answer(self, path: str, params: Mapping[str, str]) -> tuple[int, str]:
@@ -33,7 +36,10 @@ class ScrapingPrometheus:
             values = []
             moment = START - 300 + offset
             while moment <= at:
-                if moment > at - width and (self.stop_at is None or moment < self.stop_at):
+                kept = (self.stop_at is None or moment < self.stop_at) and (
+                    self.first_at is None or moment >= self.first_at
+                )
+                if moment > at - width and kept:
                     values.append([moment, "1"])
                 moment += self.interval
             result.append({"metric": {"job": "hypersync", "instance": instance}, "values": values})
@@ -120,3 +126,14 @@ def test_edges_are_covered_when_the_caller_vouches_for_quiet() -> None:
     )
     assert not late.start_covered  # a baseline scrape before the quiet began sees other traffic
     assert late.edge_notes()[0].startswith("start edge: the last scrape before the window was at")
+
+
+def test_waiting_for_a_scrape_works_when_prometheus_has_not_scraped_yet() -> None:
+    """Prometheus started after the moment: the targets it has scraped since then count."""
+    fake = ScrapingPrometheus(30.0, first_at=END + 7)
+    coverage = scrapes.wait_for_scrape_after(
+        fake.client(), UP, END, clock=fake.clock, sleep=fake.sleep
+    )
+    assert coverage.settled
+    assert [t.target for t in coverage.targets] == ["hypersync/b:1"]  # a:1 not scraped yet
+    assert fake.now < END + 11.0  # not the 60 s bound of an unknown interval
