@@ -477,3 +477,42 @@ def test_html_says_when_client_and_server_agree() -> None:
     page = html.render(report, plots={})
     assert "Client and server agree within tolerance." in page
     assert "Client and server agree within tolerance." in markdown.render(report)
+
+
+def test_worst_subwindow_tiles_the_window_between_scrapes() -> None:
+    """10 req/s then 5 req/s, scraped every 15 s: parts [0, 65 s] and [65 s, 120 s] add up."""
+    series = {
+        "job": "hypersync",
+        "instance": "127.0.0.1:8080",
+        "http_response_status_code": "200",
+    }
+
+    def requests_by(moment: float) -> float:
+        moment = min(max(moment, 0.0), 120.0)
+        return 10 * min(moment, 60.0) + 5 * max(0.0, moment - 60.0)
+
+    raw = [(START.timestamp() + t, requests_by(t)) for t in range(5, 126, 15)]
+    fake = healthy(
+        **{
+            UP: BRACKETED,
+            "^" + RAW_COUNTERS + "[": (200, matrix(raw, series)),
+            f"last_over_time({RAW_COUNTERS}[5m])": (200, vector((series, 0))),
+        }
+    )
+    throughput = evaluate(fake, load_result=_load_result(900, 0)).kpi("throughput_rps")
+    assert throughput.samples == 900
+    assert throughput.observed == pytest.approx(7.5)
+    assert throughput.detail["subwindow_rps"] == [pytest.approx(625 / 65), pytest.approx(5.0)]
+    assert throughput.detail["worst_60s_rps"] == pytest.approx(5.0)
+    assert throughput.detail["worst_60s_rps"] <= throughput.observed
+    assert throughput.detail["worst_60s_method"].startswith("2 consecutive sub-windows")
+
+
+def test_extrapolated_worst_60s_above_the_average_is_bounded_by_it() -> None:
+    """rate() over sparse scrapes says 12 req/s, the window averaged 8.33: the average bounds it."""
+    rate = [(START.timestamp() + i, 12.0) for i in range(60, 121, 5)]
+    fake = healthy(**{"sum(rate(http_server_request_duration_seconds_count": (200, matrix(rate))})
+    throughput = evaluate(fake).kpi("throughput_rps")
+    assert throughput.observed == pytest.approx(1000 / 120)
+    assert throughput.detail["worst_60s_rps"] == pytest.approx(1000 / 120)
+    assert "above the window average" in throughput.detail["worst_60s_note"]
