@@ -12,6 +12,7 @@
     OUT/grafana/provisioning/datasources/prometheus.yaml
     OUT/mtail/hypersync-requests.mtail                   log-based metrics from the request logs
     OUT/cloudwatch/kpis.emf.jsonl                        only when a run's KPIs are given
+    OUT/prometheus-operator/hypersync-slo.prometheusrule.yaml   with --format prometheus-operator
 
 The same inputs give byte-identical files (no timestamps, sorted keys, fixed order), so the
 output diffs cleanly in review. Everything is built and validated before the first file is
@@ -29,6 +30,7 @@ from hypersync_slo.alerting.dashboards import dashboard_json, provisioning_files
 from hypersync_slo.alerting.emf import RunKpis, emf_lines, run_records
 from hypersync_slo.alerting.mtail import PROGRAM_FILE as MTAIL_PROGRAM
 from hypersync_slo.alerting.mtail import mtail_program
+from hypersync_slo.alerting.operator import MANIFEST_FILE, prometheus_rule_yaml
 from hypersync_slo.alerting.rule_tests import rule_tests
 from hypersync_slo.alerting.rules import (
     DEFAULT_JOB,
@@ -59,6 +61,7 @@ def render_files(
     run_kpis: Sequence[RunKpis] | None = None,
     prometheus_url: str = "http://prometheus:9090",
     alertmanager: str = "alertmanager:9093",
+    operator: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
     """Relative path -> text of every artefact, validated, nothing written yet."""
     spec = routing or load_routing(None)
@@ -69,6 +72,8 @@ def render_files(
     for name, text in rules.render().items():
         files[f"prometheus/rules/{name}"] = text
     files[f"prometheus/rules/{ALERTS_TEST_FILE}"] = dump_yaml(rule_tests(rules), TEST_HEADER)
+    if operator is not None:  # --format prometheus-operator: the same rules as a PrometheusRule
+        files[MANIFEST_FILE] = prometheus_rule_yaml(rules, **operator)
     files["prometheus/prometheus.yml"] = scrape_config(job=job, alertmanager=alertmanager)
     files["alertmanager/alertmanager.yml"] = render_alertmanager(spec)
     files[f"mtail/{MTAIL_PROGRAM}"] = mtail_program(config)

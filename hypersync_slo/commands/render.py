@@ -8,6 +8,7 @@ from typing import Any
 
 from hypersync_slo.alerting.alertmanager import load_routing
 from hypersync_slo.alerting.emf import load_run_kpis
+from hypersync_slo.alerting.operator import parse_labels
 from hypersync_slo.alerting.render import render_files, write_files
 from hypersync_slo.alerting.rules import DEFAULT_JOB, DEFAULT_RUNBOOK_BASE
 from hypersync_slo.config import SloConfig
@@ -27,6 +28,9 @@ Generate the monitoring that goes with the SLO file, ready to deploy and to revi
   OUT/mtail/hypersync-requests.mtail                mtail program: request logs -> requests, errors,
                                                     latency histogram (job hypersync-logs in prometheus.yml)
   OUT/cloudwatch/kpis.emf.jsonl                     a run's KPIs as CloudWatch EMF (with --kpis)
+  OUT/prometheus-operator/hypersync-slo.prometheusrule.yaml
+                                                    every rule as a PrometheusRule manifest
+                                                    (with --format prometheus-operator)
 
 Same input, byte-identical output. Refused before anything is written: thresholds that
 contradict each other (a warning above its critical), a route to an unknown receiver, a
@@ -37,6 +41,8 @@ examples:
   hypersync-slo render --out monitoring/ --slo-config slo.yaml --job hypersync-prod \\
       --runbook-base https://wiki.example.org/runbooks/hypersync --routing routing.yaml
   hypersync-slo render --out monitoring/ --routing routing.yaml --check-secrets
+  hypersync-slo render --out monitoring/ --format prometheus-operator --namespace monitoring \\
+      --operator-label release=prometheus
   promtool check rules monitoring/prometheus/rules/*.rules.yml
   (cd monitoring/prometheus/rules && promtool test rules hypersync-alerts.test.yml)
   amtool check-config monitoring/alertmanager/alertmanager.yml
@@ -55,6 +61,26 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--out", type=Path, required=True, help="directory to write into")
+    parser.add_argument(
+        "--format",
+        choices=("prometheus", "prometheus-operator"),
+        default="prometheus",
+        help="prometheus: rule files for prometheus.yml (default); prometheus-operator: also "
+        "every rule as a PrometheusRule manifest for kubectl apply",
+    )
+    parser.add_argument(
+        "--namespace",
+        default="monitoring",
+        help="namespace of the PrometheusRule (default monitoring)",
+    )
+    parser.add_argument(
+        "--operator-label",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="label of the PrometheusRule, as the Prometheus object's ruleSelector wants it "
+        "(repeatable), e.g. release=prometheus",
+    )
     parser.add_argument(
         "--slo-config",
         type=Path,
@@ -116,6 +142,9 @@ def handle(args: argparse.Namespace) -> int:
         run_kpis=load_run_kpis(args.kpis) if args.kpis else None,
         prometheus_url=args.prometheus_url,
         alertmanager=args.alertmanager,
+        operator={"namespace": args.namespace, "labels": parse_labels(args.operator_label)}
+        if args.format == "prometheus-operator"
+        else None,
     )
     probe_dir(args.out)  # exit 10 with a sentence before any file is written
     for path in write_files(args.out, files):
