@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -345,6 +346,53 @@ def test_unwritable_output_is_exit_10_before_any_request(
     assert "cannot be written" in done.err or "not a directory" in done.err, done.err
     assert plain_target.log == [], f"{command} sent {len(plain_target.log)} requests"
     assert blocker.read_text("utf-8") == "not a directory"
+
+
+def test_a_disk_filling_up_mid_report_loses_nothing_written(
+    empty_prometheus: Server, tmp_path: Path
+) -> None:
+    """A write failing midway (file size limit, as a full disk): exit 10 naming what was written.
+
+    Every file that could be written is complete; none is empty or half-written; no temporary
+    file is left.
+    """
+    out = tmp_path / "report"
+    limit = 60_000  # verdict.json, report.md and junit.xml fit; report.html (plots) does not
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    started = time.monotonic()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hypersync_slo",
+            "report",
+            "--prometheus-url",
+            empty_prometheus.url,
+            "--last",
+            "5m",
+            "--settle-timeout",
+            "1",  # no target will ever be scraped: do not wait for one
+            "--out",
+            str(out),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT,
+        check=False,
+        preexec_fn=small_files,
+    )
+    result = Done(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
+    assert result.code == ExitCode.COULD_NOT_RUN, result.err
+    assert_clean(result, out)
+    assert "report.html" in result.err
+    assert "written: verdict.json" in result.err
+    json.loads((out / "verdict.json").read_text("utf-8"))
+    assert not (out / "report.html").exists()
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
 
 
 # --- 5: every parser total -------------------------------------------------------------------
