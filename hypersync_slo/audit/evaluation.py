@@ -69,7 +69,7 @@ class Coverage:
     first_data: float | None
     last_data: float | None
     gaps: tuple[Gap, ...] = ()
-    #: Slices with every target down (``up`` 0): counted as covered, and bad for availability.
+    #: Slices with every target down (``up`` 0): counted as covered, and bad for the success rate.
     down_slices: int = 0
 
     @property
@@ -194,7 +194,7 @@ def audit_period(
     end: datetime,
     *,
     job: str | None = None,
-    routes: str | None = "/v1/.*",
+    routes: str | None = None,
     slice_seconds: float = 60.0,
     budgeting: Budgeting = "both",
     min_coverage: float = 0.99,
@@ -224,7 +224,7 @@ def audit_period(
     slis = sli_queries(config, job=job, routes=routes)
     if not slis:
         raise UsageError(
-            "the SLO file has no objective an audit can budget: give availability, error_rate or "
+            "the SLO file has no objective an audit can budget: give success_rate, error_rate or "
             "a latency_p95/p99 '<' objective."
         )
     expected = round(period / slice_seconds)
@@ -246,7 +246,7 @@ def audit_period(
             config, job=job, period=min(HOUR, period), slice_seconds=slice_seconds
         ),
     )
-    if down and audits[0].name == "availability":
+    if down and audits[0].name == "success_rate":
         first = audits[0]
         first.queries["down_slices"] = down_query
         first.slices_with_data += down
@@ -256,7 +256,7 @@ def audit_period(
     period_slis: dict[str, float] = {}
     first = audits[0]
     if first.events.units > 0:
-        period_slis["error_rate" if first.name == "availability" else f"{first.name}_bad_ratio"] = (
+        period_slis["error_rate" if first.name == "success_rate" else f"{first.name}_bad_ratio"] = (
             first.events.bad / first.events.units
         )
     for audit in audits:

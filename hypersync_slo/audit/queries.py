@@ -11,7 +11,7 @@
 * Coverage: the first and last slice with data (``min_over_time(timestamp(...)[...])``) reveal a
   retention shorter than the period; a per-hour count of slices with data locates the gaps.
 * Target down: slices where ``up`` was 0 for every target of the job the whole slice; the
-  availability audit counts them as bad slices (known down), not as missing data.
+  success-rate audit counts them as bad slices (known down), not as missing data.
 * Worst day: a range query with a one-day step over ``increase(x[1d])``: one point per day.
 
 A slice's ``increase(x[1m])`` needs two samples within the minute: the audit needs a scrape
@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hypersync_slo.config import SloConfig
-from hypersync_slo.report.queries import STATUS_LABEL, Queries, duration
+from hypersync_slo.report.queries import Queries, duration
 
 
 def le_matcher(bound: float) -> str:
@@ -84,37 +84,42 @@ def _sub(period: float, slice_seconds: float) -> str:
 
 
 def sli_queries(config: SloConfig, *, job: str | None, routes: str | None) -> list[SliQueries]:
-    """The audited SLOs of an SLO file: request availability, then each latency objective.
+    """The audited SLOs of an SLO file: the request success rate, then each latency objective.
 
-    Availability ``>= 99.9 %``, success rate ``>= 99.9 %`` and error rate ``< 0.1 %`` are one
-    budget (the strictest of those given); ``latency_p95 < 100ms`` is "95 % of requests within
-    100 ms", counted from the histogram bucket at 100 ms.
+    Success rate ``>= 99.9 %`` and error rate ``< 0.1 %`` are one budget (the strictest of those
+    given): API requests answered without a server error, counted on the profile's request
+    series (``metrics.profile``). ``availability`` (successful health checks) is the report's
+    probe KPI and is not a request budget. ``latency_p95 < 100ms`` is "95 % of requests within
+    100 ms", counted from the histogram bucket at 100 ms (in the histogram's unit).
     """
     q = Queries(config, job=job, routes=routes)
-    metric = config.metric("request_duration")
-    total = f"sum(increase({metric}_count{q.selector()}[{{w}}]))"
+    http = config.http
+    total = f"sum(increase({http.requests}{q.selector()}[{{w}}]))"
     budgets: list[float] = []
-    for kpi in ("availability", "success_rate"):
-        objective = config.objectives.get(kpi)
-        if objective and not objective.report_only and objective.value is not None:
-            budgets.append(1.0 - objective.value)
+    success = config.objectives.get("success_rate")
+    if success and not success.report_only and success.value is not None:
+        budgets.append(1.0 - success.value)
     error_rate = config.objectives.get("error_rate")
     if error_rate and not error_rate.report_only and error_rate.value is not None:
         budgets.append(error_rate.value)
     out: list[SliQueries] = []
     if budgets:
         budget = min(budgets)
-        errors = f"sum(increase({metric}_count{q.selector({STATUS_LABEL: '~5..'})}[{{w}}]))"
+        errors = (
+            f"sum(increase({http.requests}"
+            f"{q.selector({http.status: '~' + http.server_error})}[{{w}}]))"
+        )
         out.append(
             SliQueries(
-                "availability",
-                f"{(1 - budget) * 100:g} % of requests answered without 5xx "
+                "success_rate",
+                f"{(1 - budget) * 100:g} % of API requests answered without a server error "
                 f"(error rate < {budget * 100:g} %)",
                 1.0 - budget,
                 total,
                 f"({errors} or vector(0))",
             )
         )
+    histogram_total = f"sum(increase({http.count}{q.selector()}[{{w}}]))"
     for kpi in ("latency_p95", "latency_p99"):
         objective = config.objectives.get(kpi)
         if (
@@ -125,14 +130,15 @@ def sli_queries(config: SloConfig, *, job: str | None, routes: str | None) -> li
             or objective.comparator not in ("<", "<=")
         ):
             continue
-        fast = f"sum(increase({metric}_bucket{q.selector({'le': le_matcher(objective.value)})}[{{w}}]))"
+        le = le_matcher(http.le(objective.value))
+        fast = f"sum(increase({http.bucket}{q.selector({'le': le})}[{{w}}]))"
         out.append(
             SliQueries(
                 kpi,
                 f"{objective.quantile * 100:g} % of requests within {objective.value * 1000:g} ms",
                 objective.quantile,
-                total,
-                f"({total} - {fast})",
+                histogram_total,
+                f"({histogram_total} - {fast})",
                 objective.value,
             )
         )
@@ -143,7 +149,7 @@ def down_slices(config: SloConfig, *, job: str | None, period: float, slice_seco
     """How many slices every scraped target of the job was down for (``up`` 0 all the slice).
 
     Such a slice has no request data (the scrapes failed), but it is not unknown: the service
-    did not answer. The availability audit counts it as a bad slice, not as missing coverage.
+    did not answer. The success-rate audit counts it as a bad slice, not as missing coverage.
     """
     sel = Queries(config, job=job).selector(routes=False)
     up = f"max(max_over_time(up{sel}[{duration(slice_seconds)}]))"
@@ -153,7 +159,9 @@ def down_slices(config: SloConfig, *, job: str | None, period: float, slice_seco
 def quantile_over_period(
     config: SloConfig, q: float, *, job: str | None, routes: str | None
 ) -> str:
-    """``histogram_quantile`` over the whole period (``{w}`` = the period)."""
+    """``histogram_quantile`` over the whole period, in seconds (``{w}`` = the period)."""
     sel = Queries(config, job=job, routes=routes).selector()
-    metric = config.metric("request_duration")
-    return f"histogram_quantile({q:g}, sum by (le) (increase({metric}_bucket{sel}[{{w}}])))"
+    http = config.http
+    return http.in_seconds(
+        f"histogram_quantile({q:g}, sum by (le) (increase({http.bucket}{sel}[{{w}}])))"
+    )

@@ -204,7 +204,7 @@ def coverage_lines(report: AuditReport) -> list[str]:
     if cov.down_slices:
         lines.append(
             f"target down: {cov.down_slices} slices with every target of the job down (up == 0); "
-            "counted as covered, and as bad slices of the availability SLO (requests that could "
+            "counted as covered, and as bad slices of the success-rate SLO (requests that could "
             "not reach the service are not in the event-based count)"
         )
     start = report.window[0].timestamp()

@@ -99,7 +99,10 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--job", help="Prometheus job label of the audited series")
     parser.add_argument(
-        "--routes", default="/v1/.*", help="regex of http_route values audited ('' for all)"
+        "--routes",
+        default=None,
+        help="regex of route-label values judged (default: the SLO file's metrics.http.api_routes, "
+        "'/v1/.*' for the hypersync profile; '' for every route)",
     )
     parser.add_argument("--out", type=Path, help="output directory (default reports/audit-<end>)")
     parser.add_argument("--slice", default="1m", help="time-slice width (default 1m)")
@@ -173,7 +176,7 @@ def handle(args: argparse.Namespace) -> int:
                 start,
                 end,
                 job=args.job,
-                routes=args.routes or None,
+                routes=args.routes,
                 slice_seconds=slice_seconds,
                 budgeting=args.budgeting,
                 min_coverage=min_coverage,

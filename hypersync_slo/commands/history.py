@@ -33,7 +33,7 @@ DEFAULT_COLUMNS = (
     "latency_p95",
     "latency_p99",
     "error_rate",
-    "availability_budget_remaining",
+    "success_rate_budget_remaining",
     "coverage",
 )
 

@@ -103,8 +103,9 @@ def register(sub: Any) -> None:
     parser.add_argument("--job", help="Prometheus job label of the target's series")
     parser.add_argument(
         "--routes",
-        default="/v1/.*",
-        help="regex of http_route values the KPIs judge (default '/v1/.*'; '' for all)",
+        default=None,
+        help="regex of route-label values judged (default: the SLO file's metrics.http.api_routes, "
+        "'/v1/.*' for the hypersync profile; '' for every route)",
     )
     parser.add_argument(
         "--settle-timeout",
@@ -221,6 +222,8 @@ def settle(
 def handle(args: argparse.Namespace) -> int:
     """Evaluate the window, write every output file, exit with the verdict's code."""
     config = SloConfig.load(args.slo_config)
+    if args.routes is None:  # the profile's API routes (metrics.http.api_routes)
+        args.routes = config.http.api_routes
     load = read_load_result(args.load_result) if args.load_result else None
     if not args.prometheus_url and not args.logs:
         raise UsageError(
@@ -265,7 +268,7 @@ def handle(args: argparse.Namespace) -> int:
                 end,
                 job=args.job,
                 load_result=load,
-                routes=args.routes or None,
+                routes=args.routes,
                 step=args.step,
                 coverage=coverage,
                 keep_partial=True,

@@ -23,7 +23,7 @@ from hypersync_slo.errors import PrometheusUnavailable, UsageError, explain
 from hypersync_slo.exitcodes import ExitCode
 from hypersync_slo.report import kpis
 from hypersync_slo.report.prometheus import PrometheusClient, Sample, choose_step, points_in
-from hypersync_slo.report.queries import ROUTE_LABEL, STATUS_LABEL, Queries, duration
+from hypersync_slo.report.queries import Queries, buckets_in_seconds, duration
 from hypersync_slo.report.reconcile import (
     Finding,
     LogCounts,
@@ -55,7 +55,6 @@ COUNTED = (
 )
 #: The reason of a KPI that Ctrl-C stopped before it was computed.
 INTERRUPTED = "interrupted"
-ROUTE_KEY = ("http_request_method", ROUTE_LABEL)
 T = TypeVar("T")
 
 
@@ -141,7 +140,7 @@ def evaluate_window(
     *,
     job: str | None = None,
     load_result: Mapping[str, Any] | None = None,
-    routes: str | None = "/v1/.*",
+    routes: str | None = None,
     step: float | None = None,
     plots: bool = True,
     coverage: Coverage | None = None,
@@ -321,7 +320,7 @@ def _compute(
                 reason=str(got).splitlines()[0],
             )
     else:
-        buckets = kpis.Buckets.from_mapping(dict(got.values))
+        buckets = kpis.Buckets.from_mapping(buckets_in_seconds(config.http, got.values))
         for name, quantile in QUANTILES.items():
             results[name], estimates[name] = _latency(
                 config,
@@ -337,7 +336,7 @@ def _compute(
     by_status = _guard(
         report,
         "requests by status",
-        lambda: growth.by(STATUS_LABEL, q.count_series(), q.requests_by_status(counted)),
+        lambda: growth.by(q.status_label, q.count_series(), q.requests_by_status(counted)),
     )
     status_query = (
         by_status.query if isinstance(by_status, Counted) else q.requests_by_status(counted)
@@ -354,7 +353,7 @@ def _compute(
             )
     else:
         counts = dict(by_status.values)
-        errors_ratio = kpis.error_share(counts)
+        errors_ratio = kpis.error_share(counts, server_error=config.http.server_error)
         success = kpis.success_share(errors_ratio)
         total = round(errors_ratio.total)
         status_detail = {
@@ -415,7 +414,7 @@ def _compute(
         by_route = _guard(
             report,
             "requests by route",
-            lambda: growth.by(ROUTE_KEY, q.count_series(), q.requests_by_route(counted)),
+            lambda: growth.by(q.route_key, q.count_series(), q.requests_by_route(counted)),
         )
         if isinstance(by_route, Counted):
             server.by_route = by_route.values
@@ -423,9 +422,11 @@ def _compute(
             server.unreadable = report.errors[0].splitlines()[0]
         if load_result is not None:
             server.business = _business(growth, q, report, counted)
-            report.findings = reconcile(load_result, server, routes=routes)
+            report.findings = reconcile(load_result, server, routes=q.route_filter or None)
         if log is not None:
-            report.findings += reconcile_log(log, server, load_result, routes=routes)
+            report.findings += reconcile_log(
+                log, server, load_result, routes=q.route_filter or None
+            )
 
 
 def up_selector(q: Queries) -> str:
@@ -523,30 +524,25 @@ def _latency(
         detail["exact"] = share.exact
         if share.fraction is not None:
             detail["share_at_or_below_threshold"] = share.fraction
-        if within is None:
-            if samples >= max(1, objective.min_samples):
-                return (
-                    KpiResult(
-                        name=name,
-                        source="prometheus",
-                        observed=estimate.value,
-                        objective=objective.describe(),
-                        unit=objective.unit,
-                        samples=samples,
-                        window=window,
-                        query=query,
-                        verdict=Verdict.ERROR,
-                        reason=(
-                            f"the threshold {objective.value:g} s is not a bucket of the "
-                            f"histogram and lies between buckets {share.lower_bucket} and "
-                            f"{share.upper_bucket}: the verdict cannot be decided exactly; "
-                            f"buckets: {', '.join(f'{b:g}' for b in buckets.finite_bounds)}"
-                        ),
-                        detail=detail,
-                    ),
-                    estimate,
-                )
-        else:
+        if within is None and samples >= max(1, objective.min_samples):
+            # Bucket-exact or nothing: an interpolated guess is never a verdict.
+            result = judge(
+                objective,
+                estimate.value,
+                samples,
+                source="prometheus",
+                window=window,
+                query=query,
+                detail=detail,
+                no_data_reason=(
+                    f"the threshold {objective.value:g} s is not a bucket of the histogram "
+                    f"{config.http.histogram} and lies between buckets {_bound(share.lower_bucket)} "
+                    f"and {_bound(share.upper_bucket)} s: the verdict cannot be decided exactly; "
+                    f"bucket bounds (s): {', '.join(f'{b:g}' for b in buckets.finite_bounds)}"
+                ),
+            )
+            return result, estimate
+        if within is not None:
             holds = within if objective.comparator in ("<", "<=") else not within
     result = judge(
         objective,
@@ -559,6 +555,10 @@ def _latency(
         detail=detail,
     )
     return result, estimate
+
+
+def _bound(value: float | None) -> str:
+    return "none" if value is None else f"{value:g}"
 
 
 def _throughput(

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -203,8 +204,13 @@ def is_server_error(status: str) -> bool:
     return status.strip().startswith("5")
 
 
-def error_share(count_by_status: Mapping[str, float]) -> Ratio:
-    """Failed (5xx) requests over all requests, from counts per status code."""
+def error_share(count_by_status: Mapping[str, float], *, server_error: str = "") -> Ratio:
+    """Failed (5xx) requests over all requests, from counts per status code.
+
+    ``server_error`` is the profile's regex of a server-error status value (``5..``, ``5xx``);
+    empty: any value starting with 5.
+    """
+    pattern = re.compile(server_error) if server_error else None
     errors = total = 0.0
     dropped = 0
     for status, count in count_by_status.items():
@@ -214,7 +220,7 @@ def error_share(count_by_status: Mapping[str, float]) -> Ratio:
             continue
         value = max(0.0, value)
         total += value
-        if is_server_error(status):
+        if pattern.fullmatch(status.strip()) if pattern else is_server_error(status):
             errors += value
     return Ratio(errors, total, dropped)
 

@@ -38,20 +38,20 @@ def check_thresholds_are_buckets(config: SloConfig, bucket_bounds: Iterable[floa
         problems.append(
             f"{', '.join(users)}: the threshold {format_value(threshold, 's')} ({threshold:g} s) "
             f"is not a bucket of {metric}, so its verdict could only be interpolated. "
-            f"The histogram's buckets (le, seconds) are: {shown}. Use one of them as the "
+            f"The histogram's buckets (le, in seconds) are: {shown}. Use one of them as the "
             f"threshold, or add a bucket at {threshold:g} to the service's histogram."
         )
     return problems
 
 
 def histogram_buckets(client: PrometheusClient, config: SloConfig, job: str | None) -> list[float]:
-    """The finite ``le`` values of the target's latency histogram, as Prometheus has them now."""
+    """The finite ``le`` values of the target's latency histogram in seconds, as Prometheus has them."""
     query = Queries(config, job=job).bucket_bounds()
     samples = client.instant(query, time.time())
     bounds = set()
     for sample in samples:
         try:
-            bound = float(sample.labels.get("le", "nan"))
+            bound = config.http.seconds(float(sample.labels.get("le", "nan")))
         except ValueError:
             continue
         if math.isfinite(bound):

@@ -1,4 +1,4 @@
-"""PromQL builders for the KPIs, from the SLO file's metric catalogue.
+"""PromQL builders for the KPIs, from the SLO file's instrumentation profile and catalogue.
 
 Window totals are instant queries evaluated at the window's end over a range equal to the
 window (``increase(x[D])`` at ``time=end``): Prometheus aggregates on its side, so a 30-day
@@ -12,10 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hypersync_slo.config import SloConfig
+from hypersync_slo.profiles import HttpMetrics
 
+#: The label names of the default (``hypersync``) profile; a profile may name them otherwise.
 STATUS_LABEL = "http_response_status_code"
 ROUTE_LABEL = "http_route"
-#: By default the KPIs judge the HyperSync API routes, not /metrics scrapes or health checks.
+#: The default profile's API routes: the HyperSync API, not /metrics scrapes or health checks.
 DEFAULT_ROUTES = "/v1/.*"
 
 
@@ -30,19 +32,43 @@ def _quote(value: str) -> str:
 
 @dataclass(frozen=True)
 class Queries:
-    """Every PromQL query the reporter sends, for one catalogue, job and route filter."""
+    """Every PromQL query the reporter sends, for one profile, job and route filter.
+
+    ``routes`` is a regex over the profile's route label; None takes the profile's API routes
+    (``metrics.http.api_routes``), ``""`` judges every route.
+    """
 
     config: SloConfig
     job: str | None = None
-    routes: str | None = DEFAULT_ROUTES
+    routes: str | None = None
+
+    @property
+    def http(self) -> HttpMetrics:
+        """The SLO file's instrumentation profile."""
+        return self.config.http
+
+    @property
+    def route_filter(self) -> str:
+        """The route regex in effect ("" for every route)."""
+        return self.http.api_routes if self.routes is None else self.routes
+
+    @property
+    def status_label(self) -> str:
+        """The status label of the series that count requests."""
+        return self.http.status
+
+    @property
+    def route_key(self) -> tuple[str, str]:
+        """The method and route labels, as reconciliation keys requests (``POST /v1/receipts``)."""
+        return (self.http.method_label, self.http.route_label)
 
     def selector(self, extra: Mapping[str, str] | None = None, *, routes: bool = True) -> str:
         """``{job="x",http_route=~"/v1/.*",...}``; ``extra`` values starting with ``~`` are regexes."""
         matchers: list[str] = []
         if self.job:
             matchers.append(f'job="{_quote(self.job)}"')
-        if routes and self.routes:
-            matchers.append(f'{ROUTE_LABEL}=~"{_quote(self.routes)}"')
+        if routes and self.route_filter:
+            matchers.append(f'{self.http.route_label}=~"{_quote(self.route_filter)}"')
         for label, value in (extra or {}).items():
             if value.startswith("~"):
                 matchers.append(f'{label}=~"{_quote(value[1:])}"')
@@ -50,30 +76,24 @@ class Queries:
                 matchers.append(f'{label}="{_quote(value)}"')
         return "{" + ",".join(matchers) + "}"
 
-    @property
-    def _duration_metric(self) -> str:
-        return self.config.metric("request_duration")
-
     def buckets(self, seconds: float) -> str:
-        """Cumulative bucket counts over the window, summed by ``le``."""
-        metric = self._duration_metric
-        return f"sum by (le) (increase({metric}_bucket{self.selector()}[{duration(seconds)}]))"
+        """Cumulative bucket counts over the window, summed by ``le`` (the histogram's unit)."""
+        return f"sum by (le) (increase({self.http.bucket}{self.selector()}[{duration(seconds)}]))"
 
     def requests_by_status(self, seconds: float) -> str:
-        """Completed requests over the window per status code."""
-        metric = self._duration_metric
+        """Completed requests over the window per status code (or status class)."""
         return (
-            f"sum by ({STATUS_LABEL}) "
-            f"(increase({metric}_count{self.selector()}[{duration(seconds)}]))"
+            f"sum by ({self.status_label}) "
+            f"(increase({self.http.requests}{self.selector()}[{duration(seconds)}]))"
         )
 
     def bucket_series(self) -> str:
         """The raw bucket counters of the latency histogram."""
-        return f"{self._duration_metric}_bucket{self.selector()}"
+        return f"{self.http.bucket}{self.selector()}"
 
     def count_series(self) -> str:
-        """The raw request counters (the histogram's ``_count``)."""
-        return f"{self._duration_metric}_count{self.selector()}"
+        """The raw request counters per status (the histogram's ``_count``, or the counter)."""
+        return f"{self.http.requests}{self.selector()}"
 
     def scraped(self) -> str:
         """How many of the job's targets had a successful scrape in the last 5 minutes."""
@@ -89,15 +109,15 @@ class Queries:
 
     def requests_by_route(self, seconds: float) -> str:
         """Completed requests over the window per method and route."""
-        metric = self._duration_metric
+        method, route = self.route_key
         return (
-            f"sum by (http_request_method, {ROUTE_LABEL}) "
-            f"(increase({metric}_count{self.selector()}[{duration(seconds)}]))"
+            f"sum by ({method}, {route}) "
+            f"(increase({self.http.requests}{self.selector()}[{duration(seconds)}]))"
         )
 
     def raw_request_counters(self) -> str:
         """The raw request counters, one series per label set (for exact, reset-aware counts)."""
-        return f"{self._duration_metric}_count{self.selector()}"
+        return f"{self.http.requests}{self.selector()}"
 
     def availability(self, metric: str, seconds: float) -> tuple[str, str]:
         """(successful checks, all checks) over the window from a 0/1 series such as ``up``."""
@@ -114,19 +134,18 @@ class Queries:
 
     def throughput_rate(self, width: float) -> str:
         """Completed requests per second, averaged over the ``width`` seconds before each point."""
-        return f"sum(rate({self._duration_metric}_count{self.selector()}[{duration(width)}]))"
+        return f"sum(rate({self.http.requests}{self.selector()}[{duration(width)}]))"
 
     def error_rate_series(self, width: float) -> str:
-        """Failed (5xx) requests per second, over ``width`` before each point."""
-        sel = self.selector({STATUS_LABEL: "~5.."})
-        return f"sum(rate({self._duration_metric}_count{sel}[{duration(width)}]))"
+        """Failed (server error) requests per second, over ``width`` before each point."""
+        sel = self.selector({self.status_label: "~" + self.http.server_error})
+        return f"sum(rate({self.http.requests}{sel}[{duration(width)}]))"
 
     def quantile_series(self, q: float, width: float) -> str:
-        """``histogram_quantile`` over ``width`` before each point."""
-        metric = self._duration_metric
-        return (
+        """``histogram_quantile`` over ``width`` before each point, in seconds."""
+        return self.http.in_seconds(
             f"histogram_quantile({q:g}, sum by (le) "
-            f"(rate({metric}_bucket{self.selector()}[{duration(width)}])))"
+            f"(rate({self.http.bucket}{self.selector()}[{duration(width)}])))"
         )
 
     def business(self, role: str, by: str | None, seconds: float, **match: str) -> str:
@@ -137,4 +156,19 @@ class Queries:
 
     def bucket_bounds(self) -> str:
         """The ``le`` values of the latency histogram (for the bucket preflight)."""
-        return f"count by (le) ({self._duration_metric}_bucket{self.selector(routes=False)})"
+        return f"count by (le) ({self.http.bucket}{self.selector(routes=False)})"
+
+
+def buckets_in_seconds(http: HttpMetrics, by_le: Mapping[str, float]) -> dict[str, float]:
+    """``{le: count}`` of a histogram in ``http``'s unit, with the bounds in seconds."""
+    if http.unit == "s":
+        return dict(by_le)
+    out: dict[str, float] = {}
+    for le, count in by_le.items():
+        try:
+            bound = float(le)
+        except ValueError:
+            out[le] = count
+            continue
+        out[repr(http.seconds(bound))] = count
+    return out

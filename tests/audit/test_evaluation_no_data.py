@@ -78,7 +78,7 @@ def test_recorded_client_passes_a_day_of_fast_requests() -> None:
     """Control: buckets at the thresholds, 100 000 fast requests, no 5xx -> every SLO passes."""
     report = _audit(RecordedPrometheus(events=100_000.0, threshold_buckets=True))
     assert {slo.name: slo.verdict for slo in report.slos} == {
-        "availability": Verdict.PASS,
+        "success_rate": Verdict.PASS,
         "latency_p95": Verdict.PASS,
         "latency_p99": Verdict.PASS,
     }
@@ -91,7 +91,7 @@ def test_latency_without_a_bucket_at_the_threshold_is_no_data() -> None:
     report = _audit(client)
     by_name = {slo.name: slo for slo in report.slos}
     assert any("_bucket" in q and "le=~" in q for q in client.seen)
-    assert by_name["availability"].verdict is Verdict.PASS
+    assert by_name["success_rate"].verdict is Verdict.PASS
     for kpi, threshold in (("latency_p95", "0.1"), ("latency_p99", "0.5")):
         slo = by_name[kpi]
         assert slo.verdict is Verdict.NO_DATA, (kpi, slo.reasons)
@@ -102,7 +102,7 @@ def test_latency_without_a_bucket_at_the_threshold_is_no_data() -> None:
         # Burn rates and worst days would read the missing bad count as 0: none are shown.
         assert slo.burn_rates == []
         assert slo.days == []
-    assert by_name["availability"].burn_rates
+    assert by_name["success_rate"].burn_rates
     assert report.verdict is Verdict.NO_DATA
     assert audit_exit_code(report, None) == ExitCode.NO_DATA
 

@@ -83,13 +83,13 @@ def report(backfilled: Backfilled) -> AuditReport:
 def test_event_based_budget_matches_hand_count(report: AuditReport, increments: Increments) -> None:
     """Events, bad events and the budget total/consumed/remaining equal the hand count exactly."""
     total, bad = sums(increments, START, END)
-    availability = report.slos[0]
-    assert availability.name == "availability"
-    assert availability.events.units == total
-    assert availability.events.bad == bad
-    assert availability.events.total == pytest.approx(total * BUDGET, rel=REL)
-    assert availability.events.remaining == pytest.approx(total * BUDGET - bad, rel=REL)
-    assert availability.events.compliance == pytest.approx(1 - bad / total, rel=REL)
+    success = report.slos[0]
+    assert success.name == "success_rate"
+    assert success.events.units == total
+    assert success.events.bad == bad
+    assert success.events.total == pytest.approx(total * BUDGET, rel=REL)
+    assert success.events.remaining == pytest.approx(total * BUDGET - bad, rel=REL)
+    assert success.events.compliance == pytest.approx(1 - bad / total, rel=REL)
     # The planted outage alone: 2 h of 10 % errors.
     outage_total, outage_bad = sums(increments, OUTAGE.start, OUTAGE.start + OUTAGE.seconds)
     assert outage_bad == sum(round(n * 0.1) for n in _per_minute(increments, OUTAGE))
@@ -109,17 +109,17 @@ def test_time_slice_budget_matches_hand_count(report: AuditReport, increments: I
     """Slices with data and bad slices equal the hand count (down minutes are bad slices);
     the 2 h outage alone exhausts the time-slice budget."""
     with_data, bad, down = slices(increments, START, END)
-    availability = report.slos[0]
+    success = report.slos[0]
     assert down == 29  # 30 minutes down; the first minute still had an up sample
-    assert availability.slices_with_data == with_data + down
-    assert availability.slices.bad == bad + down
+    assert success.slices_with_data == with_data + down
+    assert success.slices.bad == bad + down
     assert bad >= 120  # every minute of the outage is a bad slice
-    assert availability.slices.total == pytest.approx((with_data + down) * BUDGET, rel=REL)
+    assert success.slices.total == pytest.approx((with_data + down) * BUDGET, rel=REL)
     latency = report.slos[1]
     assert latency.slices_with_data == with_data  # down minutes say nothing about latency
-    assert availability.slices.exhausted
-    assert availability.verdict is Verdict.FAIL
-    assert any("time-slice-based error budget exhausted" in r for r in availability.reasons)
+    assert success.slices.exhausted
+    assert success.verdict is Verdict.FAIL
+    assert any("time-slice-based error budget exhausted" in r for r in success.reasons)
 
 
 def test_burn_rates_match_hand_count(report: AuditReport, increments: Increments) -> None:
@@ -272,15 +272,15 @@ def test_publish_to_a_real_pushgateway(report: AuditReport, pushgateway: str) ->
             key = (name, tuple(sorted({**group, **labels}.items())))
         return samples[key]
 
-    availability = report.slos[0]
-    assert value("hypersync_slo_audit_verdict", slo="availability", verdict="fail") == 1
-    assert value("hypersync_slo_audit_verdict", slo="availability", verdict="pass") == 0
-    assert value("hypersync_slo_audit_burn_rate", slo="availability", window="1h") == (
-        pytest.approx(availability.burn_rates[0].rate, rel=1e-12)
+    success = report.slos[0]
+    assert value("hypersync_slo_audit_verdict", slo="success_rate", verdict="fail") == 1
+    assert value("hypersync_slo_audit_verdict", slo="success_rate", verdict="pass") == 0
+    assert value("hypersync_slo_audit_burn_rate", slo="success_rate", window="1h") == (
+        pytest.approx(success.burn_rates[0].rate, rel=1e-12)
     )
     assert value(
-        "hypersync_slo_audit_error_budget_remaining_ratio", slo="availability", method="event_based"
-    ) == pytest.approx(availability.events.remaining_fraction, rel=1e-12)
+        "hypersync_slo_audit_error_budget_remaining_ratio", slo="success_rate", method="event_based"
+    ) == pytest.approx(success.events.remaining_fraction, rel=1e-12)
     assert value("hypersync_slo_audit_sli", sli="latency_p95") == pytest.approx(
         report.slis["latency_p95"], rel=1e-12
     )
@@ -320,11 +320,11 @@ def test_two_minute_slices(backfilled: Backfilled, increments: Increments) -> No
             slice_seconds=120,
         )
     total, bad = sums(increments, START + 11 * DAY, START + 12 * DAY)
-    availability = report.slos[0]
+    success = report.slos[0]
     assert report.coverage.slices_expected == 720
-    assert availability.events.units == total
-    assert availability.events.bad == bad
-    assert availability.slices.bad >= 60
+    assert success.events.units == total
+    assert success.events.bad == bad
+    assert success.slices.bad >= 60
 
 
 def test_pushgateway_down_is_a_clear_fault(report: AuditReport) -> None:

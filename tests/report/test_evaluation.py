@@ -213,8 +213,8 @@ def test_a_failing_query_errors_its_kpis_and_keeps_the_rest() -> None:
     assert report.verdict is Verdict.FAIL  # error_rate 0.1 % still fails
 
 
-def test_threshold_off_bucket_is_error_not_a_guess() -> None:
-    """A p95 threshold between buckets that the counts cannot decide is an error, naming buckets."""
+def test_threshold_off_bucket_is_no_data_not_a_guess() -> None:
+    """A p95 threshold between buckets that the counts cannot decide is no_data, naming buckets."""
     config = SloConfig.from_mapping(
         {"objectives": {"latency_p95": {"objective": "< 70ms"}}}, source="t.yaml"
     )
@@ -224,9 +224,11 @@ def test_threshold_off_bucket_is_error_not_a_guess() -> None:
     )
     report = evaluate_window(fake.client(), config, START, END)
     p95 = report.kpi("latency_p95")
-    assert p95.verdict is Verdict.ERROR
+    assert p95.verdict is Verdict.NO_DATA
+    assert p95.gating
     assert "0.07 s is not a bucket" in p95.reason
-    assert "buckets: 0.05, 0.1" in p95.reason
+    assert "between buckets 0.05 and 0.1 s" in p95.reason
+    assert "bucket bounds (s): 0.05, 0.1" in p95.reason
 
 
 RAW_COUNTERS = 'http_server_request_duration_seconds_count{job="hypersync",http_route=~"/v1/.*"}'

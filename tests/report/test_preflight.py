@@ -21,6 +21,6 @@ def test_threshold_not_a_bucket_is_refused_naming_the_buckets() -> None:
     assert problem == (
         "latency_p95: the threshold 120 ms (0.12 s) is not a bucket of "
         "http_server_request_duration_seconds, so its verdict could only be interpolated. "
-        "The histogram's buckets (le, seconds) are: 0.1, 0.25, 0.5, 1, 5. Use one of them as "
+        "The histogram's buckets (le, in seconds) are: 0.1, 0.25, 0.5, 1, 5. Use one of them as "
         "the threshold, or add a bucket at 0.12 to the service's histogram."
     )
