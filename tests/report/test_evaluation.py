@@ -222,7 +222,7 @@ def test_threshold_off_bucket_is_no_data_not_a_guess() -> None:
     fake = healthy(
         **{"sum by (le) (increase": (200, vector(*(({"le": le}, n) for le, n in buckets.items())))}
     )
-    report = evaluate_window(fake.client(), config, START, END)
+    report = evaluate_window(fake.client(), config, START, END, job="hypersync")
     p95 = report.kpi("latency_p95")
     assert p95.verdict is Verdict.NO_DATA
     assert p95.gating
