@@ -46,7 +46,7 @@ def slo_config(service: str) -> SloConfig:
 
 def concrete(expr: str, job: str) -> str:
     """Grafana's variables replaced as Grafana would send them for ``job``."""
-    return expr.replace("$__rate_interval", "1m").replace("$job", job)
+    return expr.replace("$__rate_interval", "1m").replace("$job", job).replace("$instance", ".*")
 
 
 def host_of(instance: str) -> str:
