@@ -9,6 +9,7 @@ from hypersync_slo.exitcodes import MEANINGS
 from hypersync_slo.report.evaluation import Report
 from hypersync_slo.report.markdown import MARKS, observed_text
 from hypersync_slo.report.plots import render_all
+from hypersync_slo.verdicts import KpiResult
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em auto;padding:0 2em;max-width:1400px;color:#222}
@@ -21,21 +22,36 @@ td code{word-break:break-all}td:last-child{max-width:420px}
 """
 
 
+def _row(kpi: KpiResult) -> str:
+    note = "" if kpi.gating else " <small>(not gating)</small>"
+    return (
+        f'<tr class="{kpi.verdict.value}"><td>{escape(kpi.name)}</td>'
+        f"<td>{MARKS[kpi.verdict.value]}{note}</td><td>{escape(observed_text(kpi))}</td>"
+        f"<td>{escape(kpi.objective)}</td><td>{escape(kpi.source)}</td>"
+        f"<td>{kpi.samples}</td><td>{escape(kpi.reason)}</td>"
+        f"<td><code>{escape(kpi.query)}</code></td></tr>"
+    )
+
+
 def render(report: Report, *, plots: dict[str, bytes] | None = None) -> str:
     """report.html text, plots embedded."""
     verdict = report.verdict
     code = report.exit_code
     start, end = (m.isoformat().replace("+00:00", "Z") for m in report.window)
-    rows = []
-    for kpi in report.kpis:
-        note = "" if kpi.gating else " <small>(not gating)</small>"
-        rows.append(
-            f'<tr class="{kpi.verdict.value}"><td>{escape(kpi.name)}</td>'
-            f"<td>{MARKS[kpi.verdict.value]}{note}</td><td>{escape(observed_text(kpi))}</td>"
-            f"<td>{escape(kpi.objective)}</td><td>{escape(kpi.source)}</td>"
-            f"<td>{kpi.samples}</td><td>{escape(kpi.reason)}</td>"
-            f"<td><code>{escape(kpi.query)}</code></td></tr>"
+    rows = [_row(kpi) for kpi in report.kpis]
+    log_section = ""
+    if report.log_kpis and report.log_kpis != report.kpis:
+        log_section = (
+            "<h2>The log source (not gating)</h2><table><tr><th>KPI</th><th>verdict</th>"
+            "<th>observed</th><th>objective</th><th>source</th><th>samples</th><th>why</th>"
+            "<th>computed from</th></tr>" + "".join(_row(k) for k in report.log_kpis) + "</table>"
         )
+    source = (
+        f"Prometheus at {escape(report.prometheus_url)}"
+        + (f", job <code>{escape(report.job)}</code>" if report.job else "")
+        if report.prometheus_url
+        else "the service's request log lines (<code>log</code>)"
+    )
     images = []
     for title, png in (plots if plots is not None else render_all(report)).items():
         data = base64.b64encode(png).decode("ascii")
@@ -51,7 +67,6 @@ def render(report: Report, *, plots: dict[str, bytes] | None = None) -> str:
     else:
         reconciliation = ""
     errors = "".join(f"<pre>{escape(e)}</pre>" for e in report.errors)
-    job = f", job <code>{escape(report.job)}</code>" if report.job else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>SLO report: {MARKS[verdict.value]}</title><style>{STYLE}</style></head>
@@ -61,7 +76,7 @@ def render(report: Report, *, plots: dict[str, bytes] | None = None) -> str:
 <li>verdict: <b>{verdict.value}</b> (exit {int(code)}: {escape(MEANINGS[code])})</li>
 <li>window: {start} – {end} ({report.seconds:g} s)</li>
 <li>target: {escape(report.target)}</li>
-<li>source: Prometheus at {escape(report.prometheus_url)}{job}</li>
+<li>source: {source}</li>
 <li>SLO file: {escape(report.slo_file)}</li>
 </ul>
 <table><tr><th>KPI</th><th>verdict</th><th>observed</th><th>objective</th><th>source</th>
@@ -71,6 +86,7 @@ def render(report: Report, *, plots: dict[str, bytes] | None = None) -> str:
 <p>Latency verdicts are exact: <code>p95 &lt; 100 ms</code> holds when at least 95 % of requests
 fell in the histogram bucket <code>le="0.1"</code>. Values are <code>histogram_quantile</code>
 estimates, interpolated inside the bucket whose bounds are shown.</p>
+{log_section}
 {reconciliation}
 {"<h2>Errors while querying</h2>" + errors if errors else ""}
 <h2>Plots</h2>

@@ -212,6 +212,9 @@ def test_report_from_the_log_alone_writes_log_kpis(
     assert "log: 3000 request lines judged" in printed
     assert "(log, 3000 samples" in printed
     assert "the service's request log lines" in (out / "report.md").read_text("utf-8")
+    html = (out / "report.html").read_text("utf-8")
+    assert "source: the service's request log lines (<code>log</code>)" in html
+    assert "Prometheus at" not in html
 
 
 def test_reconcile_finds_a_histogram_that_drops_errors() -> None:
@@ -227,6 +230,26 @@ def test_reconcile_finds_a_histogram_that_drops_errors() -> None:
     assert "0 5xx (prometheus)" in error.message
     assert error.to_dict()["log"] == 40
     assert reconcile_log(log, ServerCounts(requests=1000, errors=40), None) == []
+
+
+def test_reconcile_log_with_the_client() -> None:
+    """Fewer request lines than requests sent, or more 5xx lines than client errors, are findings."""
+    load = {
+        "by_request": {
+            "GET /v1/agents": {"requests": 1000, "errors": 0},
+            "GET /health/ready": {"requests": 50, "errors": 0},
+        }
+    }
+    agree = LogCounts(requests=1000, errors=0, where="svc.log")
+    assert reconcile_log(agree, None, load, routes="/v1/.*") == []
+    short = LogCounts(requests=900, errors=30, where="svc.log")
+    findings = {f.kind: f for f in reconcile_log(short, None, load, routes="/v1/.*")}
+    assert findings["log_request_count"].client == 1000
+    assert findings["log_request_count"].log == 900
+    assert "the client and the log disagree" in findings["log_request_count"].message
+    assert (
+        "the log shows more 5xx than the client saw errors" in findings["log_error_count"].message
+    )
 
 
 def _send(url: str, count: int) -> None:
