@@ -7,7 +7,8 @@ that many request lines, shaped exactly as the reference service writes them (fi
 5xx, log-normal durations at 1 µs resolution, one hour of timestamps), into a pipe, and
 ``hypersync-slo report --logs - --out DIR`` reads them from standard input in another child.
 Nothing is written to disk but the report. The figures are the report process's own: wall
-clock from start to exit, and its peak resident memory (``ru_maxrss`` from ``wait4``, this
+clock from start to exit, its CPU time (user + system: what the machine's other load does not
+change much), and its peak resident memory (``ru_maxrss`` from ``wait4``, this
 child only), so a flat memory profile shows as the same peak for 1 M and 10 M lines. With
 ``--gzip`` the lines go to a gzip file first and the report reads that file (decompression
 included in the time). One run on a shared 2-core machine: noisy.
@@ -68,8 +69,8 @@ def generate(count: int, out: object) -> None:
     write("".join(buffer).encode())
 
 
-def run(count: int, use_gzip: bool, work: Path) -> tuple[float, float, int]:
-    """(seconds, peak MiB, exit code) of one report over ``count`` generated lines."""
+def run(count: int, use_gzip: bool, work: Path) -> tuple[float, float, float, int]:
+    """(seconds, CPU seconds, peak MiB, exit code) of one report over ``count`` lines."""
     report = [sys.executable, "-m", "hypersync_slo", "report", "--out", str(work / f"r{count}")]
     if use_gzip:
         path = work / f"lines-{count}.log.gz"
@@ -94,7 +95,8 @@ def run(count: int, use_gzip: bool, work: Path) -> tuple[float, float, int]:
         seconds = time.perf_counter() - began
         generator.wait()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return seconds, usage.ru_maxrss / 1024, proc.returncode
+    cpu = usage.ru_utime + usage.ru_stime
+    return seconds, cpu, usage.ru_maxrss / 1024, proc.returncode
 
 
 def main() -> int:
@@ -107,10 +109,14 @@ def main() -> int:
         generate(args.generate, sys.stdout.buffer)
         return 0
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"{'lines':>12} {'seconds':>9} {'lines/s':>10} {'peak MiB':>9}  exit")
+        print(f"{'lines':>12} {'seconds':>9} {'CPU s':>7} {'lines/s':>10} {'peak MiB':>9}  exit")
         for count in args.lines:
-            seconds, peak, code = run(count, args.gzip, Path(tmp))
-            print(f"{count:>12,} {seconds:>9.1f} {count / seconds:>10,.0f} {peak:>9.1f}  {code}")
+            seconds, cpu, peak, code = run(count, args.gzip, Path(tmp))
+            print(
+                f"{count:>12,} {seconds:>9.1f} {cpu:>7.1f} {count / seconds:>10,.0f} "
+                f"{peak:>9.1f}  {code}",
+                flush=True,
+            )
     return 0
 
 

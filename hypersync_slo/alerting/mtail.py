@@ -90,7 +90,7 @@ histogram {DURATION} by {labels} buckets {buckets}
   /"http\\.request\\.method":"(?P<method>[^"\\\\]*)"/ {{
     /"http\\.route":"(?P<route>[^"\\\\]*)"/ {{
       /"http\\.response\\.status_code":(?P<status>[0-9]{{3}})[,}}]/ {{
-        /"duration_ms":(?P<duration_ms>[0-9]+\\.[0-9]+)[,}}]/ {{
+        /"duration_ms":(?P<duration_ms>[0-9]+(?:\\.[0-9]+)?)[,}}]/ {{
           {REQUESTS}[$method][$route][$status]++
           {DURATION}[$method][$route][$status] = $duration_ms / 1000.0
           $status >= 500 {{

@@ -91,7 +91,10 @@ def test_rendered_program_compiles_and_counts_lines_one_shot(tmp_path: Path) -> 
         # another field order, as another logger may write it
         '{"duration_ms":250.500,"http.response.status_code":503,"http.route":"/v1/agents",'
         '"http.request.method":"GET","message":"request"}\n'
-        '{"message":"request","http.request.method":"GET"}\n',
+        '{"message":"request","http.request.method":"GET"}\n'
+        # a whole number of milliseconds, as another logger may write it
+        '{"message":"request","http.request.method":"GET","http.route":"/v1/agents",'
+        '"http.response.status_code":200,"duration_ms":7}\n',
         "utf-8",
     )
     shot = subprocess.run(
@@ -120,12 +123,14 @@ def test_rendered_program_compiles_and_counts_lines_one_shot(tmp_path: Path) -> 
             if k.split("{")[0] == name and all(f'{a}="{b}"' in k for a, b in labels.items())
         )
 
-    assert total(REQUESTS) == 2
+    assert total(REQUESTS) == 3
     assert total(ERRORS) == 1
     assert total(ERRORS, http_response_status_code="503") == 1
     assert total(UNPARSED) == 1
-    assert total(f"{DURATION}_bucket", le="0.1") == 1
-    assert total(f"{DURATION}_bucket", le="0.5") == 2
+    assert total(f"{DURATION}_bucket", le="0.005") == 1  # 3.000 ms
+    assert total(f"{DURATION}_bucket", le="0.01") == 2  # and 7 ms
+    assert total(f"{DURATION}_bucket", le="0.1") == 2
+    assert total(f"{DURATION}_bucket", le="0.5") == 3
 
 
 def test_reference_log_through_mtail_and_prometheus_counts_every_line(
