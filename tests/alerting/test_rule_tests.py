@@ -45,14 +45,31 @@ def run_promtool_tests(
     )
 
 
+#: The packaged SLO file with an instrumentation profile (and the API routes of the service).
+PROFILE = CUSTOM.replace(
+    "  request_duration: http_request_duration_seconds\n",
+    "  profile: PROFILE\n  http: {api_routes: '/api/.*'}\n",
+)
+
+
 @pytest.mark.parametrize(
     ("slo", "job", "timing"),
     [
         (None, "hypersync", None),
         (CUSTOM, "payments-api", None),
         (None, "hypersync", Timing.fast(2, 20)),
+        (PROFILE.replace("PROFILE", "prometheus-fastapi-instrumentator"), "shop", None),
+        (PROFILE.replace("PROFILE", "opentelemetry-legacy"), "shop", None),
+        (PROFILE.replace("PROFILE", "micrometer"), "shop", None),
     ],
-    ids=["default", "custom-slo-file", "fast-timing"],
+    ids=[
+        "default",
+        "custom-slo-file",
+        "fast-timing",
+        "instrumentator-5xx-counter",
+        "otel-legacy-milliseconds",
+        "micrometer",
+    ],
 )
 def test_generated_tests_pass(
     slo: str | None, job: str, timing: Timing | None, tmp_path: Path

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from hypersync_slo.alerting.dashboards import build_dashboard, dashboard_queries
+from hypersync_slo.alerting.rules import build_rules
 from hypersync_slo.config import SloConfig
 from hypersync_slo.processes import ManagedProcess, free_port, python_module_argv
 from hypersync_slo.report.evaluation import Report, evaluate_window, settle_window
@@ -209,7 +212,8 @@ def check_p95_bucket(report: Report, window: ClientWindow, where: str) -> None:
 def test_profile_judges_the_real_library(
     stack: tuple[PrometheusServer, dict[str, Target]], kind: str
 ) -> None:
-    """Healthy passes; injected 500s fail error_rate only; injected waits fail latency_p95 only."""
+    """Healthy passes; injected 500s fail error_rate only; injected waits fail latency_p95 only;
+    the rules and dashboard generated for the profile query the library's series."""
     prometheus, targets = stack
     target = targets[kind]
 
@@ -239,3 +243,36 @@ def test_profile_judges_the_real_library(
     assert p95.detail["exact"], p95.detail
     assert report.kpi("error_rate").verdict is Verdict.PASS
     assert report.verdict is Verdict.FAIL
+
+    check_rules_and_dashboard(prometheus, target)
+
+
+#: An alert expression ``<measure> > 0.05``: the measure must return the target's data.
+THRESHOLD = re.compile(r"(.*) [<>] [0-9.e+-]+")
+
+
+def check_rules_and_dashboard(prometheus: PrometheusServer, target: Target) -> None:
+    """Every generated rule and dashboard query runs; those over the request metrics have data."""
+    config = target.config
+    http = config.http
+    queries: list[str] = [
+        expr.replace("$__rate_interval", "1m")
+        .replace("$job", target.kind)
+        .replace("$instance", ".*")
+        for expr in dashboard_queries(build_dashboard(config, job=target.kind))
+    ]
+    for groups in build_rules(config, job=target.kind).files.values():
+        for group in groups:
+            for rule in group.rules:
+                measure = THRESHOLD.fullmatch(rule.expr)
+                queries.append(measure.group(1) if measure else rule.expr)
+    empty = []
+    for expr in queries:
+        answer = httpx.get(
+            f"{prometheus.url}/api/v1/query", params={"query": expr}, timeout=10
+        ).json()
+        assert answer["status"] == "success", (target.kind, expr, answer)
+        request_query = http.requests in expr or http.bucket in expr
+        if request_query and "slo:" not in expr and not answer["data"]["result"]:
+            empty.append(expr)
+    assert not empty, f"{target.kind}: request queries without data: {empty}"
