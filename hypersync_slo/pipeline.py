@@ -7,6 +7,12 @@ and its exit code kept. The stages' outcomes combine into one verdict; ``summary
 are written even when a stage fails or the run is interrupted; so are ``index.html`` and
 ``index.md`` (``runpage.py``), the one page a person reads first, and ``junit.xml`` with one
 suite per stage.
+
+Between the gate and the load the job waits until every target of the job has been scraped
+after the gate's last request, and hands that moment to the report as ``--quiet-since``: the
+gate's requests are counted before the load's window opens, none leaks into it. The report
+stage itself waits for the scrape after the load's window (``report/scrapes.py``); there is no
+fixed sleep.
 """
 
 from __future__ import annotations
