@@ -67,6 +67,14 @@ def render(report: Report, *, plots: dict[str, bytes] | None = None) -> str:
     else:
         reconciliation = ""
     errors = "".join(f"<pre>{escape(e)}</pre>" for e in report.errors)
+    coverage = report.coverage
+    scrapes = (
+        escape(coverage.describe())
+        + "".join(f"<br><small>{escape(note)}</small>" for note in coverage.edge_notes())
+        if coverage is not None
+        else "not read"
+    )
+    scrapes_line = f"<li>scrapes: {scrapes}</li>\n" if report.prometheus_url else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>SLO report: {MARKS[verdict.value]}</title><style>{STYLE}</style></head>
@@ -75,7 +83,7 @@ def render(report: Report, *, plots: dict[str, bytes] | None = None) -> str:
 <ul>
 <li>verdict: <b>{verdict.value}</b> (exit {int(code)}: {escape(MEANINGS[code])})</li>
 <li>window: {start} – {end} ({report.seconds:g} s)</li>
-<li>target: {escape(report.target)}</li>
+{scrapes_line}<li>target: {escape(report.target)}</li>
 <li>source: {source}</li>
 <li>SLO file: {escape(report.slo_file)}</li>
 </ul>

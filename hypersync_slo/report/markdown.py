@@ -40,9 +40,15 @@ def render(report: Report) -> str:
         "",
         f"- verdict: **{verdict.value}** (exit {int(code)}: {MEANINGS[code]})",
         f"- window: {start} – {end} ({report.seconds:g} s)",
-        f"- scrapes: {report.coverage.describe()}"
-        if report.coverage is not None
-        else "- scrapes: not read",
+        *(
+            [
+                f"- scrapes: {report.coverage.describe()}"
+                if report.coverage
+                else "- scrapes: not read"
+            ]
+            if report.prometheus_url
+            else []
+        ),
         *(f"  - {note}" for note in (report.coverage.edge_notes() if report.coverage else [])),
         f"- target: {markup.code(redact_url(report.target))}",
         (

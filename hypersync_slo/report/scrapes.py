@@ -184,12 +184,14 @@ class Coverage:
         if not self.settled:
             return self.unsettled_reason()
         first = self.counted_from
-        span = f"{_iso(first)} – " if first is not None else "their first scrape – "
-        kind = "exact for the window" if self.exact else "edges not covered"
-        return (
-            f"counted between the scrapes {span}{_iso(self.counted_until)} "
-            f"({len(self.targets)} target{'s' if len(self.targets) != 1 else ''}; {kind})"
+        since = (
+            f"between the scrapes {_iso(first)} – "
+            if first is not None
+            else "from each series' first scrape in the window to the scrape "
         )
+        kind = "exact for the window" if self.exact else "edges not covered"
+        plural = "s" if len(self.targets) != 1 else ""
+        return f"counted {since}{_iso(self.counted_until)} ({len(self.targets)} target{plural}; {kind})"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (``coverage`` of verdict.json)."""

@@ -350,6 +350,14 @@ def test_write_report_outputs(tmp_path: Path) -> None:
     assert "http://" not in html.replace(URL, "").replace("http://127.0.0.1:8080", "")
     markdown = paths["markdown"].read_text()
     assert "| latency_p99 | FAIL |" in markdown
+    # Which scrapes bracket the window, and the uncovered edge, for people too.
+    assert (
+        "- scrapes: counted from each series' first scrape in the window to the scrape "
+        "2026-11-27T02:02:10.000Z (1 target; edges not covered)" in markdown
+    )
+    assert "  - start edge: no successful scrape of hypersync/127.0.0.1:8080" in markdown
+    assert "<li>scrapes: counted from each series&#x27; first scrape" in html
+    assert verdict["coverage"]["settled"] is True
 
 
 def _by_request(**entries: tuple[int, int]) -> dict[str, Any]:
