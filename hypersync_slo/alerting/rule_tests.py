@@ -18,7 +18,14 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from hypersync_slo.alerting.rules import ALERTS_FILE, AlertRule, RuleSet
+from hypersync_slo.alerting.rules import (
+    ALERTS_FILE,
+    BURN_WINDOWS,
+    SLO_FILE,
+    AlertRule,
+    RecordingRule,
+    RuleSet,
+)
 from hypersync_slo.errors import ConfigError
 
 #: Requests per sample interval in the generated input series (large, so ratios are exact enough).
@@ -342,3 +349,108 @@ def _api_route(pattern: str) -> str:
 def rule_tests(rules: RuleSet) -> dict[str, Any]:
     """The ``promtool test rules`` document for the contract alerts of ``rules``."""
     return _Generator(rules).build()
+
+
+#: Burn-rate cases evaluate after the longest page window (1 h) and the ticket's ``for:``.
+BURN_STEP = 60
+BURN_EVAL_MINUTES = 70
+
+
+class _BurnGenerator(_Generator):
+    """Cases for the multi-window, multi-burn-rate alerts of ``hypersync-slo.rules.yml``: a burn
+    far above the page factor pages and tickets, one between the ticket and page factors only
+    tickets, half the budget's rate stays quiet."""
+
+    def __init__(self, rules: RuleSet) -> None:
+        super().__init__(rules)
+        self.step = BURN_STEP
+
+    def slo_labels(self) -> dict[str, dict[str, str]]:
+        """The labels of each SLO's recorded series, by SLO name."""
+        found: dict[str, dict[str, str]] = {}
+        for group in self.rules.files.get(SLO_FILE, ()):
+            for rule in group.rules:
+                if isinstance(rule, RecordingRule) and rule.record.startswith("slo:sli_error:"):
+                    found.setdefault(rule.labels["slo"], dict(rule.labels))
+        return found
+
+    def slow_series(self, threshold: float, ratio: float, length: int) -> dict[str, str]:
+        base = {"job": self.job, "instance": INSTANCE, **self.route}
+        within = round((1 - ratio) * TOTAL, 6)
+        return {
+            _selector(self.http.bucket, {**base, "le": f"{self.http.le(threshold):g}"}): (
+                f"0+{_num(within)}x{length}"
+            ),
+            _selector(self.http.bucket, {**base, "le": "+Inf"}): f"0+{_num(TOTAL)}x{length}",
+            _selector(self.http.count, base): f"0+{_num(TOTAL)}x{length}",
+        }
+
+    def series_for(self, kpi: str, ratio: float, length: int) -> dict[str, str] | None:
+        if kpi == "success_rate":
+            return self.error_series(ratio, length)
+        if kpi == "availability":  # scrapes fail or succeed; only 0 % and 100 % are exact
+            if ratio not in (0.0, 1.0):
+                return None
+            up = _selector("up", {"job": self.job, "instance": INSTANCE})
+            return {up: f"{0 if ratio == 1.0 else 1}x{length}"}
+        if kpi.startswith("latency_"):
+            objective = self.rules.slo_thresholds.get(kpi)
+            return None if objective is None else self.slow_series(objective, ratio, length)
+        return None  # pragma: no cover - every generated SLO kind is handled above
+
+    def build(self) -> dict[str, Any]:
+        labels = self.slo_labels()
+        burns: dict[str, dict[str, AlertRule]] = {}
+        for group in self.rules.files.get(SLO_FILE, ()):
+            for rule in group.rules:
+                if isinstance(rule, AlertRule):
+                    burns.setdefault(rule.kpi, {})[rule.severity] = rule
+        end = BURN_EVAL_MINUTES
+        for kpi, rules in burns.items():
+            page, ticket = rules["critical"], rules["warning"]
+            assert page.threshold is not None
+            assert ticket.threshold is not None
+            # a burn alert's threshold is its lowest factor times the budget
+            budget = ticket.threshold / min(
+                w.factor for w in BURN_WINDOWS if w.severity == "warning"
+            )
+            cases: tuple[tuple[str, float, bool, bool], ...] = (
+                ("a fast burn pages and tickets", min(1.0, 16 * budget), True, True),
+                ("a burn between the ticket and page rates only tickets", 4 * budget, False, True),
+                ("half the budget's rate is quiet", budget / 2, False, False),
+            )
+            if kpi == "availability":
+                cases = (
+                    ("every scrape failing pages and tickets", 1.0, True, True),
+                    ("every scrape answered is quiet", 0.0, False, False),
+                )
+            for name, ratio, pages, tickets in cases:
+                series = self.series_for(kpi, ratio, end + 5)
+                if series is None:
+                    continue
+                value = percentage(self.error_value(ratio) if kpi == "success_rate" else ratio)
+                checks = []
+                for rule, fires in ((page, pages), (ticket, tickets)):
+                    expected: Expected = [(rule, labels[kpi], value)] if fires else []
+                    self.case(rule.alert, rule.alert, series, [(end, expected)])
+                    checks += self.tests.pop()["alert_rule_test"]
+                # one case per series, checking both alerts: promtool evaluates it once
+                self.tests.append(
+                    {
+                        "name": f"{kpi}: {name} ({percentage(ratio)} bad against a "
+                        f"{percentage(budget)} budget)",
+                        "interval": f"{self.step}s",
+                        "input_series": [{"series": k, "values": v} for k, v in series.items()],
+                        "alert_rule_test": checks,
+                    }
+                )
+        return {
+            "rule_files": [SLO_FILE],
+            "evaluation_interval": f"{self.step}s",
+            "tests": self.tests,
+        }
+
+
+def burn_rule_tests(rules: RuleSet) -> dict[str, Any]:
+    """The ``promtool test rules`` document for the burn-rate alerts of ``rules`` (SLO file)."""
+    return _BurnGenerator(rules).build()

@@ -208,6 +208,8 @@ class RuleSet:
     timing: Timing = field(default_factory=Timing)
     http: HttpMetrics = field(default_factory=lambda: PROFILES["hypersync"])
     service: str = "hypersync"
+    #: The latency threshold (seconds) of each latency SLO, for the generated unit tests.
+    slo_thresholds: Mapping[str, float] = field(default_factory=dict)
 
     def alerts(self) -> list[AlertRule]:
         """Every alerting rule, in file order."""
@@ -711,6 +713,11 @@ class _Builder:
             timing=self.timing,
             http=self.http,
             service=self.config.service,
+            slo_thresholds={
+                target.name: float(kind.split(":", 1)[1])
+                for target, kind in self.slo_targets()
+                if kind.startswith("slow:")
+            },
         )
 
 

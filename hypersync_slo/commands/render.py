@@ -21,6 +21,7 @@ Generate the monitoring that goes with the SLO file, ready to deploy and to revi
   OUT/prometheus/rules/hypersync-alerts.rules.yml   critical / warning / info alerts (CONTRACT §4)
   OUT/prometheus/rules/hypersync-slo.rules.yml      SLI recording rules, multi-window burn-rate alerts
   OUT/prometheus/rules/hypersync-alerts.test.yml    promtool unit tests: each alert at / below its threshold
+  OUT/prometheus/rules/hypersync-slo.test.yml       promtool unit tests of the burn-rate alerts
   OUT/prometheus/prometheus.yml                     scrape config with file-based service discovery
   OUT/alertmanager/alertmanager.yml                 critical -> PagerDuty, warning -> Slack, info -> email
   OUT/grafana/dashboards/hypersync-slo.json         KPIs, error budget, the three metric layers, alerts
@@ -44,7 +45,8 @@ examples:
   hypersync-slo render --out monitoring/ --format prometheus-operator --namespace monitoring \\
       --operator-label release=prometheus
   promtool check rules monitoring/prometheus/rules/*.rules.yml
-  (cd monitoring/prometheus/rules && promtool test rules hypersync-alerts.test.yml)
+  (cd monitoring/prometheus/rules && promtool test rules hypersync-alerts.test.yml \\
+      hypersync-slo.test.yml)
   amtool check-config monitoring/alertmanager/alertmanager.yml
   mtail --progs monitoring/mtail --logs /var/log/hypersync/service.log --port 3903
 

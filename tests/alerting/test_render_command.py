@@ -26,6 +26,7 @@ EXPECTED = [
     "prometheus/rules/hypersync-alerts.rules.yml",
     "prometheus/rules/hypersync-alerts.test.yml",
     "prometheus/rules/hypersync-slo.rules.yml",
+    "prometheus/rules/hypersync-slo.test.yml",
 ]
 
 
@@ -62,7 +63,8 @@ def test_render_is_byte_stable(tmp_path: Path) -> None:
 
 
 def test_rendered_files_pass_the_real_checkers(tmp_path: Path) -> None:
-    """promtool check config / test rules and amtool check-config accept the rendered directory."""
+    """promtool check config / test rules (the alerts' and the burn-rate alerts' generated tests)
+    and amtool check-config accept the rendered directory."""
     out = tmp_path / "out"
     main(
         [
@@ -85,11 +87,11 @@ def test_rendered_files_pass_the_real_checkers(tmp_path: Path) -> None:
         result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
         assert result.returncode == 0, result.stdout + result.stderr
     tested = subprocess.run(
-        [promtool, "test", "rules", "hypersync-alerts.test.yml"],
+        [promtool, "test", "rules", "hypersync-alerts.test.yml", "hypersync-slo.test.yml"],
         cwd=out / "prometheus/rules",
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
     )
     assert tested.returncode == 0, tested.stdout + tested.stderr

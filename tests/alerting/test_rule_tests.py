@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hypersync_slo.alerting.rule_tests import percentage, rule_tests
+from hypersync_slo.alerting.rule_tests import burn_rule_tests, percentage, rule_tests
 from hypersync_slo.alerting.rules import ALERTS_FILE, RuleSet, Timing, build_rules, dump_yaml
 from hypersync_slo.config import SloConfig
 from hypersync_slo.processes import find_tool
@@ -120,3 +120,35 @@ def test_generated_tests_catch_a_drifted_threshold(tmp_path: Path) -> None:
 def test_percentage_matches_prometheus_humanize_percentage(value: float, text: str) -> None:
     """percentage() formats like Prometheus's humanizePercentage (%.4g of value x 100)."""
     assert percentage(value) == text
+
+
+def test_burn_rate_tests_cover_every_burn_alert_and_can_fail(tmp_path: Path) -> None:
+    """The generated burn-rate tests check every page and ticket alert, firing and quiet, and
+    promtool fails them when a burn factor is wrong (not vacuous)."""
+    rules = build_rules(SloConfig.default())
+    doc = burn_rule_tests(rules)
+    checked = {
+        (check["alertname"], bool(check["exp_alerts"]))
+        for test in doc["tests"]
+        for check in test["alert_rule_test"]
+    }
+    burn_alerts = {r.alert for r in rules.alerts() if "Burn" in r.alert}
+    assert {name for name, _ in checked} == burn_alerts
+    assert all((name, True) in checked and (name, False) in checked for name in burn_alerts)
+    for name, text in rules.render().items():
+        # pages that come too late: both page pairs need 24x the budget instead of 14.4x and 6x
+        late = text.replace("> (14.4 * 0.001)", "> (24 * 0.001)")
+        (tmp_path / name).write_text(late.replace("> (6 * 0.001)", "> (24 * 0.001)"), "utf-8")
+    (tmp_path / "burn.yml").write_text(dump_yaml(doc), "utf-8")
+    promtool = find_tool("promtool")
+    assert promtool is not None
+    done = subprocess.run(
+        [promtool, "test", "rules", "burn.yml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "HypersyncSloSuccessRateBurnPage" in done.stdout + done.stderr
