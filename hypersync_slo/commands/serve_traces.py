@@ -50,8 +50,11 @@ def register(sub: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C or SIGTERM."""
+    from hypersync_slo.extras import require  # noqa: PLC0415 - the CLI starts fast
     from hypersync_slo.traces.backend import TraceBackend  # noqa: PLC0415 - the CLI starts fast
 
+    if args.kind == "jaeger":
+        require("reference", command="serve-traces --kind jaeger")  # OTLP protobuf decoding
     if not 0 <= args.port < 65536:
         raise UsageError(f"--port must be 0-65535, got {args.port}.")
     try:

@@ -20,6 +20,8 @@ two sides a trace check touches, from the published API descriptions:
 Anything else (another content type, a malformed body) is a 4xx with the reason, and counted:
 a backend that silently drops what it cannot read would hide the very loss being measured.
 The server runs in a thread of the calling process (``start()``/``stop()``, or ``with``).
+The ``jaeger`` kind decodes OTLP with ``opentelemetry-proto``, installed with the ``reference``
+extra (as the reference service's OTLP exporter needs it too).
 """
 
 from __future__ import annotations
