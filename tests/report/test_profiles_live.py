@@ -151,7 +151,7 @@ class ClientWindow:
 
 def send_window(target: Target, *, fail: bool = False, slow: bool = False) -> ClientWindow:
     """REQUESTS requests (8 at a time); every EVERY-th fails or waits SLOW s when asked to."""
-    time.sleep(1.2)  # a scrape (every 1 s) between anything before and this window's requests
+    # The scrape that settled the previous window (or Prometheus's first) is this one's baseline.
     start = datetime.now(UTC)
 
     def one(i: int, client: httpx.Client) -> tuple[int, float]:
