@@ -11,9 +11,14 @@ window and fail exactly the KPI that was broken.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +32,7 @@ import pytest
 from hypersync_slo.alerting.dashboards import build_dashboard, dashboard_queries
 from hypersync_slo.alerting.rules import build_rules
 from hypersync_slo.config import SloConfig
+from hypersync_slo.exitcodes import ExitCode
 from hypersync_slo.processes import ManagedProcess, free_port, python_module_argv
 from hypersync_slo.report.evaluation import Report, evaluate_window, settle_window
 from hypersync_slo.report.prometheus import PrometheusClient
@@ -245,6 +251,51 @@ def test_profile_judges_the_real_library(
     assert report.verdict is Verdict.FAIL
 
     check_rules_and_dashboard(prometheus, target)
+    if kind in COMMAND_KINDS:
+        check_report_command(prometheus, target, slow)
+
+
+#: The profile the ``report`` command is also run for (its preflight reads buckets in ms).
+COMMAND_KINDS = ("otel-legacy",)
+
+
+def check_report_command(
+    prometheus: PrometheusServer, target: Target, window: ClientWindow
+) -> None:
+    """``hypersync-slo report`` (preflight of the buckets, the profile's routes) fails the slow
+    window on latency_p95 only, from the profile's own series."""
+    out = Path(tempfile.mkdtemp(prefix=f"report-{target.kind}-"))
+    slo = out / "slo.yaml"
+    slo.write_text(SLO.format(kind=target.kind, profile=target.profile), "utf-8")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hypersync_slo",
+            "report",
+            "--prometheus-url",
+            prometheus.url,
+            "--job",
+            target.kind,
+            "--slo-config",
+            str(slo),
+            "--start",
+            window.start.isoformat(),
+            "--end",
+            window.end.isoformat(),
+            "--out",
+            str(out / "report"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == ExitCode.FAIL, done.stdout[-3000:] + done.stderr[-3000:]
+    verdict = json.loads((out / "report" / "verdict.json").read_text("utf-8"))
+    failed = sorted(k["name"] for k in verdict["kpis"] if k["verdict"] == "fail")
+    assert failed == ["latency_p95"], verdict["kpis"]
+    shutil.rmtree(out)
 
 
 #: An alert expression ``<measure> > 0.05``: the measure must return the target's data.
