@@ -290,11 +290,13 @@ class SloConfig:
         except KeyError:
             raise ConfigError(f"metrics.{role}: not in the metric catalogue.") from None
 
-    def with_traffic(self, path: str | Path | None) -> SloConfig:
-        """This config with the traffic of a separate file (``--traffic FILE``); None: unchanged."""
-        if path is None:
-            return self
-        return replace(self, traffic=TrafficSpec.load(path))
+    def with_traffic(self, path: str | Path | None, *, auth_env: str | None = None) -> SloConfig:
+        """This config with the traffic of a separate file (``--traffic FILE``) and/or the auth
+        token taken from the environment variable ``auth_env``; None: unchanged."""
+        traffic = self.traffic if path is None else TrafficSpec.load(path)
+        if auth_env:
+            traffic = traffic.with_auth_env(auth_env)
+        return self if traffic is self.traffic else replace(self, traffic=traffic)
 
     @classmethod
     def default(cls) -> SloConfig:

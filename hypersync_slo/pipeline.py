@@ -80,6 +80,10 @@ class JobSettings:
     allow_targets: Sequence[str] = ()
     #: Builds the client that waits for scrapes (credentials from the command); None: plain.
     prometheus: Callable[[], PrometheusClient] | None = None
+    traffic: Path | None = None
+    traffic_class: str | None = None
+    auth_token_env: str | None = None
+    auth_header: str | None = None
     stages: Sequence[str] = ("check", "load", "report")
     #: ``--trace-sample R --trace-backend KIND=URL --trace-wait S`` for the load stage, or none.
     trace_args: Sequence[str] = ()
@@ -223,6 +227,9 @@ def run_job(settings: JobSettings) -> ExitCode:
     started_at = datetime.now(UTC)
     results: list[StageResult] = []
     slo = ["--slo-config", str(settings.slo_config)] if settings.slo_config else []
+    if settings.traffic:
+        slo += ["--traffic", str(settings.traffic)]
+    auth = ["--auth-token-env", settings.auth_token_env] if settings.auth_token_env else []
     interrupted = False
     try:
         if "check" in settings.stages:
@@ -233,6 +240,8 @@ def run_job(settings: JobSettings) -> ExitCode:
                 args += ["--log-file", str(settings.log_file)]
             if settings.fault_admin:
                 args += ["--fault-admin"]
+            if auth:
+                args += [*auth, "--auth-header", settings.auth_header or "Authorization"]
             results.append(run_stage("contract gate", args, {"junit": str(junit)}))
         quiet_since: float | None = None
         if "load" in settings.stages and settings.prometheus_url and "report" in settings.stages:
@@ -257,6 +266,9 @@ def run_job(settings: JobSettings) -> ExitCode:
             ]
             if settings.workers:
                 args += ["--workers", str(settings.workers)]
+            if settings.traffic_class:
+                args += ["--traffic-class", settings.traffic_class]
+            args += auth
             for host in settings.allow_targets:
                 args += ["--allow-target", host]
             args += list(settings.trace_args)

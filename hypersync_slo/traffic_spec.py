@@ -25,7 +25,8 @@ key (``traffic.requests[2].params.id``), never a traceback::
       health: {share: 3%, path: /health/ready}
       probe: "GET /api/v2/ledger"              # the request the tracing/request-ID checks send
 
-Foundation layer: imports only ``errors``; the compiled, seeded generator that draws from a
+Foundation layer: imports only ``errors``, ``yamlfiles`` and ``redaction`` (the token is read through
+``redaction.secret_from_env``, so it is validated and masked like every secret); the compiled, seeded generator that draws from a
 declaration lives in ``loadgen/traffic.py``.
 """
 
@@ -34,7 +35,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -42,6 +43,7 @@ from typing import Any, Literal
 import yaml
 
 from hypersync_slo.errors import ConfigError
+from hypersync_slo.redaction import secret_from_env
 from hypersync_slo.yamlfiles import load_yaml, read_text_file
 
 ParamKind = Literal["values", "int", "float", "uuid", "sequence", "capture"]
@@ -150,19 +152,11 @@ class AuthSpec:
     scheme: str = "Bearer"
 
     def header_value(self, environ: Mapping[str, str]) -> str:
-        """The header's value from ``environ``; a ``ConfigError`` naming the variable if unset."""
-        token = environ.get(self.token_env, "")
-        if not token:
-            raise ConfigError(
-                f"traffic.auth.token_env: the environment variable {self.token_env} is not set "
-                "or empty; export the token in it (it is never written anywhere)."
-            )
-        if any(c in token for c in "\r\n\0"):
-            raise ConfigError(
-                f"traffic.auth.token_env: the value of {self.token_env} holds a line break or "
-                "NUL; a header cannot carry it."
-            )
-        return f"{self.scheme} {token}" if self.scheme else token
+        """The header's value from ``environ`` (the token registered as a secret, so it is masked
+        in every output); a ``UsageError`` naming the variable, never the value, when it is
+        unset or a header cannot carry it."""
+        token = secret_from_env(environ, self.token_env, required=True)
+        return f"{self.scheme} {token}" if self.scheme else str(token)
 
 
 @dataclass(frozen=True)
@@ -203,9 +197,25 @@ class TrafficSpec:
         return None
 
     @property
+    def route_regex(self) -> str:
+        """A regex matching exactly the declared path templates (the KPIs' default routes)."""
+        paths = sorted({r.path for r in self.requests})
+        return "|".join(re.escape(p).replace("\\/", "/") for p in paths)
+
+    @property
     def counted(self) -> tuple[RequestSpec, ...]:
         """The requests that declare a business counter, in declaration order."""
         return tuple(r for r in self.requests if r.counter is not None)
+
+    def with_auth_env(self, variable: str) -> TrafficSpec:
+        """This traffic with its token read from ``variable`` (``--auth-env``; header and scheme
+        from ``traffic.auth`` when declared, else ``Authorization: Bearer``)."""
+        if not _ENV.match(variable):
+            raise ConfigError(
+                f"--auth-env: expected the name of an environment variable, got {variable!r}."
+            )
+        auth = self.auth or AuthSpec(token_env=variable)
+        return replace(self, auth=replace(auth, token_env=variable))
 
     @classmethod
     def default(cls) -> TrafficSpec:

@@ -1,9 +1,11 @@
-"""The HyperSync traffic model as a classic Locust user: ``locust -f load/locustfile.py``.
+"""The declared traffic as a classic Locust user: ``locust -f load/locustfile.py``.
 
-A weighted mix of operator executions, policy evaluations, receipt creation and reads, agent
-actions and a health probe (``hypersync_slo.loadgen.traffic``), every request named by its route
-template. This is Locust's usual *closed* model: N users, each waiting for its answer before the
-next request, paced by ``constant_throughput(10)`` (100 users = about 1000 requests/s)::
+The requests of the SLO file's ``traffic:`` section (``--slo-config FILE``, ``--traffic FILE``;
+by default the packaged HyperSync mix: operator executions, policy evaluations, receipt creation
+and reads, agent actions) and health probes at their share (``hypersync_slo.loadgen.traffic``),
+every request named by its declared name, success judged by its declared statuses. This is
+Locust's usual *closed* model: N users, each waiting for its answer before the next request,
+paced by ``constant_throughput(10)`` (100 users = about 1000 requests/s)::
 
     locust -f load/locustfile.py --host http://127.0.0.1:8080 --headless -u 100 -r 100 -t 60s
 
@@ -22,34 +24,71 @@ measures from the intended send time::
 from __future__ import annotations
 
 import itertools
+import os
 from typing import Any
 
-from locust import FastHttpUser, constant_throughput, task
+from locust import FastHttpUser, constant_throughput, events, task
 
-from hypersync_slo.loadgen.traffic import TrafficModel
+from hypersync_slo.config import SloConfig
+from hypersync_slo.loadgen.traffic import TrafficSource, make_model, status_cause
 
 _user_numbers = itertools.count()
 
 
+@events.init_command_line_parser.add_listener
+def _options(parser: Any) -> None:
+    """The traffic options (also settable as HYPERSYNC_SLO_* environment variables)."""
+    parser.add_argument(
+        "--slo-config",
+        default=os.environ.get("HYPERSYNC_SLO_CONFIG", ""),
+        help="SLO file whose traffic: section is the mix (default: the packaged HyperSync mix)",
+    )
+    parser.add_argument(
+        "--traffic",
+        default=os.environ.get("HYPERSYNC_SLO_TRAFFIC", ""),
+        help="a traffic file replacing the SLO file's traffic: section",
+    )
+    parser.add_argument(
+        "--traffic-class",
+        default=os.environ.get("HYPERSYNC_SLO_TRAFFIC_CLASS", ""),
+        help="module:Class generating the requests instead of the declaration",
+    )
+    parser.add_argument(
+        "--auth-token-env",
+        default=os.environ.get("HYPERSYNC_SLO_AUTH_TOKEN_ENV", ""),
+        help="environment variable holding the token (overrides traffic.auth's)",
+    )
+
+
 class HyperSyncUser(FastHttpUser):
-    """One simulated HyperSync client: the traffic mix at 10 requests/s, closed loop."""
+    """One simulated client: the declared traffic mix at 10 requests/s, closed loop."""
 
     wait_time = constant_throughput(10)
 
     def on_start(self) -> None:
-        """Give each user its own seeded traffic model."""
-        self.model = TrafficModel(seed=f"locustfile:{next(_user_numbers)}")
+        """Give each user its own seeded model of the declared traffic."""
+        opts: Any = self.environment.parsed_options
+        config = SloConfig.load(getattr(opts, "slo_config", "") or None).with_traffic(
+            getattr(opts, "traffic", "") or None,
+            auth_env=getattr(opts, "auth_token_env", "") or None,
+        )
+        self.model: TrafficSource = make_model(
+            config.traffic,
+            f"locustfile:{next(_user_numbers)}",
+            environ=os.environ,
+            traffic_class=getattr(opts, "traffic_class", "") or None,
+        )
 
     @task
     def next_request(self) -> None:
-        """Send the next request of the mix; an unexpected status is a failure."""
+        """Send the next request of the mix; a status not declared as success is a failure."""
         planned = self.model.next()
         response: Any
         with self.client.request(
             planned.method,
             planned.path,
             data=planned.body,
-            headers=planned.headers,
+            headers=dict(planned.headers),
             name=planned.name,
             catch_response=True,
         ) as response:
@@ -58,4 +97,4 @@ class HyperSyncUser(FastHttpUser):
                 self.model.settle(planned, status, response.content or b"")
                 response.success()
             else:
-                response.failure(f"HTTP {status} (expected {', '.join(map(str, planned.expect))})")
+                response.failure(status_cause(planned.name, status, planned.expect))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hypersync_slo.commands.jobargs import add_traffic_arguments
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import TargetUnreachable, UsageError, explain
 from hypersync_slo.exitcodes import epilog
@@ -73,6 +74,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="FILE",
         help="SLO file: slo.yaml or OpenSLO v1 (default: the packaged slo.yaml)",
     )
+    add_traffic_arguments(parser, load=False)
     parser.add_argument(
         "--timeout",
         type=seconds_arg("--timeout", maximum=600),
@@ -145,7 +147,8 @@ def handle(args: argparse.Namespace) -> int:
                 example="hypersync-slo check --target-url URL --prometheus-url http://127.0.0.1:9090 --kpi",
             )
         )
-    SloConfig.load(args.slo_config)  # a bad SLO file is exit 7 before anything runs
+    # A bad SLO or traffic file is exit 7 before anything runs.
+    SloConfig.load(args.slo_config).with_traffic(args.traffic)
     if args.junit_xml is not None:  # an unwritable report is exit 10 before any request
         probe_file(args.junit_xml, option="--junit-xml")
     preflight(args.target_url, timeout=args.timeout or 5.0, verify=not args.insecure)
@@ -154,6 +157,7 @@ def handle(args: argparse.Namespace) -> int:
         prometheus_url=args.prometheus_url,
         prometheus_job=args.prometheus_job,
         slo_config=args.slo_config,
+        traffic=args.traffic,
         timeout=args.timeout,
         auth_header=args.auth_header,
         auth_token_env=args.auth_token_env,

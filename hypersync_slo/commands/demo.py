@@ -17,6 +17,7 @@ from hypersync_slo.alerting.rules import Timing
 from hypersync_slo.commands.jobargs import (
     add_job_arguments,
     check_rate,
+    check_traffic,
     default_out_dir,
     probe_outputs,
 )
@@ -83,7 +84,9 @@ def handle(args: argparse.Namespace) -> int:
     """Start the stack, run the job, stop the stack."""
     check_rate(args.rps, args.duration)
     require("reference", *(() if "load" in args.skip else ("load",)), command="demo")
-    config = SloConfig.load(args.slo_config)  # fail fast, before anything starts
+    config = check_traffic(  # fail fast, before anything starts
+        SloConfig.load(args.slo_config), args.traffic, args.traffic_class, args.auth_token_env
+    )
     out = args.out or default_out_dir("demo")
     probe_outputs(out, None if args.no_history else args.history)
     rule_files = render_monitoring(config, out / "monitoring")
@@ -118,6 +121,10 @@ def handle(args: argparse.Namespace) -> int:
             rps=args.rps,
             duration=args.duration,
             slo_config=args.slo_config,
+            traffic=args.traffic,
+            traffic_class=args.traffic_class,
+            auth_token_env=args.auth_token_env,
+            auth_header=config.traffic.auth.header if config.traffic.auth else None,
             workers=args.workers,
             job="hypersync",
             log_file=stack.service.log_path,

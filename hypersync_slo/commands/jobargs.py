@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 from hypersync_slo.audit.history import resolve_path
-from hypersync_slo.config import parse_quantity
+from hypersync_slo.config import SloConfig, parse_quantity
 from hypersync_slo.errors import ConfigError, UsageError
+from hypersync_slo.loadgen.traffic import make_model
 from hypersync_slo.outputs import probe_dir, probe_file
 
 
@@ -80,6 +82,46 @@ def add_job_arguments(
         choices=["check", "load", "report"],
         help="skip a stage (repeatable)",
     )
+    add_traffic_arguments(parser)
+
+
+def add_traffic_arguments(parser: argparse.ArgumentParser, *, load: bool = True) -> None:
+    """``--traffic FILE`` (and, for commands that send load, ``--traffic-class`` and
+    ``--auth-token-env``): the declared traffic and its auth."""
+    parser.add_argument(
+        "--traffic",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="traffic file replacing the SLO file's traffic: section (requests, success "
+        "statuses, counters, auth; see docs/load.md)",
+    )
+    if not load:
+        return
+    parser.add_argument(
+        "--traffic-class",
+        default=None,
+        metavar="MODULE:CLASS",
+        help="a Python class generating the requests instead of the declaration "
+        "(built as CLASS(spec, seed=..., auth_header=...); see docs/load.md)",
+    )
+    parser.add_argument(
+        "--auth-token-env",
+        default=None,
+        metavar="VAR",
+        help="environment variable holding the target's token (never echoed); header and "
+        "scheme from traffic.auth, else Authorization: Bearer",
+    )
+
+
+def check_traffic(
+    config: SloConfig, traffic: Path | None, traffic_class: str | None, auth_env: str | None
+) -> SloConfig:
+    """The config with the traffic it will send, checked completely before any traffic: the
+    declaration (exit 7), the token's variable (exit 2) and the class (exit 7)."""
+    config = config.with_traffic(traffic, auth_env=auth_env)
+    make_model(config.traffic, 0, environ=os.environ, traffic_class=traffic_class)
+    return config
 
 
 def probe_outputs(out: Path, history: Path | None) -> None:

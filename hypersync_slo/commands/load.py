@@ -10,6 +10,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from hypersync_slo.commands.jobargs import add_traffic_arguments, check_traffic
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import UsageError
 from hypersync_slo.exitcodes import ExitCode, epilog
@@ -19,9 +20,11 @@ from hypersync_slo.loadgen import verdict as verdicts
 from hypersync_slo.outputs import probe_dir
 
 DESCRIPTION = """\
-Send HyperSync traffic (operator executions, policy evaluations, receipts, agent actions,
-health probes) at a fixed arrival rate, whatever the target's response times (open model),
-and judge the SLO file's latency and error budgets on the client's own figures.
+Send the traffic the SLO file declares (its traffic: section, or --traffic FILE: requests,
+success statuses, counters, auth; the packaged file declares the HyperSync mix), health probes
+at their share, at a fixed arrival rate whatever the target's response times (open model), and
+judge the SLO file's latency and error budgets on the client's own figures. An answer with a
+status the declaration does not count as success is an error whose cause says so.
 
 Latency is measured from each request's *intended* send time (corrected for coordinated
 omission) and from its actual send (uncorrected), in HDR histograms (0.1 % resolution).
@@ -33,6 +36,8 @@ examples:
       --arrival poisson --seed 7 --out reports/load-1 --abort-on-critical
   hypersync-slo load --target-url http://staging.internal:8080 --allow-target staging.internal \\
       --rps 500 --duration 2m --slo-config slo.yaml
+  HS_TOKEN=... hypersync-slo load --target-url http://127.0.0.1:8000 --traffic my-api.yaml \\
+      --auth-token-env HS_TOKEN --rps 200 --duration 1m
 
 Writes OUT/load-result.json (the output contract) and OUT/load-summary.md. Load goes only to
 loopback unless the host is allow-listed (--allow-target or load.allow_targets in the SLO file).
@@ -140,6 +145,7 @@ def register(sub: Any) -> None:
         default=10.0,
         help="seconds to keep asking for traces not yet complete (exporters batch; default 10)",
     )
+    add_traffic_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.set_defaults(func=handle)
 
@@ -151,7 +157,9 @@ def _terminate_as_interrupt(signum: int, _frame: FrameType | None) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Validate, run the load, write the results, return the verdict's exit code."""
-    config = SloConfig.load(args.slo_config)
+    config = check_traffic(
+        SloConfig.load(args.slo_config), args.traffic, args.traffic_class, args.auth_token_env
+    )
     duration = safety.parse_duration(str(args.duration))
     safety.check_rate(args.rps, args.workers)
     safety.check_target(args.target_url, [*config.allow_targets, *args.allow_target])
@@ -173,6 +181,10 @@ def handle(args: argparse.Namespace) -> int:
         late_tolerance=args.late_tolerance,
         abort_on_critical=args.abort_on_critical,
         trace_sample=args.trace_sample,
+        slo_config=args.slo_config,
+        traffic=args.traffic,
+        traffic_class=args.traffic_class,
+        auth_env=args.auth_token_env,
     )
     previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hypersync_slo.commands.jobargs import add_traffic_arguments
 from hypersync_slo.commands.prometheus_args import (
     ENVIRONMENT_HELP,
     add_deadline_argument,
@@ -31,6 +32,7 @@ from hypersync_slo.report import (
     settle_window,
     write_report,
 )
+from hypersync_slo.report.queries import default_routes
 from hypersync_slo.report.scrapes import Coverage
 from hypersync_slo.verdicts import Verdict, exit_code_for
 
@@ -104,9 +106,11 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--routes",
         default=None,
-        help="regex of route-label values judged (default: the SLO file's metrics.http.api_routes, "
-        "'/v1/.*' for the hypersync profile; '' for every route)",
+        help="regex of route-label values judged (default: the SLO file's metrics.http.api_routes "
+        "when set, else the path templates its traffic declares when it declares any, else the "
+        "profile's API routes ('/v1/.*' for the hypersync profile); '' for every route)",
     )
+    add_traffic_arguments(parser, load=False)
     parser.add_argument(
         "--settle-timeout",
         type=seconds_arg("--settle-timeout", maximum=3600),
@@ -221,9 +225,9 @@ def settle(
 
 def handle(args: argparse.Namespace) -> int:
     """Evaluate the window, write every output file, exit with the verdict's code."""
-    config = SloConfig.load(args.slo_config)
-    if args.routes is None:  # the profile's API routes (metrics.http.api_routes)
-        args.routes = config.http.api_routes
+    config = SloConfig.load(args.slo_config).with_traffic(args.traffic)
+    if args.routes is None:  # metrics.http.api_routes, else the declared routes, else the profile's
+        args.routes = default_routes(config)
     load = read_load_result(args.load_result) if args.load_result else None
     if not args.prometheus_url and not args.logs:
         raise UsageError(

@@ -9,6 +9,7 @@ from hypersync_slo.commands.jobargs import (
     add_job_arguments,
     add_trace_arguments,
     check_rate,
+    check_traffic,
     default_out_dir,
     probe_outputs,
     trace_stage_args,
@@ -80,7 +81,9 @@ def handle(args: argparse.Namespace) -> int:
                 fix="pass --prometheus-url URL, or --skip report to run only the gate and the load",
             )
         )
-    config = SloConfig.load(args.slo_config)  # fail fast, before anything starts
+    config = check_traffic(  # fail fast, before anything starts
+        SloConfig.load(args.slo_config), args.traffic, args.traffic_class, args.auth_token_env
+    )
     if "load" not in args.skip:
         trace_backend_arg(args.trace_sample, args.trace_backend)
     if "load" not in args.skip:
@@ -98,6 +101,10 @@ def handle(args: argparse.Namespace) -> int:
         workers=args.workers,
         job=args.job,
         allow_targets=args.allow_target,
+        traffic=args.traffic,
+        traffic_class=args.traffic_class,
+        auth_token_env=args.auth_token_env,
+        auth_header=config.traffic.auth.header if config.traffic.auth else None,
         history=None if args.no_history else args.history,
         stages=[s for s in ("check", "load", "report") if s not in args.skip],
         prometheus=lambda: prometheus_client(

@@ -1,87 +1,52 @@
-"""One business call of each kind, with a scrape of ``/metrics`` before and after.
+"""The declared business requests, sent once each, with a scrape of ``/metrics`` before and after.
 
-CONTRACT section 2: business counters are accountable. ``run_business_calls`` makes one
-operator execution, one policy evaluation, one receipt and one agent action (the documented
-HyperSync API) and returns the two scrapes, so a check can tell that each counter grew.
+CONTRACT section 2: business counters are accountable. ``run_business_calls`` sends each request
+of the SLO file's ``traffic:`` declaration that names a counter (a request whose parameter is
+captured from another answer is preceded by the request that provides it), judges each answer
+against the *declared* success statuses, and returns the two scrapes and the series each call
+should have moved, so a check can tell that each counter grew. Nothing about one API is
+hard-coded here: the packaged SLO file declares the reference HyperSync API.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from hypersync_slo.config import SloConfig
 from hypersync_slo.exposition import Exposition
 from hypersync_slo.gate.client import Answer, TargetClient
 from hypersync_slo.gate.scrape import TEXT_ACCEPT, parse_answer, scrape
+from hypersync_slo.loadgen.traffic import PlannedRequest, TrafficModel, counter_name
+from hypersync_slo.traffic_spec import TrafficSpec
 
-
-@dataclass(frozen=True)
-class BusinessCall:
-    """One business request, the counter it must move and the labels of the moved series."""
-
-    kind: str
-    method: str
-    path: str
-    body: Mapping[str, Any]
-    expected_status: int
-    counter_role: str
-    labels: Mapping[str, str] = field(default_factory=dict)
-    label_from_response: tuple[str, str] | None = None  # (label, JSON field of the answer)
-
-
-CALLS: tuple[BusinessCall, ...] = (
-    BusinessCall(
-        "operator execution",
-        "POST",
-        "/v1/operators/transform/execute",
-        {"input": {"probe": "hypersync-slo gate"}, "agent_id": "agent-7"},
-        200,
-        "operator_executions",
-        {"operator": "transform", "outcome": "success"},
-    ),
-    BusinessCall(
-        "policy evaluation",
-        "POST",
-        "/v1/policies/access/evaluate",
-        {"subject": "hypersync-slo-gate", "action": "read", "resource": "receipts"},
-        200,
-        "policy_evaluations",
-        label_from_response=("decision", "decision"),
-    ),
-    BusinessCall(
-        "receipt generation",
-        "POST",
-        "/v1/receipts",
-        {"operation": "gate-probe", "payload": {"probe": True}},
-        201,
-        "receipts_generated",
-    ),
-    BusinessCall(
-        "agent action",
-        "POST",
-        "/v1/agents/agent-7/actions",
-        {"action": "heartbeat"},
-        202,
-        "agent_actions",
-        {"action": "heartbeat"},
-    ),
-)
+#: Most requests sent to reach one declared request through its captures.
+MAX_CHAIN = 8
 
 
 @dataclass(frozen=True)
 class MadeCall:
-    """A business call as made: the request, its answer and the labels of the series it moves."""
+    """A declared request as sent, its answer and the counter series it should have moved."""
 
-    call: BusinessCall
+    request: PlannedRequest
     answer: Answer
-    labels: Mapping[str, str]
+    metric: str
+    labels: Mapping[str, str] | None  # None: the answer did not give a label it must give
 
     @property
     def ok(self) -> bool:
-        """Whether the target answered with the documented status."""
-        return self.answer.status_code == self.call.expected_status
+        """Whether the target answered with a declared success status."""
+        return self.answer.status_code in self.request.expect
+
+    @property
+    def sent(self) -> str:
+        """``POST /v1/receipts`` as sent (the concrete path)."""
+        return f"{self.request.method} {self.request.path}"
+
+    @property
+    def expected(self) -> str:
+        """The declared success statuses, e.g. ``202`` or ``200 or 204``."""
+        return " or ".join(map(str, self.request.expect))
 
 
 @dataclass(frozen=True)
@@ -110,28 +75,57 @@ def counter_total(expo: Exposition, name: str, labels: Mapping[str, str]) -> flo
     return total
 
 
+def send(target: TargetClient, planned: PlannedRequest) -> Answer:
+    """Send one planned request as declared (path, body, declared headers)."""
+    return target.request(
+        planned.method,
+        planned.path,
+        content=planned.body,
+        headers=dict(planned.headers),
+        expected=f"HTTP {' or '.join(map(str, planned.expect))} for {planned.name}",
+    )
+
+
+def probe_request(config: SloConfig) -> PlannedRequest:
+    """The request the tracing and request-ID checks send: the declared ``traffic.probe`` (by
+    default the first GET without captured parameters), else a GET of the health path."""
+    model = TrafficModel(config.traffic, seed="hypersync-slo gate probe")
+    spec = config.traffic.probe_request
+    return model.plan(spec.name if spec is not None else config.traffic.health_name)
+
+
 def run_business_calls(target: TargetClient, config: SloConfig) -> BusinessTraffic:
-    """Scrape, make one call of each kind, scrape again."""
+    """Scrape, send each declared request that names a counter, scrape again."""
+    model = TrafficModel(config.traffic, seed="hypersync-slo gate")
     before_answer = scrape(target, TEXT_ACCEPT)
     before = parse_answer(before_answer)
     made: list[MadeCall] = []
-    for call in CALLS:
-        answer = target.request(
-            call.method,
-            call.path,
-            json_body=dict(call.body),
-            expected=f"HTTP {call.expected_status} for a {call.kind}",
-        )
-        labels = dict(call.labels)
-        if call.label_from_response is not None:
-            label, key = call.label_from_response
-            try:
-                value = answer.json().get(key)
-            except (ValueError, AttributeError):
-                value = None
-            if isinstance(value, str):
-                labels[label] = value
-        made.append(MadeCall(call, answer, labels))
+    counted = config.traffic.counted
+    if not config.http.catalogue and config.traffic == TrafficSpec.default():
+        # A non-HyperSync profile without its own traffic declaration: the packaged requests
+        # are HyperSync's API, not this service's, so there is nothing of its own to send.
+        counted = ()
+    for spec in counted:
+        assert spec.counter is not None
+        for _ in range(MAX_CHAIN):
+            planned = model.plan(spec.name)
+            answer = send(target, planned)
+            if planned.name != spec.name:  # a request providing a captured value
+                model.settle(planned, answer.status_code, answer.content)
+                if answer.status_code not in planned.expect:
+                    made.append(MadeCall(planned, answer, "", None))
+                    break
+                continue
+            series = model.series(planned, answer.status_code, answer.content)
+            made.append(
+                MadeCall(
+                    planned,
+                    answer,
+                    counter_name(spec.counter.metric, config.metric),
+                    None if series is None else series[1],
+                )
+            )
+            break
     after_answer = scrape(target, TEXT_ACCEPT)
     after = parse_answer(after_answer)
     return BusinessTraffic(before, after, before_answer, after_answer, tuple(made))

@@ -1,8 +1,9 @@
 """O-03 and M-09: route labels are templates, and the exposition's cardinality is bounded.
 
-``run_route_probe`` scrapes ``/metrics`` (twice), asks ``GET /v1/receipts/<id>`` for a few fresh random
-IDs (unknown receipts: 404, which the latency histogram records like any answer) and scrapes
-again, so a check can tell whether the IDs leaked into ``http_route``. The rest are pure
+``run_route_probe`` scrapes ``/metrics`` (twice), sends a declared GET whose path has a
+parameter (``route_template``; ``GET /v1/receipts/{receipt_id}`` in the packaged declaration)
+with a few fresh random IDs (unknown IDs: 404, which the latency histogram records like any
+answer) and scrapes again, so a check can tell whether the IDs leaked into ``http_route``. The rest are pure
 functions over parsed expositions: the route values of a histogram, the label names that carry
 a raw URL, the series per family, and the label values that look like unbounded IDs.
 """
@@ -17,12 +18,14 @@ from dataclasses import dataclass
 from hypersync_slo.exposition import Exposition
 from hypersync_slo.gate.client import Answer, TargetClient
 from hypersync_slo.gate.scrape import TEXT_ACCEPT, parse_answer, scrape
+from hypersync_slo.traffic_spec import TrafficSpec
 
 ROUTE_LABEL = "http_route"
 #: Labels that carry the raw URL instead of the route template (OTel: never on metrics).
 RAW_URL_LABELS = frozenset({"url_path", "url_full", "http_target", "http_url", "path", "uri"})
 ROUTE_PROBES = 12
-PROBE_TEMPLATE = "/v1/receipts/{receipt_id}"
+PROBE_TEMPLATE = "/v1/receipts/{receipt_id}"  # the packaged declaration's (kept for imports)
+_PARAM = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 #: Default series budget of one exposition (OpenMetrics / Prometheus guidance: 10k per target).
 SERIES_BUDGET = 10_000
 
@@ -41,23 +44,37 @@ class RouteProbe:
     after: Exposition
     after_answer: Answer
     statuses: tuple[int, ...]
+    template: str | None = PROBE_TEMPLATE
 
 
-def run_route_probe(target: TargetClient, count: int = ROUTE_PROBES) -> RouteProbe:
-    """Scrape, ``GET /v1/receipts/<id>`` for ``count`` fresh random IDs, scrape again.
+def route_template(traffic: TrafficSpec) -> str | None:
+    """The path template of the first declared GET with a parameter in its path, or None."""
+    for spec in traffic.requests:
+        if spec.method == "GET" and _PARAM.search(spec.path):
+            return spec.path
+    return None
+
+
+def run_route_probe(
+    target: TargetClient, count: int = ROUTE_PROBES, template: str | None = PROBE_TEMPLATE
+) -> RouteProbe:
+    """Scrape, GET ``template`` with ``count`` fresh random IDs in its parameters, scrape again
+    (no GET at all when ``template`` is None: the scrapes still serve M-09).
 
     A first scrape is thrown away: on a fresh target it creates ``/metrics``'s own series, which
     would otherwise count as a new route value.
     """
     scrape(target, TEXT_ACCEPT)
     before = parse_answer(scrape(target, TEXT_ACCEPT))
-    ids = tuple(str(uuid.uuid4()) for _ in range(count))
+    ids = tuple(str(uuid.uuid4()) for _ in range(count)) if template is not None else ()
     statuses = tuple(
-        target.get(f"/v1/receipts/{rid}", expected="HTTP 200 or 404 for a receipt").status_code
+        target.get(
+            _PARAM.sub(rid, template or ""), expected="an answer for an unknown ID"
+        ).status_code
         for rid in ids
     )
     after_answer = scrape(target, TEXT_ACCEPT)
-    return RouteProbe(ids, before, parse_answer(after_answer), after_answer, statuses)
+    return RouteProbe(ids, before, parse_answer(after_answer), after_answer, statuses, template)
 
 
 def label_values(expo: Exposition, family: str, label: str) -> set[str]:

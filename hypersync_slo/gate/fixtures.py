@@ -136,6 +136,7 @@ def kpi_report(slo_settings: SloSettings, slo_config: SloConfig) -> Report:
         evaluate_window,
         settle_window,
     )
+    from hypersync_slo.report.queries import default_routes  # noqa: PLC0415
 
     end = datetime.now(UTC)
     start = end - timedelta(seconds=slo_settings.window)
@@ -152,4 +153,5 @@ def kpi_report(slo_settings: SloSettings, slo_config: SloConfig) -> Report:
             job=slo_settings.prometheus_job,
             plots=False,
             coverage=coverage,
+            routes=default_routes(slo_config),
         )

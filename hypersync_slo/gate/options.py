@@ -33,6 +33,11 @@ OPTIONS: dict[str, tuple[str, str]] = {
         "str",
     ),
     "config": ("SLO file (slo.yaml or OpenSLO v1); default: the packaged one", "path"),
+    "traffic": (
+        "traffic file replacing the SLO file's traffic: section (the requests the business, "
+        "tracing and request-ID checks send)",
+        "path",
+    ),
     "timeout": ("total seconds allowed for one request to the target (default 5)", "float"),
     "auth-header": ("header carrying the token (default Authorization)", "str"),
     "auth-token-env": ("name of the environment variable holding the token", "str"),
@@ -112,6 +117,7 @@ class SloSettings:
     prometheus_url: str | None = None
     prometheus_job: str | None = None
     config_path: Path | None = None
+    traffic_path: Path | None = None
     timeout: float = DEFAULT_TIMEOUT
     auth_header: str = "Authorization"
     auth_token: str | None = None
@@ -225,6 +231,7 @@ def build_settings(config: pytest.Config, environ: Mapping[str, str]) -> SloSett
         token = check_secret(environ[token_env], token_env)
     series_budget = _positive_int(raw("series-budget"), "series-budget", DEFAULT_SERIES_BUDGET)
     config_path = raw("config")
+    traffic_path = raw("traffic")
     log_file = raw("log-file")
     insecure = raw("insecure")
     fault_admin = raw("fault-admin")
@@ -234,6 +241,7 @@ def build_settings(config: pytest.Config, environ: Mapping[str, str]) -> SloSett
         prometheus_url=_url(raw("prometheus-url"), "prometheus-url"),
         prometheus_job=str(raw("prometheus-job")) if raw("prometheus-job") else None,
         config_path=Path(str(config_path)) if config_path else None,
+        traffic_path=Path(str(traffic_path)) if traffic_path else None,
         timeout=timeout,
         auth_header=header_name(raw("auth-header") or "Authorization", option="--slo-auth-header"),
         auth_token=token,

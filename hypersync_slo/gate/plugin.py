@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Generator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -57,9 +58,26 @@ def pytest_configure(config: pytest.Config) -> None:
         state.settings_error = exc
         return
     try:
-        state.slo_config = SloConfig.load(state.settings.config_path)
+        state.slo_config = SloConfig.load(state.settings.config_path).with_traffic(
+            state.settings.traffic_path
+        )
     except ConfigError as exc:
         state.config_error = exc
+        return
+    auth = state.slo_config.traffic.auth
+    if auth is not None and state.settings.auth_token_env is None:
+        # The token the traffic declaration names (traffic.auth) serves the gate as the load.
+        try:
+            value = auth.header_value(os.environ)
+        except UsageError as exc:
+            state.settings_error = exc
+            return
+        state.settings = replace(
+            state.settings,
+            auth_header=auth.header,
+            auth_token=value,
+            auth_token_env=auth.token_env,
+        )
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -40,6 +40,7 @@ class GateRun:
     prometheus_url: str | None = None
     prometheus_job: str | None = None
     slo_config: Path | None = None
+    traffic: Path | None = None
     timeout: float | None = None
     auth_header: str | None = None
     auth_token_env: str | None = None
@@ -81,6 +82,7 @@ class GateRun:
             ("--slo-prometheus-url", self.prometheus_url),
             ("--slo-prometheus-job", self.prometheus_job),
             ("--slo-config", self.slo_config),
+            ("--slo-traffic", self.traffic),
             ("--slo-timeout", self.timeout),
             ("--slo-auth-header", self.auth_header),
             ("--slo-auth-token-env", self.auth_token_env),

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import resource
 import socket
 import time
@@ -46,12 +47,18 @@ from locust import User, events, task
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
+from hypersync_slo.config import SloConfig
 from hypersync_slo.loadgen.parts import write_part
 from hypersync_slo.loadgen.recorder import Recorder
 from hypersync_slo.loadgen.schedule import ARRIVAL_KINDS, Schedule
 from hypersync_slo.loadgen.sender import Sender
 from hypersync_slo.loadgen.tracetags import TraceTagger
-from hypersync_slo.loadgen.traffic import PlannedRequest, TrafficModel
+from hypersync_slo.loadgen.traffic import (
+    PlannedRequest,
+    TrafficSource,
+    make_model,
+    status_cause,
+)
 
 PART_MESSAGE = "hypersync_slo_part"
 REPORT_INTERVAL = 1.0
@@ -106,6 +113,24 @@ def add_options(parser: Any) -> None:
         help="open model: a send this much after its intended time is late (s)",
     )
     parser.add_argument(
+        "--open-slo-config",
+        default="",
+        help="open model: SLO file whose traffic: section is the mix (default: the packaged one)",
+    )
+    parser.add_argument(
+        "--open-traffic", default="", help="open model: a traffic file replacing the SLO file's"
+    )
+    parser.add_argument(
+        "--open-traffic-class",
+        default="",
+        help="open model: module:Class generating the traffic instead of the declaration",
+    )
+    parser.add_argument(
+        "--open-auth-env",
+        default="",
+        help="open model: environment variable holding the token (overrides traffic.auth's)",
+    )
+    parser.add_argument(
         "--open-max-pending",
         type=int,
         default=0,
@@ -134,6 +159,24 @@ def classify(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.errno in (errno.ECONNRESET, errno.EPIPE):
         return "connection_reset"
     return f"error_{type(exc).__name__}"
+
+
+def traffic_model(opts: Any, seed: str) -> TrafficSource:
+    """The declared traffic of ``--open-slo-config``/``--open-traffic`` (or the class), seeded.
+
+    The auth token is read here, in the load process, from the variable the declaration names.
+    """
+    config = SloConfig.load(getattr(opts, "open_slo_config", "") or None)
+    config = config.with_traffic(
+        getattr(opts, "open_traffic", "") or None,
+        auth_env=getattr(opts, "open_auth_env", "") or None,
+    )
+    return make_model(
+        config.traffic,
+        seed,
+        environ=os.environ,
+        traffic_class=getattr(opts, "open_traffic_class", "") or None,
+    )
 
 
 def _rss_bytes() -> int:
@@ -214,7 +257,7 @@ class OpenModelRun:
                     insecure=True,
                 )
             )
-        self.model = TrafficModel(seed=f"{opts.open_seed}:{self.index}")
+        self.model = traffic_model(opts, f"{opts.open_seed}:{self.index}")
         self.late_tolerance = float(opts.open_late_tolerance)
         self.tagger = TraceTagger(
             float(getattr(opts, "open_trace_sample", 0.0) or 0.0), f"{opts.open_seed}:{self.index}"
@@ -412,7 +455,12 @@ class OpenModelRun:
             if status in request.expect:
                 business = self.model.settle(request, status, body)
             else:
-                cause = f"http_{status}"
+                compiled = request.compiled
+                cause = (
+                    compiled.cause(status)
+                    if compiled is not None
+                    else status_cause(request.name, status, request.expect)
+                )
         if trace is not None:
             self.tagger.record(trace, request.name, status)
         self.recorder.finished(

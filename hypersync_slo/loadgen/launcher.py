@@ -68,6 +68,10 @@ class LoadPlan:
     max_pending: int = 0
     abort_on_critical: bool = False
     trace_sample: float = 0.0
+    slo_config: Path | None = None
+    traffic: Path | None = None
+    traffic_class: str | None = None
+    auth_env: str | None = None
     locustfile: Path = DRIVER_LOCUSTFILE
     extra_locust_args: tuple[str, ...] = ()
 
@@ -146,6 +150,10 @@ def open_args(plan: LoadPlan, parts_dir: Path) -> list[str]:
         "--open-max-pending",
         str(plan.max_pending),
         *(("--open-trace-sample", f"{plan.trace_sample:g}") if plan.trace_sample else ()),
+        *(["--open-slo-config", str(plan.slo_config.resolve())] if plan.slo_config else []),
+        *(["--open-traffic", str(plan.traffic.resolve())] if plan.traffic else []),
+        *(["--open-traffic-class", plan.traffic_class] if plan.traffic_class else []),
+        *(["--open-auth-env", plan.auth_env] if plan.auth_env else []),
     ]
 
 

@@ -8,8 +8,7 @@ timestamps RFC 3339 UTC::
      "latency": {"corrected": {"p50", "p95", "p99", "p999", "max", "samples"},
                  "uncorrected": {...}, "source": "client"},
      "by_request": {"<route template>": {"requests", "errors", "errors_by_cause", "latency"}},
-     "business_calls": {"operator_executions": {op: n}, "policy_evaluations": {decision: n},
-                        "receipts_generated": n, "agent_actions": {action: n}},
+     "business_calls": {"<declared counter metric>": {"<label=value,...>" or "": n}},
      "rate_over_time": [[t_offset_s, rps], ...],
      "verdict": {"status": "pass"|"fail"|"no_data"|"void", "failed", "no_data", ...,
                  "kpis": [<a verdict.json KPI item: name, source, observed, objective, unit,
@@ -17,7 +16,8 @@ timestamps RFC 3339 UTC::
                           min_samples, no_data_policy]}}
 
 ``requests`` counts completed requests (answered or failed), ``errors`` those that failed (a
-transport error or an unexpected HTTP status), ``dropped`` scheduled sends never made because
+transport error, or a status the traffic declaration does not count as success: its cause says
+which, ``unexpected status 200 (expected 202) on POST /v1/...`` or ``404 Not Found on GET ...``), ``dropped`` scheduled sends never made because
 the client-side queue was full. ``late`` sends started more than the late tolerance after their
 intended time: the generator's own delay.
 """
@@ -215,14 +215,7 @@ def merge_parts(
             for name, e in sorted(by_name.items())
         },
         "business_calls": {
-            "operator_executions": dict(
-                sorted(business.get("operator_executions", Counter()).items())
-            ),
-            "policy_evaluations": dict(
-                sorted(business.get("policy_evaluations", Counter()).items())
-            ),
-            "receipts_generated": sum(business.get("receipts_generated", Counter()).values()),
-            "agent_actions": dict(sorted(business.get("agent_actions", Counter()).items())),
+            metric: dict(sorted(counts.items())) for metric, counts in sorted(business.items())
         },
         "rate_over_time": [[float(i), float(n)] for i, n in enumerate(seconds)],
         "generator": info.generator,
@@ -280,11 +273,16 @@ def summary_markdown(result: dict[str, Any]) -> str:
             f"{_ms(lat['p95'])} | {_ms(lat['p99'])} | client, corrected, "
             f"{lat['samples']} samples |"
         )
-    if result["errors_by_cause"]:
+    failing = [(name, e) for name, e in result["by_request"].items() if e.get("errors_by_cause")]
+    if failing:
+        lines += ["", "| request | error cause (client) | count |", "| --- | --- | ---: |"]
+        for name, entry in failing:
+            for cause, count in entry["errors_by_cause"].items():
+                lines.append(f"| `{name}` | {cause.removesuffix(f' on {name}')} | {count} |")
+    if result["errors_by_cause"].get("dropped_client_queue_full"):
         lines += [
             "",
-            "Errors by cause (client): "
-            + ", ".join(f"{cause} {n}" for cause, n in result["errors_by_cause"].items()),
+            f"Dropped (client queue full): {result['errors_by_cause']['dropped_client_queue_full']}",
         ]
     lines += [
         "",

@@ -1,207 +1,497 @@
-"""The HyperSync traffic model: a weighted mix of API calls with realistic payloads.
+"""The traffic model: a seeded generator of the requests a ``traffic:`` declaration describes.
 
-Pure (no Locust, no I/O): ``TrafficModel.next()`` plans the next request from a seeded RNG, and
-``TrafficModel.settle()`` reads the answer to count the successful business operation it stands
-for (operator executions by operator, policy evaluations by decision, receipts generated, agent
-actions by action) and to remember created receipt ids for later reads. Both the open-model
-driver and the classic Locust user in ``load/locustfile.py`` use it.
+Pure (no Locust, no I/O). ``TrafficModel(spec, seed)`` compiles the declaration once: each
+request's path and JSON body become format strings with one slot per ``{param}``, its headers
+(auth included) one dict, its weights a cumulative table, so planning a request is a few draws
+and two ``str.format`` calls. ``next()`` plans the next request of the mix (health probes at
+their share of the rate); ``settle()`` reads a successful answer to remember captured values
+(``{from: REQUEST, json: FIELD}``) and to name the business counter series it moved
+(``(metric, "label=value,...")``). The open-model driver, the classic ``load/locustfile.py`` and
+the gate's business checks all use it.
 
-Every request is named by its route template (``POST /v1/operators/{operator}/execute``), never by
-its raw URL, so per-request statistics line up with the server's ``http_route`` label.
+Every request is named by its declared name (by default ``METHOD path-template``), never by its
+raw URL, so per-request statistics line up with the server's ``http_route`` label. An answer
+whose status is not declared as success is an error with a cause that says so
+(``cause()``: ``unexpected status 200 (expected 202) on POST /v1/...``,
+``404 Not Found on GET /api/v2/ledger/{id}``).
+
+A Python class can stand in for the declared model (``--traffic-class module:Class``): it is
+built as ``Class(spec, seed=...)`` and must offer ``next()``, ``plan(name)`` and ``settle()`` as
+here (``TrafficSource``).
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import random
+import uuid
+from bisect import bisect
 from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from http import HTTPStatus
+from typing import Any, Protocol
+from urllib.parse import quote
 
-BusinessKind = Literal[
-    "operator_executions", "policy_evaluations", "receipts_generated", "agent_actions"
-]
-BUSINESS_KINDS: tuple[BusinessKind, ...] = (
-    "operator_executions",
-    "policy_evaluations",
-    "receipts_generated",
-    "agent_actions",
+from hypersync_slo.errors import ConfigError
+from hypersync_slo.traffic_spec import (
+    PLACEHOLDER,
+    AnswerLabel,
+    ParamSpec,
+    RequestSpec,
+    TrafficSpec,
 )
 
-OPERATORS = ("transform", "aggregate", "validate", "enrich")
-POLICIES = ("access", "rate-limit", "data-residency")
-AGENT_ACTIONS = ("sync", "heartbeat", "deploy", "rollback")
-AGENT_ACTION_WEIGHTS = (30, 60, 7, 3)
-AGENTS = tuple(f"agent-{n}" for n in range(1, 17))
-SUBJECTS = ("user:alice", "user:bob", "service:billing", "service:etl", "user:carol")
-RESOURCES = ("dataset:orders", "dataset:customers", "bucket:eu-archive", "queue:events")
-ACTIONS = ("read", "write", "delete", "export")
-
-EXECUTE = "POST /v1/operators/{operator}/execute"
-EVALUATE = "POST /v1/policies/{policy}/evaluate"
-CREATE_RECEIPT = "POST /v1/receipts"
-READ_RECEIPT = "GET /v1/receipts/{receipt_id}"
-LIST_AGENTS = "GET /v1/agents"
-AGENT_ACTION = "POST /v1/agents/{agent_id}/actions"
-HEALTH_PROBE = "GET /health/ready"
-
-#: Request kind -> relative weight in the mix (sums to 100: read as percent).
-DEFAULT_MIX: dict[str, int] = {
-    EXECUTE: 35,
-    EVALUATE: 25,
-    CREATE_RECEIPT: 12,
-    READ_RECEIPT: 10,
-    LIST_AGENTS: 5,
-    AGENT_ACTION: 10,
-    HEALTH_PROBE: 3,
-}
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 GET_HEADERS = {"Accept": "application/json"}
+#: Captured values remembered per capturing parameter (the oldest are forgotten).
+REMEMBER = 1024
+
+#: A drawn value in its four forms: (text, JSON, text inside a JSON string, URL path segment).
+Value = tuple[Any, str, str, str]
+
+
+def _forms(raw: Any) -> Value:
+    text = raw if isinstance(raw, str) else json.dumps(raw)
+    encoded = json.dumps(raw)
+    inner = encoded[1:-1] if isinstance(raw, str) else encoded
+    return text, encoded, inner, quote(text, safe="")
 
 
 @dataclass(frozen=True, slots=True)
 class PlannedRequest:
-    """One request to send: its route-template name, method, path, body and what success is."""
+    """One request to send: its name, method, path, body, headers and what success is."""
 
     name: str
     method: str
     path: str
     body: bytes | None
     expect: tuple[int, ...]
-    business: BusinessKind | None = None
-    label: str | None = None  # operator or agent action: the business counter's label
-
-    @property
-    def headers(self) -> dict[str, str]:
-        """Request headers (JSON content type when there is a body)."""
-        return JSON_HEADERS if self.body is not None else GET_HEADERS
+    headers: Mapping[str, str]
+    compiled: CompiledRequest | None = None
+    values: tuple[Value, ...] = ()
 
 
-def _json(value: object) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
-
-
-class TrafficModel:
-    """A seeded generator of HyperSync requests following a weighted mix."""
-
-    def __init__(
-        self, seed: int | str = 0, mix: dict[str, int] | None = None, remember_receipts: int = 1024
-    ) -> None:
-        self.mix = dict(mix or DEFAULT_MIX)
-        unknown = set(self.mix) - set(DEFAULT_MIX)
-        if unknown or not self.mix or min(self.mix.values()) < 0 or sum(self.mix.values()) <= 0:
-            raise ValueError(f"a traffic mix needs non-negative weights over {sorted(DEFAULT_MIX)}")
-        self._rng = random.Random(f"hypersync-traffic:{seed}")
-        self._names = list(self.mix)
-        self._weights = [self.mix[name] for name in self._names]
-        self.receipts: deque[str] = deque(maxlen=remember_receipts)
-        self._counter = 0
+class TrafficSource(Protocol):
+    """What the driver, the locustfile and the gate need from a traffic model."""
 
     def next(self) -> PlannedRequest:
         """Plan the next request of the mix."""
-        name = self._rng.choices(self._names, self._weights)[0]
-        return self.plan(name)
+        ...
 
     def plan(self, name: str) -> PlannedRequest:
-        """Plan one request of kind ``name`` (a route template of ``DEFAULT_MIX``)."""
-        rng = self._rng
-        self._counter += 1
-        if name == EXECUTE:
-            operator = rng.choice(OPERATORS)
-            records = [
-                {
-                    "id": self._counter * 10 + i,
-                    "value": round(rng.uniform(0, 1000), 3),
-                    "region": rng.choice(("eu-west", "us-east", "ap-south")),
-                }
-                for i in range(rng.randint(1, 8))
-            ]
-            body = {
-                "input": {"records": records, "options": {"strict": rng.random() < 0.5}},
-                "agent_id": rng.choice(AGENTS),
-            }
-            return PlannedRequest(
-                EXECUTE,
-                "POST",
-                f"/v1/operators/{operator}/execute",
-                _json(body),
-                (200,),
-                "operator_executions",
-                operator,
-            )
-        if name == EVALUATE:
-            policy = rng.choice(POLICIES)
-            body = {
-                "subject": rng.choice(SUBJECTS),
-                "action": rng.choice(ACTIONS),
-                "resource": rng.choice(RESOURCES),
-            }
-            return PlannedRequest(
-                EVALUATE,
-                "POST",
-                f"/v1/policies/{policy}/evaluate",
-                _json(body),
-                (200,),
-                "policy_evaluations",
-            )
-        if name == READ_RECEIPT and self.receipts:
-            receipt_id = rng.choice(self.receipts)
-            return PlannedRequest(READ_RECEIPT, "GET", f"/v1/receipts/{receipt_id}", None, (200,))
-        if name in (CREATE_RECEIPT, READ_RECEIPT):  # nothing to read yet: create one first
-            body = {
-                "operation": rng.choice(("execute", "evaluate", "sync", "export")),
-                "payload": {
-                    "sequence": self._counter,
-                    "bytes": rng.randint(64, 4096),
-                    "agent_id": rng.choice(AGENTS),
-                },
-            }
-            return PlannedRequest(
-                CREATE_RECEIPT, "POST", "/v1/receipts", _json(body), (201,), "receipts_generated"
-            )
-        if name == LIST_AGENTS:
-            return PlannedRequest(LIST_AGENTS, "GET", "/v1/agents", None, (200,))
-        if name == AGENT_ACTION:
-            action = rng.choices(AGENT_ACTIONS, AGENT_ACTION_WEIGHTS)[0]
-            return PlannedRequest(
-                AGENT_ACTION,
-                "POST",
-                f"/v1/agents/{rng.choice(AGENTS)}/actions",
-                _json({"action": action}),
-                (202,),
-                "agent_actions",
-                action,
-            )
-        if name == HEALTH_PROBE:
-            return PlannedRequest(HEALTH_PROBE, "GET", "/health/ready", None, (200,))
-        raise ValueError(f"unknown request kind {name!r}")
+        """Plan one request by its declared name."""
+        ...
 
-    def settle(
-        self, request: PlannedRequest, status: int, body: bytes
-    ) -> tuple[BusinessKind, str] | None:
-        """The business operation a successful answer stands for, as ``(kind, label)``, else None.
+    def settle(self, request: PlannedRequest, status: int, body: bytes) -> tuple[str, str] | None:
+        """The business counter series a successful answer moved, as (metric, labels)."""
+        ...
 
-        Receipts ids of created receipts are remembered for later reads. An answer with an
-        unexpected status, or a body that does not confirm the operation, counts nothing.
-        """
-        if status not in request.expect or request.business is None:
-            return None
-        kind = request.business
-        if kind == "agent_actions":
-            return kind, str(request.label)
+
+class CompiledRequest:
+    """A declared request turned into format strings and draw functions (built once)."""
+
+    __slots__ = (
+        "body_fmt",
+        "body_slots",
+        "capture_into",
+        "causes",
+        "draws",
+        "expect",
+        "headers",
+        "label_slots",
+        "method",
+        "missing",
+        "name",
+        "needs_json",
+        "path_fmt",
+        "path_slots",
+        "spec",
+    )
+
+    def __init__(self, spec: RequestSpec, headers: Mapping[str, str]) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.method = spec.method
+        self.expect = spec.expect
+        self.headers = dict(headers)
+        names = list(spec.params)
+        index = {n: i for i, n in enumerate(names)}
+        self.draws: list[Callable[[], Value | None]] = []
+        self.missing: list[int] = []  # capture params: index into the model's request list
+        self.path_fmt, self.path_slots = _template(spec.path, index)
+        self.body_fmt: str | None = None
+        self.body_slots: tuple[tuple[int, int], ...] = ()
+        if spec.body is not None:
+            self.body_fmt, self.body_slots = _body_template(spec.body, index)
+        self.label_slots: tuple[tuple[str, Any], ...] = ()
+        if spec.counter is not None:
+            slots: list[tuple[str, Any]] = []
+            for label in sorted(spec.counter.labels):
+                value = spec.counter.labels[label]
+                if isinstance(value, AnswerLabel):
+                    slots.append((label, value))
+                else:
+                    slots.append((label, _template(value, index)))
+            self.label_slots = tuple(slots)
+        self.needs_json = any(isinstance(v, AnswerLabel) for _l, v in self.label_slots)
+        self.capture_into: list[tuple[tuple[str, ...], deque[Any]]] = []
+        self.causes: dict[int, str] = {}
+
+    def cause(self, status: int) -> str:
+        """The error cause of an answer with an undeclared status (built once per status)."""
+        found = self.causes.get(status)
+        if found is None:
+            found = self.causes[status] = status_cause(self.name, status, self.expect)
+        return found
+
+
+def status_cause(name: str, status: int, expect: tuple[int, ...]) -> str:
+    """``404 Not Found on GET /x/{id}`` or ``unexpected status 200 (expected 202) on POST /y``."""
+    if status >= 400:
         try:
-            data = json.loads(body)
+            phrase = HTTPStatus(status).phrase
         except ValueError:
+            phrase = "error"
+        return f"{status} {phrase} on {name}"
+    wanted = " or ".join(map(str, expect))
+    return f"unexpected status {status} (expected {wanted}) on {name}"
+
+
+def _template(text: str, index: Mapping[str, int]) -> tuple[str, tuple[int, ...]]:
+    """``text`` as a format string with positional slots, and the param index of each slot."""
+    out: list[str] = []
+    slots: list[int] = []
+    last = 0
+    for match in PLACEHOLDER.finditer(text):
+        out.append(text[last : match.start()].replace("{", "{{").replace("}", "}}"))
+        out.append(f"{{{len(slots)}}}")
+        slots.append(index[match.group(1)])
+        last = match.end()
+    out.append(text[last:].replace("{", "{{").replace("}", "}}"))
+    return "".join(out), tuple(slots)
+
+
+def _body_template(body: Any, index: Mapping[str, int]) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """A JSON body as a format string: ``"{p}"`` keeps p's JSON type, ``"a {p}"`` interpolates."""
+    slots: list[tuple[int, int]] = []
+
+    def esc(text: str) -> str:
+        return text.replace("{", "{{").replace("}", "}}")
+
+    def walk(value: Any) -> str:
+        if isinstance(value, dict):
+            items = (f"{esc(json.dumps(k))}:{walk(v)}" for k, v in value.items())
+            return "{{" + ",".join(items) + "}}"
+        if isinstance(value, list):
+            return "[" + ",".join(walk(v) for v in value) + "]"
+        if isinstance(value, str) and PLACEHOLDER.search(value):
+            whole = PLACEHOLDER.fullmatch(value)
+            if whole:
+                slots.append((index[whole.group(1)], 1))
+                return f"{{{len(slots) - 1}}}"
+            parts: list[str] = ['"']
+            last = 0
+            for match in PLACEHOLDER.finditer(value):
+                parts.append(esc(json.dumps(value[last : match.start()])[1:-1]))
+                slots.append((index[match.group(1)], 2))
+                parts.append(f"{{{len(slots) - 1}}}")
+                last = match.end()
+            parts.append(esc(json.dumps(value[last:])[1:-1]) + '"')
+            return "".join(parts)
+        return esc(json.dumps(value))
+
+    return walk(body), tuple(slots)
+
+
+def _drawer(param: ParamSpec, rng: random.Random) -> Callable[[], Value]:
+    """A function drawing one value of a (non-capture) parameter in its four forms."""
+    if param.kind == "values":
+        forms = tuple(_forms(v) for v in param.values)
+        if param.weights:
+            cum: list[float] = []
+            total = 0.0
+            for weight in param.weights:
+                total += weight
+                cum.append(total)
+            last = len(forms) - 1
+            rand = rng.random
+
+            def weighted() -> Value:
+                return forms[min(last, bisect(cum, rand() * total))]
+
+            return weighted
+        if len(forms) == 1:
+            only = forms[0]
+            return lambda: only
+        choice = rng.choice
+        return lambda: choice(forms)
+    if param.kind == "int":
+        low, high, randint = int(param.low), int(param.high), rng.randint
+
+        def integer() -> Value:
+            text = str(randint(low, high))
+            return text, text, text, text
+
+        return integer
+    if param.kind == "float":
+        flow, fhigh, uniform = param.low, param.high, rng.uniform
+
+        def number() -> Value:
+            text = repr(round(uniform(flow, fhigh), 3))
+            return text, text, text, text
+
+        return number
+    if param.kind == "uuid":
+        bits = rng.getrandbits
+
+        def fresh_uuid() -> Value:
+            text = str(uuid.UUID(int=bits(128), version=4))
+            return text, f'"{text}"', text, text
+
+        return fresh_uuid
+    counter = [int(param.low) - 1]
+
+    def sequence() -> Value:
+        counter[0] += 1
+        text = str(counter[0])
+        return text, text, text, text
+
+    return sequence
+
+
+def _field(data: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if isinstance(data, dict):
+            data = data.get(key)
+        elif isinstance(data, list) and key.isdigit() and int(key) < len(data):
+            data = data[int(key)]
+        else:
             return None
-        if not isinstance(data, dict):
+    return data
+
+
+class TrafficModel:
+    """A seeded generator of the declared requests, following their weights."""
+
+    def __init__(
+        self,
+        spec: TrafficSpec | None = None,
+        seed: int | str = 0,
+        *,
+        auth_header: tuple[str, str] | None = None,
+        remember: int = REMEMBER,
+    ) -> None:
+        self.spec = spec or TrafficSpec.default()
+        self._rng = rng = random.Random(f"hypersync-traffic:{seed}")
+        self._random = rng.random
+        requests = list(self.spec.requests)
+        weights = [r.weight for r in requests]
+        declared = sum(weights)
+        if self.spec.health_share > 0:
+            requests.append(
+                RequestSpec(name=self.spec.health_name, method="GET", path=self.spec.health_path)
+            )
+            weights.append(declared * self.spec.health_share / (1.0 - self.spec.health_share))
+        self.requests: list[CompiledRequest] = []
+        for spec_request in requests:
+            headers = dict(JSON_HEADERS if spec_request.has_body else GET_HEADERS)
+            headers.update(spec_request.headers)
+            if auth_header is not None:
+                headers[auth_header[0]] = auth_header[1]
+            self.requests.append(CompiledRequest(spec_request, headers))
+        self.by_name = {c.name: c for c in self.requests}
+        self.captured: dict[tuple[str, tuple[str, ...]], deque[Any]] = {}
+        for compiled in self.requests:
+            for param in compiled.spec.params.values():
+                if param.kind == "capture":
+                    path = tuple(param.json_field.split("."))
+                    key = (param.source, path)
+                    store = self.captured.get(key)
+                    if store is None:
+                        store = self.captured[key] = deque(maxlen=remember)
+                        self.by_name[param.source].capture_into.append((path, store))
+                    compiled.draws.append(self._capture_drawer(store))
+                    compiled.missing.append(requests.index(self.spec.request(param.source)))
+                else:
+                    compiled.draws.append(_drawer(param, rng))
+                    compiled.missing.append(-1)
+        for compiled in self.requests:
+            if compiled.capture_into:
+                compiled.needs_json = True
+        self._cum: list[float] = []
+        total = 0.0
+        for weight in weights:
+            total += weight
+            self._cum.append(total)
+        self._total = total
+        self._last = len(self.requests) - 1
+
+    def _capture_drawer(self, store: deque[Any]) -> Callable[[], Value | None]:
+        choice = self._rng.choice
+
+        def captured() -> Value | None:
+            return choice(store) if store else None
+
+        return captured
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every request name of the mix, the health probe included."""
+        return tuple(c.name for c in self.requests)
+
+    def next(self) -> PlannedRequest:
+        """Plan the next request of the mix."""
+        compiled = self.requests[min(self._last, bisect(self._cum, self._random() * self._total))]
+        return self._plan(compiled, 0)
+
+    def plan(self, name: str) -> PlannedRequest:
+        """Plan one request by name (a capture with nothing captured yet plans its source)."""
+        compiled = self.by_name.get(name)
+        if compiled is None:
+            raise ConfigError(f"traffic: no declared request is named {name!r}.")
+        return self._plan(compiled, 0)
+
+    def _plan(self, compiled: CompiledRequest, depth: int) -> PlannedRequest:
+        values: list[Value] = []
+        for i, draw in enumerate(compiled.draws):
+            value = draw()
+            if value is None:  # nothing captured yet: send the request that provides it
+                return self._plan(self.requests[compiled.missing[i]], depth + 1)
+            values.append(value)
+        path = (
+            compiled.path_fmt.format(*[values[i][3] for i in compiled.path_slots])
+            if compiled.path_slots
+            else compiled.path_fmt
+        )
+        body: bytes | None = None
+        if compiled.body_fmt is not None:
+            if compiled.body_slots:
+                text = compiled.body_fmt.format(
+                    *[values[i][form] for i, form in compiled.body_slots]
+                )
+            else:
+                text = compiled.body_fmt.format()
+            body = text.encode()
+        return PlannedRequest(
+            compiled.name,
+            compiled.method,
+            path,
+            body,
+            compiled.expect,
+            compiled.headers,
+            compiled,
+            tuple(values) if compiled.label_slots else (),
+        )
+
+    def settle(self, request: PlannedRequest, status: int, body: bytes) -> tuple[str, str] | None:
+        """Remember captured values; the counter series a successful answer moved, else None.
+
+        Returns ``(metric, "label=value,...")`` (labels sorted by name; ``""`` without labels).
+        An answer with an undeclared status, or whose body lacks a label read from it (and no
+        default), counts nothing.
+        """
+        compiled = request.compiled
+        if compiled is None or status not in request.expect:
             return None
-        if kind == "operator_executions":
-            outcome = data.get("outcome", "success")
-            return (kind, str(request.label)) if outcome == "success" else None
-        if kind == "policy_evaluations":
-            decision = data.get("decision")
-            return (kind, decision) if isinstance(decision, str) else None
-        receipt_id = data.get("receipt_id")
-        if isinstance(receipt_id, str):
-            self.receipts.append(receipt_id)
-        return kind, ""
+        data: Any = None
+        if compiled.needs_json:
+            try:
+                data = json.loads(body)
+            except ValueError:
+                data = None
+            for path, store in compiled.capture_into:
+                value = _field(data, path)
+                if isinstance(value, str | int | float) and not isinstance(value, bool):
+                    store.append(_forms(value))
+        counter = compiled.spec.counter
+        if counter is None:
+            return None
+        labels = self._labels(request, data)
+        if labels is None:
+            return None
+        return counter.metric, ",".join([f"{label}={text}" for label, text in labels])
+
+    def series(
+        self, request: PlannedRequest, status: int, body: bytes
+    ) -> tuple[str, dict[str, str]] | None:
+        """Like ``settle`` (captures included) but the labels as a dict: ``(metric, labels)``."""
+        compiled = request.compiled
+        if compiled is None or compiled.spec.counter is None:
+            self.settle(request, status, body)
+            return None
+        if self.settle(request, status, body) is None:
+            return None
+        try:
+            data = json.loads(body) if compiled.needs_json else None
+        except ValueError:
+            data = None
+        labels = self._labels(request, data)
+        return (compiled.spec.counter.metric, dict(labels)) if labels is not None else None
+
+    @staticmethod
+    def _labels(request: PlannedRequest, data: Any) -> list[tuple[str, str]] | None:
+        """The counter labels of a successful answer (None: a label the answer must give
+        is missing and has no default)."""
+        compiled = request.compiled
+        assert compiled is not None
+        out: list[tuple[str, str]] = []
+        for label, slot in compiled.label_slots:
+            if isinstance(slot, AnswerLabel):
+                value = _field(data, tuple(slot.json_field.split(".")))
+                if value is None or isinstance(value, dict | list):
+                    if slot.default is None:
+                        return None
+                    value = slot.default
+                text = value if isinstance(value, str) else json.dumps(value)
+            else:
+                fmt, slots = slot
+                text = fmt.format(*[request.values[i][0] for i in slots]) if slots else fmt
+            out.append((label, text))
+        return out
+
+
+def load_traffic_class(
+    target: str, spec: TrafficSpec, seed: int | str, auth_header: tuple[str, str] | None
+) -> TrafficSource:
+    """Build ``module:Class`` (``--traffic-class``) as ``Class(spec, seed=..., auth_header=...)``."""
+    module_name, _, class_name = target.partition(":")
+    if not module_name or not class_name:
+        raise ConfigError(f"--traffic-class: expected module:Class, got {target!r}.")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"--traffic-class: cannot import {module_name!r}: {exc}.") from exc
+    cls = getattr(module, class_name, None)
+    if cls is None or not callable(cls):
+        raise ConfigError(f"--traffic-class: {module_name!r} has no class {class_name!r}.")
+    source = cls(spec, seed=seed, auth_header=auth_header)
+    for method in ("next", "plan", "settle"):
+        if not callable(getattr(source, method, None)):
+            raise ConfigError(f"--traffic-class: {target} has no {method}() method.")
+    return source  # type: ignore[no-any-return]
+
+
+def make_model(
+    spec: TrafficSpec,
+    seed: int | str,
+    *,
+    environ: Mapping[str, str] | None = None,
+    traffic_class: str | None = None,
+) -> TrafficSource:
+    """The traffic model for ``spec`` (auth token read from ``environ``), or the given class."""
+    auth_header = None
+    if spec.auth is not None:
+        auth_header = (spec.auth.header, spec.auth.header_value(environ or {}))
+    if traffic_class:
+        return load_traffic_class(traffic_class, spec, seed, auth_header)
+    return TrafficModel(spec, seed, auth_header=auth_header)
+
+
+def counter_name(metric: str, catalogue: Callable[[str], str]) -> str:
+    """The metric name of a declared counter: a catalogue role's name, else the name itself."""
+    try:
+        return catalogue(metric)
+    except ConfigError:
+        return metric

@@ -26,7 +26,6 @@ from typing import Any
 from hypersync_slo.config import AlertLevel, Objective, SloConfig, format_value
 from hypersync_slo.exitcodes import ExitCode
 from hypersync_slo.loadgen.histogram import LatencyHistogram
-from hypersync_slo.loadgen.traffic import HEALTH_PROBE
 from hypersync_slo.verdicts import KpiResult, Verdict, exit_code_for, judge, offered_below, overall
 
 #: KPIs the load generator measures itself (the others come from Prometheus or probes).
@@ -125,14 +124,15 @@ def client_kpis(result: dict[str, Any], config: SloConfig) -> list[KpiResult]:
                 no_data_reason=offered_below(config.objective(kpi), offered),
             )
         else:  # availability: the health probes of the traffic mix
-            probe = result["by_request"].get(HEALTH_PROBE, {})
+            health = config.traffic.health_name
+            probe = result["by_request"].get(health, {})
             sent = int(probe.get("requests", 0))
             failed = int(probe.get("errors", 0))
             add(
                 kpi,
                 (sent - failed) / sent if sent else None,
                 sent,
-                f"successful / all {HEALTH_PROBE} probes sent by the load",
+                f"successful / all {health} probes sent by the load",
                 detail={"probes": sent, "failed": failed},
             )
     return judged

@@ -28,6 +28,7 @@ from hypersync_slo.report.reconcile import (
     Finding,
     LogCounts,
     ServerCounts,
+    business_plan,
     reconcile,
     reconcile_log,
 )
@@ -421,7 +422,7 @@ def _compute(
         if report.errors:  # a figure missing because its query failed is unknown, not absent
             server.unreadable = report.errors[0].splitlines()[0]
         if load_result is not None:
-            server.business = _business(growth, q, report, counted)
+            server.business = _business(growth, q, report, counted, config)
             report.findings = reconcile(load_result, server, routes=q.route_filter or None)
         if log is not None:
             report.findings += reconcile_log(
@@ -794,30 +795,31 @@ def _plot_series(client: PrometheusClient, config: SloConfig, q: Queries, report
 
 
 def _business(
-    growth: Growth, q: Queries, report: Report, seconds: float
+    growth: Growth, q: Queries, report: Report, seconds: float, config: SloConfig
 ) -> dict[str, float | Mapping[str, float] | None]:
-    plan: dict[str, tuple[str, str | None, dict[str, str]]] = {
-        "operator_executions": ("operator_executions", "operator", {"outcome": "success"}),
-        "policy_evaluations": ("policy_evaluations", "decision", {}),
-        "receipts_generated": ("receipts_generated", None, {}),
-        "agent_actions": ("agent_actions", "action", {}),
-    }
+    """Growth of every counter the traffic declaration names, keyed like the load result's
+    ``business_calls`` (``{metric: {"label=value,...": n}}``)."""
     out: dict[str, float | Mapping[str, float] | None] = {}
-    for key, (role, by, match) in plan.items():
-        series = q.business_series(role, **match)
-        fallback = q.business(role, by, seconds, **match)
+    for plan in business_plan(config):
+        series = f"{plan.metric_name}{q.selector(routes=False)}"
+        inner = f"increase({series}[{duration(seconds)}])"
+        fallback = (
+            f"sum by ({', '.join(plan.labels)}) ({inner})" if plan.labels else f"sum({inner})"
+        )
         got = _guard(
             report,
-            f"business counter {key}",
-            lambda by=by, series=series, fallback=fallback: growth.by(by, series, fallback),  # type: ignore[misc]
+            f"business counter {plan.metric}",
+            lambda plan=plan, series=series, fallback=fallback: growth.by(  # type: ignore[misc]
+                plan.labels or None, series, fallback
+            ),
         )
         if isinstance(got, PrometheusUnavailable):
             continue
-        values = {label: v for label, v in got.values.items() if math.isfinite(v)}
-        if by is None:
-            out[key] = sum(values.values()) if values else None
-        else:
-            out[key] = values
+        values = out.setdefault(plan.metric, {})
+        assert isinstance(values, dict)
+        for key, value in got.values.items():
+            if math.isfinite(value):
+                values[plan.label_key(key)] = value
     return out
 
 

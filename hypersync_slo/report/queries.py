@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hypersync_slo.config import SloConfig
-from hypersync_slo.profiles import HttpMetrics
+from hypersync_slo.profiles import HttpMetrics, profile
+from hypersync_slo.traffic_spec import TrafficSpec
 
 #: The label names of the default (``hypersync``) profile; a profile may name them otherwise.
 STATUS_LABEL = "http_response_status_code"
@@ -172,3 +173,15 @@ def buckets_in_seconds(http: HttpMetrics, by_le: Mapping[str, float]) -> dict[st
             continue
         out[repr(http.seconds(bound))] = count
     return out
+
+
+def default_routes(config: SloConfig) -> str:
+    """The route regex judged when ``--routes`` is not given: the SLO file's own
+    ``metrics.http.api_routes`` when it sets one, else exactly the path templates its traffic
+    declares (``traffic:`` or ``--traffic``) when it declares any, else the profile's API routes
+    (``/v1/.*`` for the hypersync profile; "" for every route)."""
+    explicit = config.http.api_routes != profile(config.http.profile).api_routes
+    declared = config.traffic != TrafficSpec.default()
+    if declared and not explicit:
+        return config.traffic.route_regex
+    return config.http.api_routes

@@ -3,7 +3,9 @@
 Given a load run's ``load-result.json`` and the server's numbers for the same window, each
 disagreement beyond tolerance is a ``Finding``: request counts (a scrape gap, series that
 disappeared, a target restart), error counts, client vs server percentiles (time spent before the
-service's timer starts, or a missing label) and business counters vs business calls sent.
+service's timer starts, or a missing label) and business counters vs business calls sent: every
+counter the traffic declaration names (``business_plan``), keyed ``{metric: {"label=value,...":
+n}}`` on both sides.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import explain
+from hypersync_slo.loadgen.traffic import counter_name
 from hypersync_slo.report.kpis import QuantileEstimate
 
 #: The load result's latency keys and the quantile each stands for.
 CLIENT_QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99, "p999": 0.999}
-BUSINESS_KEYS = ("operator_executions", "policy_evaluations", "receipts_generated", "agent_actions")
 
 
 @dataclass(frozen=True)
@@ -289,49 +292,70 @@ def _latency_findings(
     return findings
 
 
+@dataclass(frozen=True)
+class BusinessQuery:
+    """One declared counter to read from Prometheus: its declared name, the metric it resolves
+    to (a catalogue role's metric, else the name itself) and the labels it is grouped by."""
+
+    metric: str
+    metric_name: str
+    labels: tuple[str, ...]
+
+    def label_key(self, server_key: str) -> str:
+        """A Prometheus group key (label values joined by a space) as the load result's
+        ``"label=value,..."`` key (only the last value may itself hold a space)."""
+        if not self.labels:
+            return ""
+        values = server_key.split(" ", len(self.labels) - 1)
+        values += [""] * (len(self.labels) - len(values))
+        return ",".join(f"{k}={v}" for k, v in zip(self.labels, values, strict=True))
+
+
+def business_plan(config: SloConfig) -> list[BusinessQuery]:
+    """The counters the traffic declaration names, one query per metric and label set."""
+    plans: dict[tuple[str, tuple[str, ...]], BusinessQuery] = {}
+    for spec in config.traffic.counted:
+        assert spec.counter is not None
+        labels = spec.counter.label_names
+        key = (spec.counter.metric, labels)
+        if key not in plans:
+            name = counter_name(spec.counter.metric, config.metric)
+            plans[key] = BusinessQuery(spec.counter.metric, name, labels)
+    return list(plans.values())
+
+
 def _business_findings(
     load_result: Mapping[str, Any], server: ServerCounts, tol: Tolerances
 ) -> list[Finding]:
+    """Each declared counter series the load moved vs the server's growth of that series."""
     calls = load_result.get("business_calls") or {}
     findings: list[Finding] = []
-    for key in BUSINESS_KEYS:
-        if key not in calls:
-            continue
-        sent = calls[key]
-        have = server.business.get(key)
-        if isinstance(sent, Mapping):
-            server_map = have if isinstance(have, Mapping) else {}
-            for label, count in sent.items():
-                client = _number(count)
-                if client is None or client <= 0:
-                    continue
-                got = server_map.get(str(label)) if have is not None else None
-                found = _count_finding(
-                    "business_counter",
-                    f"{key}{{{label}}}",
-                    client,
-                    got,
-                    tol=tol,
-                    unreadable=server.unreadable,
-                    hint="the counter did not grow by the successful calls sent: a frozen or "
-                    "double-counting counter, or a scrape gap",
-                )
-                if found:
-                    findings.append(found)
-        else:
-            client = _number(sent)
+    if not isinstance(calls, Mapping):
+        return findings
+    hint = (
+        "the counter did not grow by the successful calls sent: a frozen or double-counting "
+        "counter, a label that differs from the declaration, or a scrape gap"
+    )
+    for metric, sent in calls.items():
+        if metric not in server.business and server.unreadable is None:
+            continue  # not declared in this SLO file's traffic: nothing to compare with
+        have = server.business.get(metric)
+        server_map = have if isinstance(have, Mapping) else {"": have} if have is not None else {}
+        counts = sent if isinstance(sent, Mapping) else {"": sent}
+        for label, count in counts.items():
+            client = _number(count)
             if client is None or client <= 0:
                 continue
-            got = None if isinstance(have, Mapping) else have
+            got = server_map.get(str(label)) if have is not None else None
+            subject = f"{metric}{{{label}}}" if label else str(metric)
             found = _count_finding(
                 "business_counter",
-                key,
+                subject,
                 client,
                 got,
                 tol=tol,
                 unreadable=server.unreadable,
-                hint="the counter did not grow by the successful calls sent: a frozen or "
-                "double-counting counter, or a scrape gap",
+                hint=hint,
             )
             if found:
                 findings.append(found)

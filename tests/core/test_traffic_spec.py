@@ -11,8 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hypersync_slo.config import SloConfig
-from hypersync_slo.errors import ConfigError
+from hypersync_slo.errors import ConfigError, UsageError
 from hypersync_slo.exitcodes import ExitCode
+from hypersync_slo.redaction import registered
 from hypersync_slo.traffic_spec import AnswerLabel, AuthSpec, TrafficSpec
 
 LEDGER: dict[str, Any] = {
@@ -151,10 +152,24 @@ def test_an_unknown_key_in_the_slo_file_names_the_file_and_key() -> None:
 def test_the_token_comes_from_the_named_variable_only() -> None:
     """The auth header is built from the env var; a missing one names the variable, not a value."""
     auth = AuthSpec(token_env="HS_TOKEN")
-    assert auth.header_value({"HS_TOKEN": "abc"}) == "Bearer abc"
+    assert auth.header_value({"HS_TOKEN": "abcd-1234"}) == "Bearer abcd-1234"
+    assert "abcd-1234" in registered()
     assert AuthSpec(token_env="T", scheme="").header_value({"T": "raw"}) == "raw"
-    with pytest.raises(ConfigError, match="HS_TOKEN is not set"):
+    with pytest.raises(UsageError, match=r"\$HS_TOKEN is not set"):
         auth.header_value({})
+    with pytest.raises(UsageError, match="HS_TOKEN") as info:
+        auth.header_value({"HS_TOKEN": "s3cret-value\n"})
+    assert "s3cret-value" not in str(info.value)
+
+
+def test_auth_env_on_the_command_line_sets_or_overrides_the_variable() -> None:
+    """--auth-env VAR keeps the declared header and scheme, or defaults to Authorization: Bearer."""
+    spec = TrafficSpec.from_mapping(LEDGER)
+    assert spec.with_auth_env("OTHER").auth == AuthSpec(token_env="OTHER")
+    bare = SloConfig.default().traffic.with_auth_env("TOK")
+    assert bare.auth == AuthSpec(token_env="TOK", header="Authorization", scheme="Bearer")
+    with pytest.raises(ConfigError, match="--auth-env"):
+        spec.with_auth_env("not a name")
 
 
 _scalars = st.one_of(

@@ -152,7 +152,7 @@ PROOFS: dict[str, Proof] = {
         breaks("business-counters-frozen"),
         "test_business_counters_count_business_calls",
         "test_business_counters_count_business_calls",
-        ("B-01 broken", "did not count the business calls", "operator execution"),
+        ("B-01 broken", "did not count the business calls", "POST /v1/operators/{operator}/execute"),
     ),
     "no-traceresponse": Proof(
         breaks("no-traceresponse"),
@@ -220,7 +220,7 @@ PROOFS: dict[str, Proof] = {
         {"error_ratio": 1.0},
         "test_business_counters_count_business_calls",
         "test_business_counters_count_business_calls",
-        ("B-01 broken", "answered 500, not 200"),
+        ("B-01 broken", "answered 500, expected 200"),
     ),
 }
 

@@ -59,15 +59,9 @@ def check_result(result: dict[str, Any]) -> None:
         check_latency(entry["latency"]["corrected"], name)
         check_latency(entry["latency"]["uncorrected"], name)
     calls = result["business_calls"]
-    assert set(calls) == {
-        "operator_executions",
-        "policy_evaluations",
-        "receipts_generated",
-        "agent_actions",
-    }
-    assert isinstance(calls["receipts_generated"], int)
-    for kind in ("operator_executions", "policy_evaluations", "agent_actions"):
-        assert all(isinstance(v, int) for v in calls[kind].values())
+    for metric, counts in calls.items():
+        assert isinstance(metric, str)
+        assert all(isinstance(k, str) and isinstance(v, int) for k, v in counts.items()), metric
     for point in result["rate_over_time"]:
         assert len(point) == 2
         assert all(isinstance(v, NUMBER) for v in point)

@@ -23,12 +23,12 @@ from hypersync_slo.loadgen.result import (
     write_result,
 )
 from hypersync_slo.loadgen.schedule import Schedule
-from hypersync_slo.loadgen.traffic import HEALTH_PROBE
 from hypersync_slo.loadgen.verdict import CLIENT_KPIS, critical_breach, exit_code
 from hypersync_slo.verdicts import judge
 from tests.loadgen.schema import check_result
 
 CONFIG = SloConfig.default()
+HEALTH_PROBE = CONFIG.traffic.health_name
 WINDOW = (datetime(2026, 11, 27, 2, 0, tzinfo=UTC), datetime(2026, 11, 27, 2, 1, tzinfo=UTC))
 
 

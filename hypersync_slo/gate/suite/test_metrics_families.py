@@ -14,12 +14,12 @@ from hypersync_slo.errors import ContractViolation
 from hypersync_slo.exposition import counter_values, histogram_buckets
 from hypersync_slo.gate.business import BusinessTraffic, counter_total
 from hypersync_slo.gate.cardinality import (
-    PROBE_TEMPLATE,
     RAW_URL_LABELS,
     ROUTE_LABEL,
     RouteProbe,
     label_names,
     label_values,
+    route_template,
     run_route_probe,
     series_per_family,
     unbounded_labels,
@@ -31,6 +31,7 @@ from hypersync_slo.gate.fixtures import Evidence
 from hypersync_slo.gate.options import SloSettings
 from hypersync_slo.gate.scrape import TEXT_ACCEPT, parse_answer, scrape
 from hypersync_slo.gate.state import gate_state
+from hypersync_slo.traffic_spec import TrafficSpec
 
 START_TIME = "process_start_time_seconds"
 
@@ -181,58 +182,70 @@ def _series(name: str, labels: frozenset[tuple[str, str]]) -> str:
 def test_business_counters_count_business_calls(
     business_traffic: BusinessTraffic, slo_config: SloConfig, evidence: Evidence
 ) -> None:
-    """One business call of each kind raises its counter by at least one."""
-    if not slo_config.http.catalogue:
+    """Each declared request with a counter gets a declared status and raises its counter by 1+."""
+    if not business_traffic.calls:
         pytest.skip(
-            f"the SLO file's {slo_config.http.profile} profile has no HyperSync business catalogue"
+            "the traffic declaration names no business counter (traffic.requests[].counter)"
+            if slo_config.http.catalogue or slo_config.traffic != TrafficSpec.default()
+            else f"the SLO file's {slo_config.http.profile} profile has no HyperSync business "
+            "catalogue and the file declares no traffic of its own (traffic:)"
         )
     problems: list[str] = []
     for made in business_traffic.calls:
-        call = made.call
-        name = slo_config.metric(call.counter_role)
+        name = made.request.name
         if not made.ok:
             problems.append(
-                f"{call.kind}: {call.method} {call.path} answered {made.answer.status_code}, "
-                f"not {call.expected_status}"
+                f"{name}: {made.sent} answered {made.answer.status_code}, "
+                f"expected {made.expected} (declared in {slo_config.traffic.source})"
             )
             continue
-        before = counter_total(business_traffic.before, name, made.labels) or 0.0
-        after = counter_total(business_traffic.after, name, made.labels)
-        selector = f"{name}{{{','.join(f'{k}={v!r}' for k, v in made.labels.items())}}}"
+        if made.labels is None:
+            problems.append(
+                f"{name}: the answer lacks a field a counter label is read from "
+                "(traffic.requests[].counter.labels {json: ...})"
+            )
+            continue
+        before = counter_total(business_traffic.before, made.metric, made.labels) or 0.0
+        after = counter_total(business_traffic.after, made.metric, made.labels)
+        selector = f"{made.metric}{{{','.join(f'{k}={v!r}' for k, v in made.labels.items())}}}"
         if after is None:
-            problems.append(f"{call.kind}: no series {selector} after the call")
+            problems.append(f"{name}: no series {selector} after {made.sent}")
         elif after - before < 1:
-            problems.append(f"{call.kind}: {selector} went {before:g} -> {after:g}")
+            problems.append(f"{name}: {selector} went {before:g} -> {after:g} after {made.sent}")
         else:
-            evidence.figure(f"{call.counter_role}_delta", after - before)
+            evidence.figure(f"{made.metric}_delta", after - before)
     if problems:
         raise violation(
             "B-01",
             "business counters did not count the business calls made.",
-            url=f"GET {business_traffic.after_answer.url} before and after one call of each kind",
-            expected="each counter grows by at least 1 per successful call",
+            url=f"GET {business_traffic.after_answer.url} before and after one call of each "
+            "declared request with a counter",
+            expected="a declared success status, and each declared counter grows by at least 1 "
+            "per successful call",
             observed="; ".join(problems),
         )
 
 
 @pytest.fixture(scope="module")
-def route_probe(target: TargetClient) -> RouteProbe:
-    """Scrapes around GET /v1/receipts/<id> for a dozen fresh random IDs."""
-    return run_route_probe(target)
+def route_probe(target: TargetClient, slo_config: SloConfig) -> RouteProbe:
+    """Scrapes around GETs of a declared path template for a dozen fresh random IDs."""
+    return run_route_probe(target, template=route_template(slo_config.traffic))
 
 
 @pytest.mark.slo(contract="O-03")
 def test_route_label_is_a_template(
     route_probe: RouteProbe, slo_config: SloConfig, evidence: Evidence
 ) -> None:
-    """After GETs of random receipt IDs, no http_route value holds them and at most one is new."""
+    """After GETs of random IDs, no http_route value holds them and at most one is new."""
+    if route_probe.template is None:
+        pytest.skip("no declared GET request has a {param} in its path to probe O-03 with")
     name = slo_config.metric("request_duration")
     url = f"GET {route_probe.after_answer.url}"
     if route_probe.after.family(name) is None:
         pytest.skip(f"no {name} family to read {ROUTE_LABEL} from; M-07 judges that")
     codes = ", ".join(str(c) for c in sorted(set(route_probe.statuses)))
     sent = (
-        f"GET {PROBE_TEMPLATE} for {len(route_probe.ids)} random IDs "
+        f"GET {route_probe.template} for {len(route_probe.ids)} random IDs "
         f"(e.g. {route_probe.ids[0]}; answers: HTTP {codes})"
     )
     raw_labels = sorted(label_names(route_probe.after, name) & RAW_URL_LABELS)
@@ -256,7 +269,7 @@ def test_route_label_is_a_template(
             "O-03",
             f"{ROUTE_LABEL} of {name} is the raw path, not the route template.",
             url=url,
-            expected=f'at most 1 new {ROUTE_LABEL} value (e.g. "{PROBE_TEMPLATE}"), '
+            expected=f'at most 1 new {ROUTE_LABEL} value (e.g. "{route_probe.template}"), '
             "none holding a requested ID",
             observed=f"{len(new)} new {ROUTE_LABEL} values, {len(leaked)} holding a requested ID: "
             + ", ".join(shown[:3])
@@ -288,7 +301,7 @@ def test_series_within_budget(
     if problems:
         evidence.warn(
             f"M-09 the exposition's cardinality is not bounded: {problems[0]}\n"
-            f"url: GET {route_probe.after_answer.url} (after GET {PROBE_TEMPLATE} for "
+            f"url: GET {route_probe.after_answer.url} (after GET {route_probe.template} for "
             f"{len(route_probe.ids)} random IDs)\n"
             f"expected: at most {slo_settings.series_budget:,} series (--slo-series-budget); "
             "no label value that is a UUID, 16+ hex digits, an e-mail or a numeric path segment\n"

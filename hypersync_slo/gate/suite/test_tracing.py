@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from hypersync_slo.config import SloConfig
+from hypersync_slo.gate.business import probe_request
 from hypersync_slo.gate.client import Answer, TargetClient
 from hypersync_slo.gate.contracts import violation
 from hypersync_slo.gate.fixtures import Evidence
@@ -27,25 +30,45 @@ from hypersync_slo.gate.tracing import (
     parse_traceresponse,
     raw_traceresponse_trace_id,
 )
+from hypersync_slo.loadgen.traffic import PlannedRequest
 
-#: A read-only API request: traced like every API call, changes nothing.
-TRACED_PATH = "/v1/agents"
 LOG_WAIT = 3.0
 LOG_FIELDS = ("timestamp", "level", "message", "trace_id", "span_id", "request_id")
 
 
-def traced_get(target: TargetClient, headers: list[tuple[str, str | bytes]]) -> Answer:
-    """GET the traced path with ``headers``."""
-    return target.get(TRACED_PATH, headers=headers)
+@dataclass(frozen=True)
+class TracedProbe:
+    """The declared request the tracing and request-ID checks send (``traffic.probe``)."""
+
+    target: TargetClient
+    planned: PlannedRequest
+
+    def get(self, headers: list[tuple[str, str | bytes]]) -> Answer:
+        """Send the probe request with ``headers`` added."""
+        merged: Any = [*self.planned.headers.items(), *headers]  # str and bytes values
+        return self.target.request(
+            self.planned.method, self.planned.path, content=self.planned.body, headers=merged
+        )
+
+    @property
+    def describe(self) -> str:
+        """``GET http://host/v1/agents`` (method and absolute URL)."""
+        return f"{self.planned.method} {self.target.url(self.planned.path)}"
+
+
+@pytest.fixture(scope="module")
+def traced(target: TargetClient, slo_config: SloConfig) -> TracedProbe:
+    """The declared probe request (an API call: traced like every API call) on the target."""
+    return TracedProbe(target, probe_request(slo_config))
 
 
 @pytest.mark.slo(contract="T-01")
-def test_valid_traceparent_is_continued(target: TargetClient, evidence: Evidence) -> None:
+def test_valid_traceparent_is_continued(traced: TracedProbe, evidence: Evidence) -> None:
     """A valid traceparent comes back in traceresponse with the same trace-id and a new span-id."""
-    answer = traced_get(target, [("traceparent", VALID_TRACEPARENT)])
+    answer = traced.get([("traceparent", VALID_TRACEPARENT)])
     header = answer.headers.get("traceresponse")
     parsed = parse_traceresponse(header)
-    url = f"GET {answer.url} (traceparent: {VALID_TRACEPARENT})"
+    url = f"{answer.method} {answer.url} (traceparent: {VALID_TRACEPARENT})"
     if answer.status_code >= 400:
         raise violation(
             "T-01",
@@ -79,10 +102,10 @@ def test_valid_traceparent_is_continued(target: TargetClient, evidence: Evidence
     [v for _, v in INVALID_TRACEPARENTS],
     ids=[n.replace(" ", "-") for n, _ in INVALID_TRACEPARENTS],
 )
-def test_invalid_traceparent_starts_a_new_trace(target: TargetClient, value: str) -> None:
+def test_invalid_traceparent_starts_a_new_trace(traced: TracedProbe, value: str) -> None:
     """An invalid traceparent (W3C vectors) is ignored: the request succeeds in a new trace."""
-    answer = traced_get(target, [("traceparent", value), ("tracestate", "gate=1")])
-    url = f"GET {answer.url} (traceparent: {value})"
+    answer = traced.get([("traceparent", value), ("tracestate", "gate=1")])
+    url = f"{answer.method} {answer.url} (traceparent: {value})"
     if answer.status_code >= 400:
         raise violation(
             "T-02",
@@ -108,29 +131,29 @@ def test_invalid_traceparent_starts_a_new_trace(target: TargetClient, value: str
 
 @pytest.mark.slo(contract="C-01")
 @pytest.mark.parametrize("request_id", SAFE_REQUEST_IDS)
-def test_safe_request_id_is_echoed(target: TargetClient, request_id: str) -> None:
+def test_safe_request_id_is_echoed(traced: TracedProbe, request_id: str) -> None:
     """A safe X-Request-ID comes back unchanged."""
-    answer = traced_get(target, [("X-Request-ID", request_id)])
+    answer = traced.get([("X-Request-ID", request_id)])
     echoed = answer.headers.get("x-request-id")
     if echoed != request_id:
         raise violation(
             "C-01",
             "a safe X-Request-ID was not echoed.",
-            url=f"GET {answer.url} (X-Request-ID: {request_id})",
+            url=f"{answer.method} {answer.url} (X-Request-ID: {request_id})",
             expected=f"X-Request-ID: {request_id}",
             observed=f"X-Request-ID: {echoed or '(absent)'}",
         )
 
 
 @pytest.mark.slo(contract="C-02")
-def test_request_id_is_generated_when_absent(target: TargetClient) -> None:
+def test_request_id_is_generated_when_absent(traced: TracedProbe) -> None:
     """Without X-Request-ID the target generates one, different for each request."""
-    ids = [traced_get(target, []).headers.get("x-request-id") for _ in range(2)]
+    ids = [traced.get([]).headers.get("x-request-id") for _ in range(2)]
     if not all(ids) or ids[0] == ids[1]:
         raise violation(
             "C-02",
             "no fresh X-Request-ID was generated.",
-            url=f"GET {target.url(TRACED_PATH)} twice, without X-Request-ID",
+            url=f"{traced.describe} twice, without X-Request-ID",
             expected="an X-Request-ID on each answer, different each time",
             observed=f"X-Request-ID: {ids[0] or '(absent)'}, then {ids[1] or '(absent)'}",
         )
@@ -142,9 +165,9 @@ def test_request_id_is_generated_when_absent(target: TargetClient) -> None:
     [v for _, v in UNSAFE_REQUEST_IDS],
     ids=[n.replace(" ", "-") for n, _ in UNSAFE_REQUEST_IDS],
 )
-def test_unsafe_request_id_is_replaced(target: TargetClient, value: bytes) -> None:
+def test_unsafe_request_id_is_replaced(traced: TracedProbe, value: bytes) -> None:
     """An unsafe X-Request-ID (too long, tab, non-ASCII) is replaced, never echoed."""
-    answer = traced_get(target, [("X-Request-ID", value)])
+    answer = traced.get([("X-Request-ID", value)])
     sent_back = [v for k, v in answer.headers.raw if k.lower() == b"x-request-id"]
     if value in sent_back or not sent_back:
         raise violation(
@@ -152,7 +175,7 @@ def test_unsafe_request_id_is_replaced(target: TargetClient, value: bytes) -> No
             "an unsafe X-Request-ID was echoed (header and log injection risk)."
             if value in sent_back
             else "no X-Request-ID in place of an unsafe one.",
-            url=f"GET {answer.url} (X-Request-ID: {value[:40]!r}{'…' if len(value) > 40 else ''})",
+            url=f"{answer.method} {answer.url} (X-Request-ID: {value[:40]!r}{'…' if len(value) > 40 else ''})",
             expected="a generated X-Request-ID, not the unsafe value",
             observed=f"X-Request-ID: {sent_back[0][:60]!r}" if sent_back else "X-Request-ID absent",
         )
@@ -174,13 +197,12 @@ def _log_lines(path: Path, offset: int) -> list[dict[str, Any]]:
 
 
 @pytest.mark.slo(contract="L-02")
-def test_log_line_carries_request_ids(target: TargetClient, target_log: Path) -> None:
+def test_log_line_carries_request_ids(traced: TracedProbe, target_log: Path) -> None:
     """The log line of a request has its real trace-id, span-id and request ID, never '0'."""
     trace_id = os.urandom(16).hex()
     request_id = f"hypersync-slo-gate-{os.urandom(6).hex()}"
     offset = target_log.stat().st_size
-    answer = traced_get(
-        target,
+    answer = traced.get(
         [("traceparent", f"00-{trace_id}-{os.urandom(8).hex()}-01"), ("X-Request-ID", request_id)],
     )
     deadline = time.monotonic() + LOG_WAIT
@@ -189,7 +211,7 @@ def test_log_line_carries_request_ids(target: TargetClient, target_log: Path) ->
         mine = [r for r in _log_lines(target_log, offset) if r.get("request_id") == request_id]
         if not mine:
             time.sleep(0.05)
-    url = f"GET {answer.url} (X-Request-ID: {request_id}, trace-id {trace_id})"
+    url = f"{answer.method} {answer.url} (X-Request-ID: {request_id}, trace-id {trace_id})"
     if not mine:
         raise violation(
             "L-02",
@@ -218,11 +240,11 @@ def test_log_line_carries_request_ids(target: TargetClient, target_log: Path) ->
 
 
 @pytest.mark.slo(contract="L-01")
-def test_log_lines_have_required_fields(target: TargetClient, target_log: Path) -> None:
+def test_log_lines_have_required_fields(traced: TracedProbe, target_log: Path) -> None:
     """Each log line of a request is a JSON object with timestamp, level, message and the IDs."""
     request_id = f"hypersync-slo-gate-{os.urandom(6).hex()}"
     offset = target_log.stat().st_size
-    traced_get(target, [("X-Request-ID", request_id)])
+    traced.get([("X-Request-ID", request_id)])
     deadline = time.monotonic() + LOG_WAIT
     mine: list[dict[str, Any]] = []
     while not mine and time.monotonic() < deadline:
@@ -236,7 +258,7 @@ def test_log_lines_have_required_fields(target: TargetClient, target_log: Path) 
         raise violation(
             "L-01",
             "the request's log line lacks required fields.",
-            url=f"GET {target.url(TRACED_PATH)} (X-Request-ID: {request_id})",
+            url=f"{traced.describe} (X-Request-ID: {request_id})",
             expected=f"fields {', '.join(LOG_FIELDS)}",
             observed=f"missing {', '.join(missing)}",
             log=str(target_log),
