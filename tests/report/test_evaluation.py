@@ -243,8 +243,8 @@ def _load_result(requests: int, transform: int) -> dict[str, Any]:
         "errors": 1,
         "latency": {"corrected": latency, "uncorrected": latency},
         "business_calls": {
-            "operator_executions": {"transform": transform},
-            "receipts_generated": 10,
+            "operator_executions": {"operator=transform,outcome=success": transform},
+            "receipts_generated": {"": 10},
         },
     }
 
@@ -283,7 +283,10 @@ def test_reconciliation_counts_through_a_restart_and_flags_disagreements() -> No
     kinds = {(f.kind, f.subject) for f in report.findings}
     assert ("request_count", "requests") not in kinds
     assert ("business_counter", "receipts_generated") in kinds
-    assert ("business_counter", "operator_executions{transform}") not in kinds
+    assert (
+        "business_counter",
+        "operator_executions{operator=transform,outcome=success}",
+    ) not in kinds
     assert ("latency", "latency p99") not in kinds  # 0.7 s lies within the (0.5, 1] bucket
     receipts = next(f for f in report.findings if f.subject == "receipts_generated")
     assert receipts.message.splitlines()[:3] == [

@@ -185,8 +185,8 @@ def test_clean_window_every_kpi_present_with_source_and_samples(
         "requests": sent["requests"],
         "errors": sent["errors"],
         "business_calls": {
-            "operator_executions": {"transform": sent["transform"]},
-            "policy_evaluations": {"allow": sent["allow"]},
+            "operator_executions": {"operator=transform,outcome=success": sent["transform"]},
+            "policy_evaluations": {"decision=allow": sent["allow"]},
         },
     }
     report = evaluate_window(
