@@ -84,6 +84,7 @@ class JobSettings:
     traffic_class: str | None = None
     auth_token_env: str | None = None
     auth_header: str | None = None
+    late_tolerance: float | None = None
     stages: Sequence[str] = ("check", "load", "report")
     #: ``--trace-sample R --trace-backend KIND=URL --trace-wait S`` for the load stage, or none.
     trace_args: Sequence[str] = ()
@@ -268,6 +269,8 @@ def run_job(settings: JobSettings) -> ExitCode:
                 args += ["--workers", str(settings.workers)]
             if settings.traffic_class:
                 args += ["--traffic-class", settings.traffic_class]
+            if settings.late_tolerance is not None:
+                args += ["--late-tolerance", f"{settings.late_tolerance:g}"]
             args += auth
             for host in settings.allow_targets:
                 args += ["--allow-target", host]

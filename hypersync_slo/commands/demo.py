@@ -125,6 +125,7 @@ def handle(args: argparse.Namespace) -> int:
             traffic_class=args.traffic_class,
             auth_token_env=args.auth_token_env,
             auth_header=config.traffic.auth.header if config.traffic.auth else None,
+            late_tolerance=args.late_tolerance,
             workers=args.workers,
             job="hypersync",
             log_file=stack.service.log_path,

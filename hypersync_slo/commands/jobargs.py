@@ -82,6 +82,12 @@ def add_job_arguments(
         choices=["check", "load", "report"],
         help="skip a stage (repeatable)",
     )
+    parser.add_argument(
+        "--late-tolerance",
+        type=float,
+        default=None,
+        help="a load send this many seconds after its intended time is late (default 0.010)",
+    )
     add_traffic_arguments(parser)
 
 

@@ -105,6 +105,7 @@ def handle(args: argparse.Namespace) -> int:
         traffic_class=args.traffic_class,
         auth_token_env=args.auth_token_env,
         auth_header=config.traffic.auth.header if config.traffic.auth else None,
+        late_tolerance=args.late_tolerance,
         history=None if args.no_history else args.history,
         stages=[s for s in ("check", "load", "report") if s not in args.skip],
         prometheus=lambda: prometheus_client(

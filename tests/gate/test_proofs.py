@@ -152,7 +152,11 @@ PROOFS: dict[str, Proof] = {
         breaks("business-counters-frozen"),
         "test_business_counters_count_business_calls",
         "test_business_counters_count_business_calls",
-        ("B-01 broken", "did not count the business calls", "POST /v1/operators/{operator}/execute"),
+        (
+            "B-01 broken",
+            "did not count the business calls",
+            "POST /v1/operators/{operator}/execute",
+        ),
     ),
     "no-traceresponse": Proof(
         breaks("no-traceresponse"),

@@ -1,0 +1,1 @@
+"""Test targets other than the reference service."""
