@@ -241,9 +241,55 @@ def reconcile(
                 ),
             )
         )
+    if (
+        client_errors
+        and server.errors is not None
+        and client_errors > server.errors + _count_tolerance(server.errors, tol)
+    ):
+        causes = _client_causes(load_result, routes)
+        findings.append(
+            Finding(
+                "client_errors",
+                "errors",
+                client_errors,
+                server.errors,
+                _tolerance_text(tol),
+                explain(
+                    "errors: the client counted errors the server did not count as 5xx",
+                    client=f"{client_errors:g} (load generator, all causes)",
+                    server=f"{server.errors:.6g} 5xx (prometheus)",
+                    client_causes="; ".join(f"{cause} x{n:g}" for cause, n in causes[:5])
+                    or "not in the load result",
+                    likely_cause="answers outside the declared success statuses "
+                    "(traffic.requests[].expect: a declaration that differs from the API, or ids "
+                    "the service never issued), or transport errors before the service",
+                ),
+            )
+        )
     findings.extend(_latency_findings(load_result, server, tol))
     findings.extend(_business_findings(load_result, server, tol))
     return findings
+
+
+def _client_causes(load_result: Mapping[str, Any], routes: str | None) -> list[tuple[str, float]]:
+    """The client's error causes on the judged routes, most frequent first (each names its
+    request: ``404 Not Found on GET /x/{id}``; transport causes get `` on NAME`` added)."""
+    by_request = load_result.get("by_request")
+    if not isinstance(by_request, Mapping):
+        return []
+    pattern = re.compile(routes) if routes else None
+    found: dict[str, float] = {}
+    for name, entry in by_request.items():
+        route = str(name).partition(" ")[2] or str(name)
+        if pattern is not None and not pattern.fullmatch(route):
+            continue
+        causes = entry.get("errors_by_cause") if isinstance(entry, Mapping) else None
+        if not isinstance(causes, Mapping):
+            continue
+        for cause, count in causes.items():
+            text = str(cause) if str(cause).endswith(f" on {name}") else f"{cause} on {name}"
+            found[text] = found.get(text, 0.0) + (_number(count) or 0.0)
+    return sorted(found.items(), key=lambda item: (-item[1], item[0]))
 
 
 def _latency_findings(

@@ -266,3 +266,16 @@ def test_near_valid_requests_load_or_name_a_key(requests: list[dict[str, Any]]) 
         assert message.startswith("traffic"), message
         return
     assert sum(r.weight for r in spec.requests) > 0
+
+
+def test_the_documented_example_is_the_tested_one() -> None:
+    """docs/load.md's complete example loads and is the declaration the second target's tests use."""
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "docs" / "load.md").read_text("utf-8")
+    section = text.split("## Declaring your own traffic", 1)[1]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    documented = TrafficSpec.from_mapping(yaml.safe_load(block)["traffic"])
+    tested = TrafficSpec.load(root / "tests" / "data" / "traffic" / "ledger.yaml")
+    assert documented.requests == tested.requests
+    assert documented.auth == tested.auth
+    assert documented.health_share == tested.health_share

@@ -262,3 +262,8 @@ def test_run_fails_on_ids_the_service_never_issued(
     assert "| `GET /api/v2/ledger/{entry_id}` | 404 Not Found |" in summary
     verdict = json.loads((tmp_path / "run" / "report" / "verdict.json").read_text("utf-8"))
     assert {k["name"]: k for k in verdict["kpis"]}["error_rate"]["verdict"] == "pass"
+    explained = [f for f in verdict["findings"] if f["kind"] == "client_errors"]
+    assert len(explained) == 1, verdict["findings"]
+    assert "404 Not Found on GET /api/v2/ledger/{entry_id} x" in explained[0]["message"]
+    report_md = (tmp_path / "run" / "report" / "report.md").read_text("utf-8")
+    assert "404 Not Found on GET /api/v2/ledger/{entry_id}" in report_md
