@@ -7,7 +7,7 @@ clock (``time.perf_counter``) and it keeps
   schedule (what a user arriving at that moment waits: includes any time the request spent
   queued in the client because the target or the generator was slow), and *uncorrected*, from
   the moment the request actually went onto a connection (what a closed-loop tool reports);
-* errors by cause (``connection_refused``, ``connection_reset``, ``timeout``, ``http_503``, …),
+* errors by cause (``connection_refused``, ``timeout``, ``503 Service Unavailable on GET /x``, …),
   successful business operations, sends per second, late and dropped sends;
 * a sliding window (default 10 s) of recent completions, for the abort-on-critical check.
 
