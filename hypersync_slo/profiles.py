@@ -133,8 +133,11 @@ class HttpMetrics:
         return 1000.0 if self.unit == "ms" else 1.0
 
     def le(self, seconds: float) -> float:
-        """The ``le`` bound of a threshold given in seconds, in the histogram's unit."""
-        return seconds * self.scale
+        """The ``le`` bound of a threshold given in seconds, in the histogram's unit.
+
+        Rounded to 9 decimals, so 0.07 s is the bucket ``70``, not ``70.00000000000001``.
+        """
+        return seconds if self.unit == "s" else round(seconds * self.scale, 9)
 
     def seconds(self, bound: float) -> float:
         """A bucket bound (or histogram_quantile value) of the histogram, in seconds."""

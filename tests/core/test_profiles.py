@@ -60,6 +60,7 @@ def test_millisecond_profile_scales_thresholds_to_its_buckets() -> None:
     """opentelemetry-legacy: a 0.5 s threshold is the le="500" bucket; quantiles come back in s."""
     http = config("metrics: {profile: opentelemetry-legacy}\n").http
     assert http.le(0.5) == 500.0
+    assert http.le(0.07) == 70.0  # 0.07 * 1000 is 70.00000000000001 in floating point
     assert http.seconds(250.0) == 0.25
     assert http.in_seconds("q") == "(q) / 1000"
 
