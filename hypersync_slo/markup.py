@@ -11,9 +11,15 @@ from __future__ import annotations
 import re
 
 _BACKTICKS = re.compile(r"`+")
-#: Characters that start Markdown syntax inline (CommonMark's escapable punctuation, minus
-#: the ones harmless mid-sentence like '.', ',' or '-').
-_INLINE_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+#: Characters that start Markdown syntax inline: emphasis, code, links, HTML, tables.
+#: An underscore inside a word (``latency_p99``) cannot start emphasis and stays as it is.
+_INLINE_SPECIAL = re.compile(r"[\\`*\[\]<>|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+#: What turns the start of a line into a block: a heading, quote, list item or rule.
+_BLOCK_START = re.compile(r"^(\d{1,9})([.)])|^([#>+\-=])")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return "\\" + match[0]
 
 
 def _longest_backtick_run(text: str) -> int:
@@ -36,11 +42,14 @@ def fence(text: object, info: str = "text") -> list[str]:
 
 
 def cell(text: object) -> str:
-    """``text`` for a table cell: on one line, pipes and backticks escaped."""
-    value = " ".join(str(text).split())
-    return value.replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`")
+    """``text`` for a table cell: on one line, pipes, backticks and inline syntax escaped."""
+    return _INLINE_SPECIAL.sub(_escape, " ".join(str(text).split()))
 
 
 def plain(text: object) -> str:
-    """``text`` as literal inline Markdown: on one line, every syntax character escaped."""
-    return _INLINE_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    """``text`` as literal Markdown: on one line, inline syntax and a block start escaped.
+
+    Safe at the start of a line or a list item as well as mid-sentence.
+    """
+    value = _INLINE_SPECIAL.sub(_escape, " ".join(str(text).split()))
+    return _BLOCK_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", value, count=1)

@@ -14,6 +14,7 @@ from typing import Any
 from hypersync_slo import markup
 from hypersync_slo.audit.criteria import Evaluation
 from hypersync_slo.audit.evaluation import AuditReport, SloAudit, iso
+from hypersync_slo.errors import OutputUnwritable, explain
 from hypersync_slo.exitcodes import ExitCode
 from hypersync_slo.outputs import write_text
 from hypersync_slo.redaction import redact_url
@@ -306,7 +307,26 @@ def write_audit(
     out_dir.mkdir(parents=True, exist_ok=True)
     document = finite(audit_document(report, criteria, recorded))
     paths = {"json": out_dir / AUDIT_JSON, "markdown": out_dir / AUDIT_MD}
-    # atomic, secrets masked: a failed write leaves no 0-byte audit.json
-    write_text(paths["json"], json.dumps(document, indent=2, allow_nan=False) + "\n")
-    write_text(paths["markdown"], render_markdown(report, criteria, recorded) + "\n")
+    texts = {
+        "json": json.dumps(document, indent=2, allow_nan=False) + "\n",
+        "markdown": render_markdown(report, criteria, recorded) + "\n",
+    }
+    written: list[str] = []
+    failed: list[str] = []
+    for key, text in texts.items():
+        try:  # atomic, secrets masked: a failed write leaves no 0-byte audit.json
+            write_text(paths[key], text)
+            written.append(paths[key].name)
+        except OutputUnwritable as exc:
+            failed.append(f"{paths[key].name} ({str(exc).splitlines()[0]})")
+    if failed:
+        raise OutputUnwritable(
+            explain(
+                f"could not write {len(failed)} of the audit's files in {out_dir}.",
+                not_written="; ".join(failed),
+                written=", ".join(written) or "nothing",
+                verdict=report.verdict.value,
+                what_to_do="free space or fix permissions and run the audit again",
+            )
+        )
     return paths

@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from hypersync_slo import markup
 from hypersync_slo.alerting.fired import fired_alerts
 from hypersync_slo.alerting.render import render_files, write_files
 from hypersync_slo.alerting.rules import Timing
@@ -26,6 +27,7 @@ from hypersync_slo.errors import HyperSyncSloError
 from hypersync_slo.exitcodes import ExitCode, epilog
 from hypersync_slo.extras import require
 from hypersync_slo.inputs import seconds_arg
+from hypersync_slo.outputs import write_text
 from hypersync_slo.pipeline import JobSettings, run_job
 from hypersync_slo.runpage import publish_run_page
 from hypersync_slo.stack import Stack
@@ -167,7 +169,8 @@ def report_fired_alerts(prometheus_url: str, start: float, end: float, out: Path
         print(f"\nalerts: could not list fired alerts: {exc}", flush=True)
         return
     lines = [alert.describe() for alert in fired]
-    (out / "alerts-fired.json").write_text(
+    write_text(
+        out / "alerts-fired.json",
         json.dumps(
             [
                 {
@@ -183,10 +186,14 @@ def report_fired_alerts(prometheus_url: str, start: float, end: float, out: Path
             indent=2,
         )
         + "\n",
-        "utf-8",
     )
-    with (out / "summary.md").open("a", encoding="utf-8") as summary:
-        summary.write("\n## Alerts that fired during the run (source: prometheus, ALERTS)\n\n")
-        summary.write("".join(f"- {line}\n" for line in lines) or "- none\n")
+    summary = out / "summary.md"
+    before = summary.read_text("utf-8") if summary.is_file() else ""
+    write_text(  # atomic: the summary is whole with or without the alerts, never cut
+        summary,
+        before
+        + "\n## Alerts that fired during the run (source: prometheus, ALERTS)\n\n"
+        + ("".join(f"- {markup.plain(line)}\n" for line in lines) or "- none\n"),
+    )
     print("\n=== alerts that fired during the run (prometheus, generated rules with demo timing)")
     print("".join(f"  {line}\n" for line in lines) or "  none", flush=True)

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from hypersync_slo.errors import MalformedExposition, TargetUnreachable, UsageError, explain
 from hypersync_slo.exitcodes import ExitCode, epilog
@@ -151,6 +151,24 @@ def _fetch(url: str, accept: str, args: argparse.Namespace) -> tuple[str, str | 
     return fetched.text, fetched.content_type
 
 
+#: Largest exposition read from a file or stdin (the same bound as a scrape).
+MAX_FILE_BYTES = 10_000_000
+
+
+def _bounded(stream: BinaryIO, source: str) -> bytes:
+    """At most ``MAX_FILE_BYTES`` from ``stream``; more is a malformed exposition (exit 6)."""
+    body = stream.read(MAX_FILE_BYTES + 1)
+    if len(body) > MAX_FILE_BYTES:
+        raise MalformedExposition(
+            explain(
+                f"the exposition in {source} is larger than the limit",
+                limit=f"{MAX_FILE_BYTES} bytes",
+                observed=f"more than {MAX_FILE_BYTES} bytes (stopped reading)",
+            )
+        )
+    return body
+
+
 def _read(args: argparse.Namespace) -> tuple[str, str, str | None, bool]:
     """(source label, text, content type, whether to check the content type)."""
     target: str = args.target
@@ -158,7 +176,7 @@ def _read(args: argparse.Namespace) -> tuple[str, str, str | None, bool]:
         text, content_type = _fetch(target, _ACCEPT[args.format], args)
         return target, text, content_type, True
     if target == "-":
-        source, body = "<stdin>", sys.stdin.buffer.read()
+        source, body = "<stdin>", _bounded(sys.stdin.buffer, "<stdin>")
     else:
         path = Path(target)
         if not path.is_file():
@@ -168,7 +186,11 @@ def _read(args: argparse.Namespace) -> tuple[str, str, str | None, bool]:
                     expected="an http(s):// URL, a file, or - for stdin",
                 )
             )
-        source, body = target, path.read_bytes()
+        try:
+            with path.open("rb") as stream:
+                source, body = target, _bounded(stream, target)
+        except OSError as exc:
+            raise UsageError(f"cannot read {target}: {exc.strerror or exc}.") from None
     content_type = args.content_type or _FILE_CONTENT_TYPES[args.format]
     return source, decode_body(body, source), content_type, args.content_type is not None
 

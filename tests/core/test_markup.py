@@ -10,7 +10,7 @@ from hypersync_slo import markup
 
 MD = MarkdownIt("commonmark").enable("table")
 HOSTILE = st.text(
-    alphabet=st.sampled_from(list("`|*_#[]()<>!~\\\n -aZ0")),
+    alphabet=st.sampled_from(list("`|*_#[]()<>!~\\\n -aZ01.+=:&;")),
     min_size=1,
     max_size=30,
 )
@@ -64,6 +64,9 @@ def test_cells_keep_the_table_shape(left: str, right: str) -> None:
     tokens = MD.parse(document)
     cells = [t for t in tokens if t.type == "td_open"]
     assert len(cells) == 3
+    body = [t for t in tokens if t.type == "inline"][3:]
+    kinds = {c.type for t in body for c in t.children or []}
+    assert kinds <= {"text"}, kinds
 
 
 @settings(max_examples=150, deadline=None)
@@ -75,3 +78,24 @@ def test_plain_renders_literally(text: str) -> None:
     children = inline_tokens("note: " + markup.plain(text))
     kinds = {getattr(c, "type", "") for c in children}
     assert kinds <= {"text", "softbreak"}, kinds
+
+
+@settings(max_examples=150, deadline=None)
+@given(HOSTILE)
+def test_plain_is_safe_as_a_list_item(text: str) -> None:
+    """``- plain(x)`` is one list item holding one paragraph of text, whatever ``x`` starts with."""
+    if not " ".join(text.split()):
+        return
+    tokens = MD.parse("- " + markup.plain(text))
+    kinds = [t.type for t in tokens]
+    assert kinds == [
+        "bullet_list_open",
+        "list_item_open",
+        "paragraph_open",
+        "inline",
+        "paragraph_close",
+        "list_item_close",
+        "bullet_list_close",
+    ], kinds
+    children = {c.type for t in tokens if t.type == "inline" for c in t.children or []}
+    assert children <= {"text", "softbreak"}, children
