@@ -910,6 +910,8 @@ class Growth:
     #: The job's ``process_start_time_seconds`` series: a change marks a restart.
     process_starts: str = ""
     max_points: int = 1500
+    #: At most this many raw samples in all (series × scrapes) are pulled for one counter.
+    max_samples: int = 300_000
     _restarts: dict[str, frozenset[float]] = field(default_factory=dict, compare=False)
 
     @property
@@ -929,7 +931,7 @@ class Growth:
         last = f"last_over_time({series}[{LOOKBACK}])"
         total = f"sum by ({', '.join(labels)}) ({last})" if labels else f"sum({last})"
         if self.exact:
-            if self.interval and points_in(self.start, self.end, self.interval) <= self.max_points:
+            if self._raw_fits(series):
                 return self._raw(labels, series)
             resets = self.client.instant(
                 f"sum(resets({series}[{duration(self.seconds + LOOKBACK_SECONDS)}]))", self.end
@@ -950,6 +952,19 @@ class Growth:
         return Counted(
             self._values(got, labels), fallback, "increase() over the window (extrapolated)"
         )
+
+    def _raw_fits(self, series: str) -> bool:
+        """Whether reading every raw sample of ``series`` stays within the bounds."""
+        if not self.interval:
+            return False
+        points = points_in(self.start, self.end, self.interval)
+        if points > self.max_points:
+            return False
+        found = self.client.instant(
+            f"count(count_over_time({series}[{duration(self.end - self.start)}]))", self.end
+        )
+        count = sum(s.value for s in found if math.isfinite(s.value))
+        return count * points <= self.max_samples
 
     def _raw(self, labels: tuple[str, ...], series: str) -> Counted:
         baseline = {
