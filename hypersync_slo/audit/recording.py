@@ -76,15 +76,25 @@ def entry_from_verdict_json(path: Path, *, kind: str = "run") -> Entry:
     file = path / "verdict.json" if path.is_dir() else path
     try:
         data: Any = json.loads(file.read_text("utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise UsageError(f"cannot read the verdict file {file}: {exc}") from exc
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, not JSON
+        raise UsageError(f"cannot read the verdict file {file}: {exc}") from None
     if not isinstance(data, Mapping) or "window" not in data or "kpis" not in data:
         raise UsageError(f"{file} is not a verdict.json (no window or kpis).")
-    window = data["window"]
 
     def unix(text: str) -> float:
         return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
 
+    try:
+        return _entry(data, kind=kind, file=file, unix=unix)
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise UsageError(
+            f"{file} is not a verdict.json this tool wrote: {type(exc).__name__}: {exc}."
+        ) from None
+
+
+def _entry(data: Mapping[str, Any], *, kind: str, file: Path, unix: Any) -> Entry:
+    """The entry of a parsed verdict.json (raises KeyError/TypeError/ValueError on a bad shape)."""
+    window = data["window"]
     kpis = [k for k in data["kpis"] if isinstance(k, Mapping)]
     return Entry(
         kind=kind,

@@ -832,3 +832,23 @@ def test_lint_metrics_reads_a_bounded_file_and_never_blocks_on_a_pipe(tmp_path: 
     done = run_here(["lint-metrics", str(fifo)])
     assert done.code == ExitCode.USAGE, done.err
     assert_clean(done)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xff\xfe not utf-8",
+        b"[1, 2]",
+        b'{"window": {"start": "x"}, "kpis": 5}',
+        b'{"window": 1, "kpis": []}',
+    ],
+)
+def test_history_import_of_a_hostile_verdict_is_exit_2(body: bytes, tmp_path: Path) -> None:
+    """history --import of a file that is not our verdict.json: exit 2 naming it, nothing recorded."""
+    verdict = tmp_path / "verdict.json"
+    verdict.write_bytes(body)
+    history = tmp_path / "history.sqlite"
+    done = run_here(["history", "--history", str(history), "--import", str(verdict)])
+    assert done.code == ExitCode.USAGE, done.err
+    assert "verdict" in done.err
+    assert_clean(done)
