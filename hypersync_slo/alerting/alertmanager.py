@@ -28,12 +28,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import httpx
-import yaml
 
 from hypersync_slo.alerting.rules import SEVERITIES, dump_yaml
 from hypersync_slo.config import parse_quantity
 from hypersync_slo.errors import ConfigError, PrometheusUnavailable, explain
 from hypersync_slo.processes import ManagedProcess, find_tool, free_port
+from hypersync_slo.yamlfiles import load_yaml, read_text_file
 
 HOST = "127.0.0.1"
 ReceiverKind = Literal["pagerduty", "slack", "email"]
@@ -256,12 +256,7 @@ def load_routing(path: str | Path | None) -> RoutingSpec:
     if path is None:
         return routing_from_mapping(DEFAULT_ROUTING, source="<default routing>")
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text("utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read the routing file {p}: {exc.strerror or exc}.") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p} is not valid YAML: {exc}") from exc
+    data = load_yaml(read_text_file(p, what="routing file"), source=str(p))
     if not isinstance(data, dict):
         raise ConfigError(
             f"{p}: the routing file must be a YAML mapping with 'routes' and 'receivers'."

@@ -165,8 +165,8 @@ def read_load_result(path: Path) -> dict[str, Any]:
         data = json.loads(file.read_text("utf-8"))
     except OSError as exc:
         raise UsageError(f"--load-result: cannot read {file}: {exc.strerror or exc}.") from exc
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"--load-result: {file} is not JSON: {exc}.") from exc
+    except ValueError as exc:  # not UTF-8, or not JSON
+        raise UsageError(f"--load-result: {file} is not JSON text: {exc}.") from None
     if not isinstance(data, dict):
         raise UsageError(f"--load-result: {file} must hold a JSON object.")
     return data

@@ -852,3 +852,32 @@ def test_history_import_of_a_hostile_verdict_is_exit_2(body: bytes, tmp_path: Pa
     assert done.code == ExitCode.USAGE, done.err
     assert "verdict" in done.err
     assert_clean(done)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["report", "--prometheus-url", "http://127.0.0.1:9", "--load-result", "{bad}"],
+            ExitCode.USAGE,
+        ),
+        (
+            ["audit", "--prometheus-url", "http://127.0.0.1:9", "--criteria", "{bad}"],
+            ExitCode.BAD_CONFIG,
+        ),
+        (["render", "--out", "{out}", "--routing", "{bad}"], ExitCode.BAD_CONFIG),
+        (["render", "--out", "{out}", "--kpis", "{bad}"], ExitCode.BAD_CONFIG),
+        (["load", "--target-url", "http://127.0.0.1:9", "--traffic", "{bad}"], ExitCode.BAD_CONFIG),
+    ],
+)
+def test_every_input_file_that_is_not_utf8_is_refused(
+    args: list[str], expected: ExitCode, tmp_path: Path
+) -> None:
+    """Load results, criteria, routing, KPI and traffic files of raw bytes: exit 2 or 7, named."""
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes(b"\xff\xfe\x00 not text")
+    argv = [a.format(bad=bad, out=tmp_path / "out") for a in args]
+    done = run_here(argv)
+    assert done.code == expected, done.err
+    assert str(bad) in done.err
+    assert_clean(done)
