@@ -279,3 +279,25 @@ def test_the_documented_example_is_the_tested_one() -> None:
     assert documented.requests == tested.requests
     assert documented.auth == tested.auth
     assert documented.health_share == tested.health_share
+
+
+def test_the_readme_example_loads() -> None:
+    """README's "Your API, declared once" example is a valid declaration."""
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "README.md").read_text("utf-8")
+    block = text.split("**Your API, declared once**", 1)[1].split("```yaml\n", 1)[1]
+    spec = TrafficSpec.from_mapping(yaml.safe_load(block.split("```", 1)[0])["traffic"])
+    assert spec.auth == AuthSpec(token_env="HS_TOKEN")
+    assert spec.requests[1].captures == ("POST /api/v2/ledger",)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_values)
+def test_any_traffic_section_of_an_slo_file_loads_or_names_the_key(data: Any) -> None:
+    """Property: through SloConfig, any traffic: value loads or is exit 7 naming traffic."""
+    message = ""
+    try:
+        SloConfig.from_mapping({"objectives": {}, "traffic": data}, source="p.yaml")
+    except ConfigError as exc:
+        message = str(exc)
+    assert not message or "traffic" in message, message
