@@ -20,7 +20,7 @@ from hypersync_slo.loadgen.recorder import Recorder
 from hypersync_slo.loadgen.result import RunInfo, merge_parts, summary_markdown, write_result
 from hypersync_slo.loadgen.safety import check_duration, check_rate, check_target, parse_duration
 from hypersync_slo.loadgen.schedule import Schedule
-from hypersync_slo.loadgen.traffic import PlannedRequest, TrafficModel
+from hypersync_slo.loadgen.traffic import PlannedRequest, TrafficModel, TrafficSource, make_model
 from hypersync_slo.loadgen.verdict import critical_breach, evaluate, exit_code
 
 __all__ = [
@@ -32,12 +32,14 @@ __all__ = [
     "RunInfo",
     "Schedule",
     "TrafficModel",
+    "TrafficSource",
     "check_duration",
     "check_rate",
     "check_target",
     "critical_breach",
     "evaluate",
     "exit_code",
+    "make_model",
     "merge_parts",
     "parse_duration",
     "run_load",
