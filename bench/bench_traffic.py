@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import builtin_traffic  # noqa: E402
 
 from hypersync_slo.config import SloConfig  # noqa: E402
-from hypersync_slo.loadgen.traffic import TrafficModel  # noqa: E402
+from hypersync_slo.traffic import TrafficModel  # noqa: E402
 from hypersync_slo.traffic_spec import TrafficSpec  # noqa: E402
 
 #: Canned answers by request name prefix: enough for every settle() path (captures, labels).

@@ -27,7 +27,7 @@ key (``traffic.requests[2].params.id``), never a traceback::
 
 Foundation layer: imports only ``errors``, ``yamlfiles`` and ``redaction`` (the token is read through
 ``redaction.secret_from_env``, so it is validated and masked like every secret); the compiled, seeded generator that draws from a
-declaration lives in ``loadgen/traffic.py``.
+declaration lives in ``traffic.py``.
 """
 
 from __future__ import annotations

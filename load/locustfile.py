@@ -2,7 +2,7 @@
 
 The requests of the SLO file's ``traffic:`` section (``--slo-config FILE``, ``--traffic FILE``;
 by default the packaged HyperSync mix: operator executions, policy evaluations, receipt creation
-and reads, agent actions) and health probes at their share (``hypersync_slo.loadgen.traffic``),
+and reads, agent actions) and health probes at their share (``hypersync_slo.traffic``),
 every request named by its declared name, success judged by its declared statuses. This is
 Locust's usual *closed* model: N users, each waiting for its answer before the next request,
 paced by ``constant_throughput(10)`` (100 users = about 1000 requests/s)::
@@ -30,7 +30,7 @@ from typing import Any
 from locust import FastHttpUser, constant_throughput, events, task
 
 from hypersync_slo.config import SloConfig
-from hypersync_slo.loadgen.traffic import TrafficSource, make_model, status_cause
+from hypersync_slo.traffic import TrafficSource, make_model, status_cause
 
 _user_numbers = itertools.count()
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from hypersync_slo.audit.history import resolve_path
 from hypersync_slo.config import SloConfig, parse_quantity
 from hypersync_slo.errors import ConfigError, UsageError
-from hypersync_slo.loadgen.traffic import make_model
 from hypersync_slo.outputs import probe_dir, probe_file
+from hypersync_slo.traffic import make_model
 
 
 def seconds(text: str) -> float:

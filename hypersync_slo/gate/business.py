@@ -17,7 +17,7 @@ from hypersync_slo.config import SloConfig
 from hypersync_slo.exposition import Exposition
 from hypersync_slo.gate.client import Answer, TargetClient
 from hypersync_slo.gate.scrape import TEXT_ACCEPT, parse_answer, scrape
-from hypersync_slo.loadgen.traffic import PlannedRequest, TrafficModel, counter_name
+from hypersync_slo.traffic import PlannedRequest, TrafficModel, counter_name
 from hypersync_slo.traffic_spec import TrafficSpec
 
 #: Most requests sent to reach one declared request through its captures.

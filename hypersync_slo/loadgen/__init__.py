@@ -20,8 +20,8 @@ from hypersync_slo.loadgen.recorder import Recorder
 from hypersync_slo.loadgen.result import RunInfo, merge_parts, summary_markdown, write_result
 from hypersync_slo.loadgen.safety import check_duration, check_rate, check_target, parse_duration
 from hypersync_slo.loadgen.schedule import Schedule
-from hypersync_slo.loadgen.traffic import PlannedRequest, TrafficModel, TrafficSource, make_model
 from hypersync_slo.loadgen.verdict import critical_breach, evaluate, exit_code
+from hypersync_slo.traffic import PlannedRequest, TrafficModel, TrafficSource, make_model
 
 __all__ = [
     "LatencyHistogram",

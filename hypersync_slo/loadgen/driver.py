@@ -53,7 +53,7 @@ from hypersync_slo.loadgen.recorder import Recorder
 from hypersync_slo.loadgen.schedule import ARRIVAL_KINDS, Schedule
 from hypersync_slo.loadgen.sender import Sender
 from hypersync_slo.loadgen.tracetags import TraceTagger
-from hypersync_slo.loadgen.traffic import (
+from hypersync_slo.traffic import (
     PlannedRequest,
     TrafficSource,
     make_model,

@@ -18,8 +18,8 @@ from typing import Any
 
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import explain
-from hypersync_slo.loadgen.traffic import counter_name
 from hypersync_slo.report.kpis import QuantileEstimate
+from hypersync_slo.traffic import counter_name
 
 #: The load result's latency keys and the quantile each stands for.
 CLIENT_QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99, "p999": 0.999}

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from hypersync_slo.loadgen.sender import ProtocolError, Sender, parse_response
-from hypersync_slo.loadgen.traffic import TrafficModel
 from hypersync_slo.processes import free_port
 from hypersync_slo.stack import ReferenceService
+from hypersync_slo.traffic import TrafficModel
 
 
 @dataclass

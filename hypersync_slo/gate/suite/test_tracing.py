@@ -30,7 +30,7 @@ from hypersync_slo.gate.tracing import (
     parse_traceresponse,
     raw_traceresponse_trace_id,
 )
-from hypersync_slo.loadgen.traffic import PlannedRequest
+from hypersync_slo.traffic import PlannedRequest
 
 LOG_WAIT = 3.0
 LOG_FIELDS = ("timestamp", "level", "message", "trace_id", "span_id", "request_id")

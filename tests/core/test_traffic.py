@@ -10,7 +10,7 @@ import pytest
 
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import ConfigError, UsageError
-from hypersync_slo.loadgen.traffic import TrafficModel, make_model, status_cause
+from hypersync_slo.traffic import TrafficModel, make_model, status_cause
 from hypersync_slo.traffic_spec import TrafficSpec
 
 EXECUTE = "POST /v1/operators/{operator}/execute"
