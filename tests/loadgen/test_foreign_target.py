@@ -267,3 +267,27 @@ def test_run_fails_on_ids_the_service_never_issued(
     assert "404 Not Found on GET /api/v2/ledger/{entry_id} x" in explained[0]["message"]
     report_md = (tmp_path / "run" / "report" / "report.md").read_text("utf-8")
     assert "404 Not Found on GET /api/v2/ledger/" in report_md  # escaped Markdown after it
+
+
+def test_plain_locustfile_sends_the_declared_traffic(
+    start_ledger: StartLedger, tmp_path: Path
+) -> None:
+    """`locust -f load/locustfile.py --traffic FILE`: the declared requests, statuses and token."""
+    ledger = start_ledger()
+    argv = ["-f", str(ROOT / "load" / "locustfile.py"), "--headless", "-u", "5", "-r", "5"]
+    argv += ["-t", "3s", "--host", ledger.url, "--traffic", str(TRAFFIC)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "locust", *argv, "--json-file", str(tmp_path / "stats")],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+        cwd=ROOT,
+        env={**os.environ, "LEDGER_TOKEN": TOKEN},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    entries = json.loads((tmp_path / "stats.json").read_text("utf-8"))
+    names = {entry["name"] for entry in entries}
+    assert "PUT /api/v2/agents/{agent}/heartbeat" in names
+    assert "POST /api/v2/ops/{op}:run" in names
+    assert sum(entry["num_failures"] for entry in entries) == 0, proc.stderr[-2000:]
