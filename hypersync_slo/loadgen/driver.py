@@ -26,11 +26,13 @@ send is *dropped* (counted, never sent) so memory stays bounded while a target s
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import logging
 import os
 import resource
 import socket
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -64,6 +66,7 @@ PART_MESSAGE = "hypersync_slo_part"
 REPORT_INTERVAL = 1.0
 #: Longest kernel sleep of the lean scheduler before it lets the other greenlets run.
 KERNEL_SLEEP_MAX = 0.005
+PR_SET_TIMERSLACK = 29
 log = logging.getLogger("hypersync_slo.loadgen.driver")
 
 
@@ -179,6 +182,20 @@ def traffic_model(opts: Any, seed: str) -> TrafficSource:
     )
 
 
+def _tight_timer_slack() -> None:
+    """Ask Linux to end this thread's sleeps on time: timer slack 1 ns instead of 50 µs.
+
+    The slack lets the kernel wake a sleep up to 50 µs late to batch wake-ups; every send of
+    the lean scheduler would inherit that lateness in its corrected latency.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        log.debug("could not set the timer slack", exc_info=True)
+
+
 def _rss_bytes() -> int:
     try:
         pages = int(Path("/proc/self/statm").read_text().split()[1])
@@ -267,6 +284,7 @@ class OpenModelRun:
         self.recorder = Recorder(origin=self.origin, late_tolerance=self.late_tolerance)
         self.pending = 0
         self.sender: Sender | None = None
+        self._writing: Any = None
         self.due = 0
         self.finished = False
         self.stopping = False
@@ -288,46 +306,88 @@ class OpenModelRun:
         self.recorder = Recorder(origin=self.origin, late_tolerance=self.late_tolerance)
         self.cpu_start = _cpu_seconds()
         reporter = gevent.spawn(self._report_loop)
-        origin = self.origin
-        spawn = gevent.spawn
-        wait = self._waiter(sender)
-        started = self.recorder.started
-        for offset in self.schedule.offsets():
-            intended = origin + offset
-            delay = intended - perf()
-            if delay > 0:
-                while delay > 0:
-                    wait(delay)
-                    delay = intended - perf()
-            elif self.due % 32 == 0:
-                gevent.sleep(0)  # behind schedule: still let responses be handled
-                if sender is not None:
-                    sender.poll()
-            if self.stopping:
-                break
-            self.due += 1
-            request = self.model.next()
-            if self.in_client() >= self.max_pending:
-                self.recorder.dropped_send(request.name)
-                continue
-            if sender is None:
-                self.pending += 1
-                spawn(self._send, request, intended)
-            else:
-                started(intended, perf())
-                tagged = self.tagger.tag(request.headers) if self.tagger.share else None
-                sender.submit(
-                    request if tagged is None else _Tagged(request, tagged[0], tagged[1]),
-                    intended,
-                )
-        deadline = perf() + self.timeout + 2.0
-        while self.in_client() and perf() < deadline and not self.stopping:
-            wait(0.005)
+        if sender is None:
+            self._run_greenlets()
+        else:
+            self._run_lean(sender)
         self.finished = True
         reporter.kill(block=False)
         self.publish(final=True)
         if sender is not None:
             sender.close()
+
+    def _run_greenlets(self) -> None:
+        """The schedule through a greenlet per request (geventhttpclient; ``https://``)."""
+        perf = time.perf_counter
+        origin = self.origin
+        spawn = gevent.spawn
+        for offset in self.schedule.offsets():
+            intended = origin + offset
+            delay = intended - perf()
+            if delay > 0:
+                gevent.sleep(delay)
+            elif self.due % 32 == 0:
+                gevent.sleep(0)  # behind schedule: still let responses be handled
+            if self.stopping:
+                break
+            self.due += 1
+            request = self.model.next()
+            if self.pending >= self.max_pending:
+                self.recorder.dropped_send(request.name)
+                continue
+            self.pending += 1
+            spawn(self._send, request, intended)
+        deadline = perf() + self.timeout + 2.0
+        while self.pending and perf() < deadline and not self.stopping:
+            gevent.sleep(0.02)
+
+    def _run_lean(self, sender: Sender) -> None:
+        """The schedule through the lean sender: one kernel sleep per send, nothing per response.
+
+        The next request is planned before its time, so that on waking the scheduler only
+        sends; the housekeeping (Locust's other greenlets, reading the answers that arrived,
+        which the kernel has timestamped) comes after the send, not before it.
+        """
+        perf = time.perf_counter
+        origin = self.origin
+        started = self.recorder.started
+        submit = sender.submit
+        poll = sender.poll
+        tagger = self.tagger
+        wait = self._waiter(sender)
+        yield_to_gevent = gevent.sleep
+        _tight_timer_slack()
+        next_yield = 0.0
+        request = self.model.next()
+        for offset in self.schedule.offsets():
+            intended = origin + offset
+            delay = intended - perf()
+            while delay > 0:
+                wait(delay)
+                delay = intended - perf()
+            if self.stopping:
+                break
+            self.due += 1
+            if sender.pending >= self.max_pending:
+                self.recorder.dropped_send(request.name)
+            else:
+                started(intended, perf())
+                tagged = tagger.tag(request.headers) if tagger.share else None
+                submit(
+                    request if tagged is None else _Tagged(request, tagged[0], tagged[1]),
+                    intended,
+                )
+            now = perf()
+            if now >= next_yield:  # Locust's greenlets: reporter, heartbeats, messages
+                yield_to_gevent(0)
+                next_yield = now + KERNEL_SLEEP_MAX
+            poll()
+            request = self.model.next()
+        deadline = perf() + self.timeout + 2.0
+        while sender.pending and perf() < deadline and not self.stopping:
+            wait(KERNEL_SLEEP_MAX)
+            yield_to_gevent(0)
+            poll()
 
     def _lean_sender(self) -> Sender | None:
         """The lean sender for an ``http://`` target (None: greenlets and geventhttpclient)."""
@@ -344,20 +404,18 @@ class OpenModelRun:
         )
         return self.sender
 
-    def _waiter(self, sender: Sender | None) -> Any:
-        """``wait(seconds)``: sleep until then, handling what the sender has ready on waking.
+    def _waiter(self, sender: Sender) -> Any:
+        """``wait(seconds)``: sleep in the kernel until then, at most ``KERNEL_SLEEP_MAX``.
 
         The sender's responses carry kernel receive timestamps, so the scheduler need not wake
-        for them: it sleeps until the next send. It sleeps in the kernel directly (``time.sleep``
-        or ``select`` as they were before gevent patched them: a gevent sleep costs twice the
-        CPU of a kernel one here), at most ``KERNEL_SLEEP_MAX`` at a time, and after every wake
-        yields to gevent once so Locust's own greenlets (the reporter, heartbeats, messages to
-        the master, signal handlers) run at least that often. Only when something is urgent
-        (requests waiting for a connection, connects, partial writes, or no timestamps) it also
-        wakes as soon as a connection is ready.
+        for them: it sleeps until the next send, in the kernel directly (``time.sleep`` or
+        ``select`` as they were before gevent patched them: a gevent sleep costs about twice
+        the CPU of a kernel one here, and wakes later). A longer wait is cut into
+        ``KERNEL_SLEEP_MAX`` slices with gevent's other greenlets run and the answers read
+        between them. When something is urgent (requests waiting for a connection, connects,
+        partial writes, or no timestamps) it also wakes as soon as a connection is ready, and
+        handles it.
         """
-        if sender is None:
-            return gevent.sleep
         kernel_sleep = get_original("time", "sleep")
         kernel_select = get_original("select", "select")
         yield_to_gevent = gevent.sleep
@@ -365,13 +423,15 @@ class OpenModelRun:
         poll = sender.poll
 
         def wait(seconds: float) -> None:
-            seconds = min(seconds, KERNEL_SLEEP_MAX)
             if sender.urgent:
-                kernel_select(fd, [], [], seconds)
-            else:
+                kernel_select(fd, [], [], min(seconds, KERNEL_SLEEP_MAX))
+                poll()
+            elif seconds <= KERNEL_SLEEP_MAX:
                 kernel_sleep(seconds)
-            yield_to_gevent(0)
-            poll()
+            else:
+                kernel_sleep(KERNEL_SLEEP_MAX)
+                yield_to_gevent(0)
+                poll()
 
         return wait
 
@@ -489,6 +549,26 @@ class OpenModelRun:
             gevent.sleep(REPORT_INTERVAL)
             self.publish(final=False)
 
+    def _write_part(self, part: dict[str, Any], *, final: bool) -> None:
+        """Write the part file in gevent's thread pool, off the scheduler's loop.
+
+        A write and rename on a busy disk can take 100 ms, and in the loop it would delay every
+        send meanwhile. A second's part is skipped while the previous one is still being
+        written; the final part waits for that write, then is written before returning, so an
+        older part never replaces it.
+        """
+        writing = self._writing
+        out = self.out
+        assert out is not None, "only called with --open-out"
+        if final:
+            if writing is not None:
+                writing.wait()
+            write_part(out, self.index, part)
+            return
+        if writing is not None and not writing.ready():
+            return
+        self._writing = gevent.get_hub().threadpool.spawn(write_part, out, self.index, part)
+
     def publish(self, *, final: bool, interrupted: bool = False) -> None:
         """Send or write this process's part (the final one only once)."""
         if self.published_final:
@@ -524,7 +604,7 @@ class OpenModelRun:
             if isinstance(runner, WorkerRunner):
                 runner.send_message(PART_MESSAGE, part)
             elif self.out is not None:
-                write_part(self.out, self.index, part)
+                self._write_part(part, final=final)
         except Exception:
             log.exception("could not publish the load part")
         if (

@@ -264,6 +264,12 @@ class _Display:
         self.last = 0.0
         self.width = 0
 
+    def due(self) -> bool:
+        """Whether a line shown now would be printed (so it is only computed then)."""
+        if self.stream is None:
+            return False
+        return time.monotonic() - self.last >= (TTY_REFRESH if self.tty else PLAIN_REFRESH)
+
     def show(self, line: str, *, force: bool = False) -> None:
         if self.stream is None:
             return
@@ -352,7 +358,8 @@ def run_load(plan: LoadPlan, config: SloConfig, *, display: TextIO | None = None
             proc.start()
         while True:
             parts = read_parts(parts_dir)
-            screen.show(progress_line(parts, plan))
+            if screen.due():  # decoding the histograms for it costs ~10 ms
+                screen.show(progress_line(parts, plan))
             if plan.abort_on_critical and parts and aborted is None:
                 aborted = verdicts.critical_breach(_window(parts), config.alerts.critical)
                 if aborted:
