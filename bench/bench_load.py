@@ -65,7 +65,7 @@ API_PREFIXES = ("/v1/", "/health/ready")
 #: Leaf frames that are the process sleeping in the kernel: the lean scheduler's wait and
 #: gevent's loop (whose self time also holds libev's own work: the baseline's cost there is
 #: understated, never overstated).
-BLOCKED_LEAVES = {"wait (driver.py)", "Hub.run (hub.py)"}
+BLOCKED_LEAVES = {"OpenModelRun._waiter.<locals>.wait (driver.py)", "Hub.run (hub.py)"}
 
 
 def loadavg() -> str:
@@ -177,15 +177,56 @@ def run_sampled(
     return subprocess.CompletedProcess(argv, proc.returncode, out, err), sampler, total
 
 
-class Target:
-    """The reference service pinned to one core, its JSON log read incrementally."""
+STATIC_SERVER = r"""
+import asyncio, sys, uvloop
+OK = b"HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+class Static(asyncio.Protocol):
+    def connection_made(self, transport):
+        self.transport, self.buf = transport, b""
+    def data_received(self, data):
+        self.buf += data
+        while True:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = self.buf[:end].lower()
+            at = head.find(b"content-length:")
+            size = int(head[at + 15:].split(b"\r\n", 1)[0]) if at >= 0 else 0
+            if len(self.buf) < end + 4 + size:
+                return
+            line = head.split(b"\r\n", 1)[0]
+            self.buf = self.buf[end + 4 + size:]
+            path = line.split(b" ")[1]
+            status = (b"201 Created" if line.startswith(b"post") and path == b"/v1/receipts"
+                      else b"202 Accepted" if path.endswith(b"/actions") else b"200 OK")
+            self.transport.write(OK % status)
+async def main():
+    server = await asyncio.get_running_loop().create_server(Static, "127.0.0.1", int(sys.argv[1]))
+    await server.serve_forever()
+uvloop.run(main())
+"""
 
-    def __init__(self, workdir: Path, pin: list[str], *, bare: bool) -> None:
+
+class Target:
+    """A target pinned to one core: the reference service (its JSON log read incrementally),
+    bare (``--no-instrumentation``), or ``static``: a uvloop protocol answering every request
+    with the status the mix expects and ``{}`` (a target that answers faster than any
+    generator here, for the generator's own ceiling; no server timings)."""
+
+    def __init__(self, workdir: Path, pin: list[str], *, bare: bool, static: bool = False) -> None:
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
         self.log = workdir / "service.jsonl"
-        self.bare = bare
+        self.bare = bare or static
         workdir.mkdir(parents=True, exist_ok=True)
+        if static:
+            self.process = ManagedProcess(
+                "static target",
+                [*pin, sys.executable, "-c", STATIC_SERVER, str(self.port)],
+                workdir / "stderr.log",
+            )
+            self.offset = 0
+            return
         self.process = ManagedProcess(
             "reference service" + (" (bare)" if bare else ""),
             [
@@ -533,7 +574,7 @@ def run_wrk(
         str(script),
         target.url,
         "--",
-        receipt["receipt_id"],
+        str(receipt.get("receipt_id", "none")),
     ]
     proc, sampler, total = run_sampled(argv, duration + 60)
     requests, seconds, rps, p50, p99, non2xx, errors = parse_wrk(proc.stdout)
@@ -700,9 +741,9 @@ def main() -> None:
                 print(profiler.summary())
             print(f"load average after section 1: {loadavg()}", flush=True)
         if not args.skip_ceiling and not args.only_driver:
-            with Target(base / "bare", target_pin, bare=True) as bare:
+            with Target(base / "static", target_pin, bare=True, static=True) as bare:
                 print(
-                    f"\n== 2. ceiling against the --no-instrumentation target "
+                    f"\n== 2. ceiling against a static target (uvloop, fixed answers) "
                     f"(load average {loadavg()}) ==",
                     flush=True,
                 )
@@ -715,10 +756,10 @@ def main() -> None:
                         f"p50/p99 {ms(top.client_p50)} / {ms(top.client_p99)} ms"
                     )
         if not args.skip_workers and not args.only_driver:
-            with Target(base / "workers", target_pin, bare=True) as bare:
+            with Target(base / "workers", target_pin, bare=True, static=True) as bare:
                 print(
                     f"\n== 3. --workers N at {args.workers_rps:g} req/s, all on core "
-                    f"{args.generator_core}, bare target (load average {loadavg()}) ==",
+                    f"{args.generator_core}, static target (load average {loadavg()}) ==",
                     flush=True,
                 )
                 for n in [int(x) for x in args.workers_list.split(",") if x.strip()]:

@@ -64,6 +64,8 @@ from hypersync_slo.traffic import (
 
 PART_MESSAGE = "hypersync_slo_part"
 REPORT_INTERVAL = 1.0
+#: Every how many parts the per-request histograms are sent (always in the final one).
+DETAIL_EVERY = 5
 #: Longest kernel sleep of the lean scheduler before it lets the other greenlets run.
 KERNEL_SLEEP_MAX = 0.005
 PR_SET_TIMERSLACK = 29
@@ -545,9 +547,17 @@ class OpenModelRun:
         )
 
     def _report_loop(self) -> None:
+        """Publish every second; the per-request histograms only every ``DETAIL_EVERY``.
+
+        Encoding the ~15 per-request histograms is most of a part's cost; the progress line
+        and the abort check read only the totals and the window, and the final part always
+        carries everything.
+        """
+        tick = 0
         while True:
             gevent.sleep(REPORT_INTERVAL)
-            self.publish(final=False)
+            tick += 1
+            self.publish(final=False, detail=tick % DETAIL_EVERY == 0)
 
     def _write_part(self, part: dict[str, Any], *, final: bool) -> None:
         """Write the part file in gevent's thread pool, off the scheduler's loop.
@@ -569,8 +579,8 @@ class OpenModelRun:
             return
         self._writing = gevent.get_hub().threadpool.spawn(write_part, out, self.index, part)
 
-    def publish(self, *, final: bool, interrupted: bool = False) -> None:
-        """Send or write this process's part (the final one only once)."""
+    def publish(self, *, final: bool, interrupted: bool = False, detail: bool = True) -> None:
+        """Send or write this process's part (the final one only once, always in detail)."""
         if self.published_final:
             return
         self.published_final = final
@@ -584,6 +594,7 @@ class OpenModelRun:
         part = self.recorder.part(
             now=now,
             final=final,
+            detail=detail or final,
             worker=self.index,
             streams=self.streams,
             origin_wall=self.origin_wall,
