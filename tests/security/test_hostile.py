@@ -340,7 +340,10 @@ def test_unwritable_output_is_exit_10_before_any_request(
         "check": ["check", "--target-url", url, "--junit-xml", str(out / "junit.xml")],
         "run": ["run", "--target-url", url, "--skip", "report", "--no-history", "--out", str(out)],
     }[command]
-    done = run_child(args, tmp_path)
+    # load into an existing file runs as its own process (the acceptance case); the others
+    # in this process, which is as real for a refusal that happens before any request.
+    as_child = command == "load" and shape == "existing file"
+    done = run_child(args, tmp_path) if as_child else run_here(args)
     assert done.code == ExitCode.COULD_NOT_RUN, done.out + done.err
     assert_clean(done)
     assert "cannot be written" in done.err or "not a directory" in done.err, done.err
