@@ -17,10 +17,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hypersync_slo import __version__
-from hypersync_slo.errors import HyperSyncSloError
+from hypersync_slo.errors import HyperSyncSloError, UsageError
 from hypersync_slo.exitcodes import ExitCode, epilog
 from hypersync_slo.extras import explain_import_error
 from hypersync_slo.redaction import (
+    check_password,
     redact,
     redacted_streams,
     register_basic_auth,
@@ -148,6 +149,11 @@ def register_secrets_of(args: argparse.Namespace) -> None:
     variable, never the value.
     """
     register_environment(os.environ, PASSWORD_VARIABLES)
+    for variable in (*PASSWORD_VARIABLES, "HYPERSYNC_PROMETHEUS_USER"):
+        if os.environ.get(variable):
+            check_password(os.environ[variable], variable)
+    if ":" in os.environ.get("HYPERSYNC_PROMETHEUS_USER", ""):
+        raise UsageError("$HYPERSYNC_PROMETHEUS_USER holds a ':', which basic auth cannot carry.")
     if os.environ.get("HYPERSYNC_PROMETHEUS_USER"):
         register_basic_auth(
             os.environ["HYPERSYNC_PROMETHEUS_USER"],

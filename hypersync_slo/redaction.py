@@ -183,6 +183,34 @@ def check_secret(value: str, variable: str) -> str:
     return value
 
 
+def check_password(value: str, variable: str) -> str:
+    """``value`` if basic auth can carry it (Latin-1, no control character), else exit 2.
+
+    Registered as a secret first; the message names ``variable``, never the value.
+    """
+    register_secret(value)
+    problem = ""
+    for index, char in enumerate(value):
+        if char in "\r\n":
+            problem = (
+                f"a line break at character {index + 1} (a file read with a trailing newline?)"
+            )
+        elif ord(char) < 32 or ord(char) == 127:
+            problem = f"a control character at character {index + 1}"
+        elif ord(char) > 255:
+            problem = f"a character basic auth cannot encode (not Latin-1) at character {index + 1}"
+        if problem:
+            break
+    if problem:
+        raise UsageError(
+            explain(
+                f"${variable} holds a value basic auth cannot carry: {problem}.",
+                expected="printable Latin-1 text without line breaks",
+            )
+        )
+    return value
+
+
 def secret_from_env(environ: Mapping[str, str], variable: str, *, required: bool) -> str | None:
     """The validated secret in ``environ[variable]``; None when unset and not ``required``."""
     value = environ.get(variable)

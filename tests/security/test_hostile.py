@@ -884,3 +884,27 @@ def test_every_input_file_that_is_not_utf8_is_refused(
     assert done.code == expected, done.err
     assert str(bad) in done.err
     assert_clean(done)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "problem"),
+    [
+        ("HYPERSYNC_PROMETHEUS_PASSWORD", CANARY_PASSWORD + "\n", "line break"),
+        ("HYPERSYNC_PROMETHEUS_PASSWORD", CANARY_PASSWORD + "€", "not Latin-1"),
+        ("HYPERSYNC_PROMETHEUS_USER", "ops\x07" + CANARY_PASSWORD, "control character"),
+    ],
+)
+def test_bad_basic_auth_values_are_refused_naming_the_variable(
+    variable: str, value: str, problem: str
+) -> None:
+    """A user or password basic auth cannot carry: exit 2 naming the variable, never the value."""
+    env = {
+        "HYPERSYNC_PROMETHEUS_USER": "ops",
+        "HYPERSYNC_PROMETHEUS_PASSWORD": "ok-pass",
+        variable: value,
+    }
+    done = run_here(["report", "--prometheus-url", "http://127.0.0.1:9", "--last", "5m"], env)
+    assert done.code == ExitCode.USAGE, done.err
+    assert f"${variable}" in done.err
+    assert problem in done.err
+    assert_clean(done)
