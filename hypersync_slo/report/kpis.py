@@ -81,10 +81,15 @@ class Buckets:
 
     def count_at(self, bound: float) -> float | None:
         """The cumulative count of bucket ``le=bound``, or None when there is no such bucket."""
+        closest: tuple[float, float] | None = None  # (distance, count)
         for b, c in zip(self.bounds, self.counts, strict=True):
-            if math.isclose(b, bound, rel_tol=1e-9, abs_tol=1e-12):
+            if b == bound:
                 return c
-        return None
+            if math.isclose(b, bound, rel_tol=1e-9, abs_tol=1e-12):
+                distance = abs(b - bound)
+                if closest is None or distance < closest[0]:
+                    closest = (distance, c)
+        return None if closest is None else closest[1]
 
 
 @dataclass(frozen=True)

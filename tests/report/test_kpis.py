@@ -266,3 +266,13 @@ def test_a_restart_known_from_the_process_start_counts_all_of_the_new_value() ->
     assert restarted.growth_until(3.0) == 3.0 + 40.0 + 5.0
     # Restarted at 1.5, the series reappearing only at its next sample: the same.
     assert kpis.CounterHistory(2.0, samples, frozenset({1.5})).growth_until(3.0) == 48.0
+
+
+def test_count_at_prefers_the_exact_bound_over_a_near_twin() -> None:
+    """Two bounds a rounding step apart: count_at returns the bucket asked for, not its twin."""
+    buckets = buckets_of({99.99999999999999: 3.0, 100.0: 7.0, "+Inf": 7.0})
+    assert buckets.count_at(100.0) == 7.0
+    assert buckets.count_at(99.99999999999999) == 3.0
+    estimate = kpis.bucket_quantile(buckets, 0.99)
+    assert estimate is not None
+    assert buckets.count_at(estimate.upper) >= 0.99 * buckets.total  # type: ignore[operator]
