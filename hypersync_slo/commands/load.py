@@ -218,7 +218,14 @@ def handle(args: argparse.Namespace) -> int:
     return int(code)
 
 
-_RANK = {ExitCode.PASS: 0, ExitCode.NO_DATA: 1, ExitCode.FAIL: 2}
+#: A trace check that fails is a violation of the service's tracing promise whatever the load's
+#: fidelity: it outranks a void load (9), as a violation outranks it in ``run``'s verdict.
+_RANK = {
+    ExitCode.PASS: 0,
+    ExitCode.NO_DATA: 1,
+    ExitCode.LOAD_SATURATED: 1,
+    ExitCode.FAIL: 2,
+}
 
 
 def trace_backend_arg(sample: float, backend: str | None) -> tuple[str, str] | None:
