@@ -151,8 +151,9 @@ def _fetch(url: str, accept: str, args: argparse.Namespace) -> tuple[str, str | 
     return fetched.text, fetched.content_type
 
 
-#: Largest exposition read from a file or stdin (the same bound as a scrape).
-MAX_FILE_BYTES = 10_000_000
+#: Largest exposition read from a file or stdin (a saved capture may exceed a live scrape's
+#: 10 MB; this bounds memory, not what a linter may look at).
+MAX_FILE_BYTES = 64_000_000
 
 
 def _bounded(stream: BinaryIO, source: str) -> bytes:
