@@ -28,6 +28,25 @@ from typing import Any, Literal
 
 from hypersync_slo.errors import ConfigError
 
+#: OpenTelemetry's advisory buckets for ``http.server.request.duration`` (seconds): the
+#: reference service's histogram and the mtail program's start from them.
+OTEL_BUCKETS: tuple[float, ...] = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.075,
+    0.1,
+    0.25,
+    0.5,
+    0.75,
+    1.0,
+    2.5,
+    5.0,
+    7.5,
+    10.0,
+)
+
 Unit = Literal["s", "ms"]
 _NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")

@@ -31,6 +31,7 @@ import httpx
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import SuiteFault, explain
 from hypersync_slo.processes import ManagedProcess, find_tool, free_port
+from hypersync_slo.profiles import OTEL_BUCKETS
 
 HOST = "127.0.0.1"
 #: The Prometheus job name of the mtail target in the generated scrape config.
@@ -40,28 +41,11 @@ REQUESTS = "hypersync_log_requests_total"
 ERRORS = "hypersync_log_errors_total"
 DURATION = "hypersync_log_request_duration_seconds"
 UNPARSED = "hypersync_log_unparsed_request_lines_total"
-#: OpenTelemetry's advisory HTTP buckets; the SLO file's thresholds are added to them.
-BASE_BUCKETS: tuple[float, ...] = (
-    0.005,
-    0.01,
-    0.025,
-    0.05,
-    0.075,
-    0.1,
-    0.25,
-    0.5,
-    0.75,
-    1.0,
-    2.5,
-    5.0,
-    7.5,
-    10.0,
-)
 
 
 def mtail_buckets(config: SloConfig) -> tuple[float, ...]:
     """The histogram's bucket bounds: the base list plus every latency threshold of the SLO file."""
-    return tuple(sorted(set(BASE_BUCKETS) | set(config.latency_thresholds)))
+    return tuple(sorted(set(OTEL_BUCKETS) | set(config.latency_thresholds)))
 
 
 def _bound(value: float) -> str:

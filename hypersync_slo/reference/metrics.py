@@ -33,26 +33,10 @@ from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
+from hypersync_slo.profiles import OTEL_BUCKETS
 from hypersync_slo.reference.faults import DEPENDENCIES
 from hypersync_slo.reference.operations import AGENT_ACTIONS, OPERATORS
 
-#: OpenTelemetry's advisory buckets for ``http.server.request.duration`` (seconds).
-OTEL_BUCKETS: tuple[float, ...] = (
-    0.005,
-    0.01,
-    0.025,
-    0.05,
-    0.075,
-    0.1,
-    0.25,
-    0.5,
-    0.75,
-    1.0,
-    2.5,
-    5.0,
-    7.5,
-    10.0,
-)
 #: Sub-5 ms buckets below OpenTelemetry's: the reference service answers in about 0.2 ms, and
 #: with 5 ms as the lowest bound a server-side p50 could only be said to lie in (0, 5 ms].
 FINE_BUCKETS: tuple[float, ...] = (0.00025, 0.0005, 0.001, 0.0025)

@@ -61,6 +61,7 @@ def test_reference_service_imports_only_the_foundation() -> None:
         "hypersync_slo.reference",
         "hypersync_slo.config",
         "hypersync_slo.errors",
+        "hypersync_slo.profiles",
         "hypersync_slo.exitcodes",
     )
     offenders = {
