@@ -23,6 +23,7 @@ measures from the intended send time::
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 from typing import Any
@@ -60,6 +61,12 @@ def _options(parser: Any) -> None:
     )
 
 
+@functools.cache
+def _config(slo_config: str | None, traffic: str | None, auth_env: str | None) -> SloConfig:
+    """The SLO file with its traffic, read and checked once per process, not once per user."""
+    return SloConfig.load(slo_config).with_traffic(traffic, auth_env=auth_env)
+
+
 class HyperSyncUser(FastHttpUser):
     """One simulated client: the declared traffic mix at 10 requests/s, closed loop."""
 
@@ -68,9 +75,10 @@ class HyperSyncUser(FastHttpUser):
     def on_start(self) -> None:
         """Give each user its own seeded model of the declared traffic."""
         opts: Any = self.environment.parsed_options
-        config = SloConfig.load(getattr(opts, "slo_config", "") or None).with_traffic(
+        config = _config(
+            getattr(opts, "slo_config", "") or None,
             getattr(opts, "traffic", "") or None,
-            auth_env=getattr(opts, "auth_token_env", "") or None,
+            getattr(opts, "auth_token_env", "") or None,
         )
         self.model: TrafficSource = make_model(
             config.traffic,
