@@ -4,7 +4,8 @@
 ``MalformedExposition``); ``lint_exposition`` reports promtool's naming rules plus what
 promtool and the Python parsers miss (duplicate series, broken histograms, TYPE placement,
 OpenMetrics framing, Content-Type); ``run_promtool`` runs the real promtool for comparison;
-``fetch_exposition`` GETs a ``/metrics`` URL with the right Accept header and limits.
+``fetch_exposition`` GETs a ``/metrics`` URL with the right Accept header and limits;
+``read_bounded`` is its size- and time-bounded body reader, shared with the gate's client.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from __future__ import annotations
 from hypersync_slo.exposition.fetch import (
     ACCEPT_OPENMETRICS,
     ACCEPT_TEXT,
+    MAX_METRICS_BYTES,
     PROMETHEUS3_ACCEPT,
     FetchedExposition,
     fetch_exposition,
+    read_bounded,
 )
 from hypersync_slo.exposition.lint import (
     NODE_EXPORTER_ALLOW,
@@ -31,6 +34,7 @@ from hypersync_slo.exposition.values import counter_values, histogram_buckets
 __all__ = [
     "ACCEPT_OPENMETRICS",
     "ACCEPT_TEXT",
+    "MAX_METRICS_BYTES",
     "NODE_EXPORTER_ALLOW",
     "PROMETHEUS3_ACCEPT",
     "RULES",
@@ -49,5 +53,6 @@ __all__ = [
     "histogram_buckets",
     "lint_exposition",
     "parse_exposition",
+    "read_bounded",
     "run_promtool",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import httpx
@@ -26,6 +26,8 @@ PROMETHEUS3_ACCEPT = (
 )
 ACCEPT_TEXT = "text/plain;version=0.0.4"
 ACCEPT_OPENMETRICS = "application/openmetrics-text;version=1.0.0"
+#: Largest /metrics body read (Prometheus would choke long before).
+MAX_METRICS_BYTES = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,30 @@ class FetchedExposition:
     headers: Mapping[str, str] = field(default_factory=dict)
     #: Redirects followed to get here, ``from -> to`` (userinfo masked), in order.
     redirects: tuple[str, ...] = ()
+
+
+def read_bounded(
+    response: httpx.Response,
+    *,
+    max_bytes: int,
+    deadline: float,
+    too_large: Callable[[], Exception],
+) -> bytes | None:
+    """The streamed body of ``response``, read whole, at most ``max_bytes`` by ``deadline``.
+
+    ``deadline`` is a ``time.monotonic()`` instant; ``None`` when a chunk arrives after it.
+    Past ``max_bytes`` reading stops and ``too_large()`` is raised: the caller words the error.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise too_large()
+        chunks.append(chunk)
+        if time.monotonic() > deadline:
+            return None
+    return b"".join(chunks)
 
 
 def decode_body(body: bytes, where: str) -> str:
@@ -64,7 +90,7 @@ def fetch_exposition(
     timeout: float,
     verify: bool = True,
     headers: Mapping[str, str] | None = None,
-    max_bytes: int = 10_000_000,
+    max_bytes: int = MAX_METRICS_BYTES,
 ) -> FetchedExposition:
     """GET ``url`` with ``Accept: accept``; the whole exchange must finish within ``timeout`` s."""
     sent = dict(headers or {})
@@ -72,8 +98,6 @@ def fetch_exposition(
         sent["Accept"] = accept
     started = time.monotonic()
     deadline = started + timeout
-    chunks: list[bytes] = []
-    size = 0
     redirects: list[str] = []
     try:
         # No credential header (Authorization or a custom one) leaves the URL's origin.
@@ -95,20 +119,21 @@ def fetch_exposition(
                     f"{redact_url(str(before.url))} -> {redact_url(str(after.url))}"
                     + (" (another origin: credentials not sent)" if crossed else "")
                 )
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise MalformedExposition(
-                        explain(
-                            f"the exposition from {url} is larger than the limit",
-                            limit=f"{max_bytes} bytes",
-                            observed=f"more than {max_bytes} bytes (stopped reading)",
-                            fix="expose fewer series (OpenMetrics advises under ~10k), or raise the limit",
-                        )
+            body = read_bounded(
+                response,
+                max_bytes=max_bytes,
+                deadline=deadline,
+                too_large=lambda: MalformedExposition(
+                    explain(
+                        f"the exposition from {url} is larger than the limit",
+                        limit=f"{max_bytes} bytes",
+                        observed=f"more than {max_bytes} bytes (stopped reading)",
+                        fix="expose fewer series (OpenMetrics advises under ~10k), or raise the limit",
                     )
-                chunks.append(chunk)
-                if time.monotonic() > deadline:
-                    raise httpx.ReadTimeout("the whole response took longer than the timeout")
+                ),
+            )
+            if body is None:
+                raise httpx.ReadTimeout("the whole response took longer than the timeout")
             status = response.status_code
             content_type = response.headers.get("content-type")
             response_headers = dict(response.headers)
@@ -145,7 +170,7 @@ def fetch_exposition(
             )
         ) from exc
     elapsed = time.monotonic() - started
-    text = decode_body(b"".join(chunks), url)
+    text = decode_body(body, url)
     return FetchedExposition(
         url, text, content_type, status, elapsed, response_headers, tuple(redirects)
     )

@@ -1,9 +1,10 @@
 """The gate's HTTP client: every request bounded in time and size, every fault a clear error.
 
-``TargetClient`` wraps ``httpx.Client``. A connect error, TLS error, timeout, redirect loop, a
-peer that does not speak HTTP or a body past the size limit never escapes as a traceback: each
-becomes ``TargetUnreachable`` (or ``ContractViolation`` for an oversized body) whose message names
-the URL, what was expected and what was observed. ``Answer`` is the fully read response.
+``TargetClient`` wraps ``httpx.Client`` and reads bodies with the exposition package's
+``read_bounded``. A connect error, TLS error, timeout, redirect loop, a peer that does not
+speak HTTP or a body past the size limit never escapes as a traceback: each becomes
+``TargetUnreachable`` (or ``ContractViolation`` for an oversized body) whose message names the
+URL, what was expected and what was observed. ``Answer`` is the fully read response.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import httpx
 
 from hypersync_slo import __version__
 from hypersync_slo.errors import ContractViolation, TargetUnreachable, explain
+from hypersync_slo.exposition import read_bounded
 from hypersync_slo.redaction import OriginGuard, origin, redact_url
 
 HeaderItems = Mapping[str, str] | Sequence[tuple[str, str]] | Sequence[tuple[str, bytes]]
@@ -29,8 +31,6 @@ QueryParams = Mapping[str, str] | Sequence[tuple[str, str]]
 USER_AGENT = f"hypersync-slo-gate/{__version__} (synthetic; user_agent.synthetic.type=test)"
 #: Largest body the gate reads from a health endpoint.
 MAX_HEALTH_BYTES = 1_048_576
-#: Largest /metrics body the gate reads (Prometheus would choke long before).
-MAX_METRICS_BYTES = 10_000_000
 #: How many redirects a /metrics fetch follows before calling it a loop.
 MAX_REDIRECTS = 5
 
@@ -231,29 +231,28 @@ class TargetClient:
                 timeout=httpx.Timeout(budget),
                 follow_redirects=follow_redirects,
             ) as response:
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise ContractViolation(
-                            explain(
-                                f"{method} {url} sent a body larger than the gate reads.",
-                                expected=f"at most {max_bytes:,} bytes",
-                                observed=f"more than {max_bytes:,} bytes "
-                                f"(Content-Length: {response.headers.get('content-length', 'absent')})",
-                            )
+                received = read_bounded(
+                    response,
+                    max_bytes=max_bytes,
+                    deadline=start + budget,
+                    too_large=lambda: ContractViolation(
+                        explain(
+                            f"{method} {url} sent a body larger than the gate reads.",
+                            expected=f"at most {max_bytes:,} bytes",
+                            observed=f"more than {max_bytes:,} bytes "
+                            f"(Content-Length: {response.headers.get('content-length', 'absent')})",
                         )
-                    chunks.append(chunk)
-                    if time.monotonic() - start > budget:
-                        return TimedOut(method, url, budget, time.monotonic() - start)
+                    ),
+                )
+                if received is None:
+                    return TimedOut(method, url, budget, time.monotonic() - start)
                 self._note_redirects(method, response)
                 return Answer(
                     method=method,
                     url=str(response.url),
                     status_code=response.status_code,
                     headers=response.headers,
-                    content=b"".join(chunks),
+                    content=received,
                     elapsed=time.monotonic() - start,
                     http_version=response.http_version,
                 )

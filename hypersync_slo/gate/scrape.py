@@ -8,8 +8,8 @@ accepts in reply.
 from __future__ import annotations
 
 from hypersync_slo.errors import MalformedExposition, explain
-from hypersync_slo.exposition import Exposition, parse_exposition
-from hypersync_slo.gate.client import MAX_METRICS_BYTES, Answer, TargetClient
+from hypersync_slo.exposition import MAX_METRICS_BYTES, Exposition, parse_exposition
+from hypersync_slo.gate.client import Answer, TargetClient
 
 METRICS_PATH = "/metrics"
 PROMETHEUS3_ACCEPT = (

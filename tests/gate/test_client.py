@@ -7,7 +7,8 @@ import time
 import pytest
 
 from hypersync_slo.errors import ContractViolation, TargetUnreachable
-from hypersync_slo.gate.client import MAX_METRICS_BYTES, TargetClient, TimedOut
+from hypersync_slo.exposition import MAX_METRICS_BYTES
+from hypersync_slo.gate.client import TargetClient, TimedOut
 from tests.gate.conftest import Misbehaving
 
 
