@@ -177,7 +177,7 @@ class HttpMetrics:
 
 #: The packaged profiles, each taken from the library's real exposition.
 PROFILES: dict[str, HttpMetrics] = {
-    # CONTRACT.md section 2: the reference service and any HyperSync deployment.
+    # docs/contracts.md §2: the reference service and any HyperSync deployment.
     "hypersync": HttpMetrics(
         "hypersync",
         "http_server_request_duration_seconds",

@@ -31,7 +31,7 @@ Source = Literal["client", "prometheus", "probe", "log", "trace"]
 
 
 class Verdict(StrEnum):
-    """The four verdicts of CONTRACT section 5."""
+    """The four verdicts of docs/contracts.md §5."""
 
     PASS = "pass"
     FAIL = "fail"

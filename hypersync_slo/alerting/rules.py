@@ -2,12 +2,13 @@
 
 Two rule files come out of one ``SloConfig``:
 
-* ``hypersync-alerts.rules.yml``: the contract's alert levels (CONTRACT §4). Critical (page): the
-  job is down, error ratio, p99 latency and disk above the critical thresholds. Warning (notify):
-  error ratio, p99, memory and disk above the warning thresholds. Info (log): a deployment (a new
-  ``version``/``revision`` of the build-info metric), a configuration reload and a scaling event
-  (the job's instance count changed). Every alert carries ``severity``, ``kpi`` and ``service``
-  labels and ``summary``, ``description`` and ``runbook_url`` annotations.
+* ``hypersync-alerts.rules.yml``: the contract's alert levels (docs/contracts.md §4). Critical
+  (page): the job is down, error ratio, p99 latency and disk above the critical thresholds.
+  Warning (notify): error ratio, p99, memory and disk above the warning thresholds. Info (log): a
+  deployment (a new ``version``/``revision`` of the build-info metric), a configuration reload
+  and a scaling event (the job's instance count changed). Every alert carries ``severity``,
+  ``kpi`` and ``service`` labels and ``summary``, ``description`` and ``runbook_url``
+  annotations.
 * ``hypersync-slo.rules.yml``: SLI recording rules per window and the SRE workbook's multi-window,
   multi-burn-rate alerts for each SLO: ``success_rate`` (API requests without a server error),
   ``availability`` (successful health checks: the job's scrapes) and each latency objective: page
@@ -337,7 +338,7 @@ class _Builder:
         """
         return own_hosts(expr, self.sel)
 
-    # -- threshold alerts (CONTRACT §4) --------------------------------------------------------
+    # -- threshold alerts (docs/contracts.md §4) -----------------------------------------------
 
     def link(self, alert: str) -> str:
         return f"{self.runbook}#{alert.lower()}"

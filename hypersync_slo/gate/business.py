@@ -1,6 +1,6 @@
 """The declared business requests, sent once each, with a scrape of ``/metrics`` before and after.
 
-CONTRACT section 2: business counters are accountable. ``run_business_calls`` sends each request
+docs/contracts.md §2: business counters are accountable. ``run_business_calls`` sends each request
 of the SLO file's ``traffic:`` declaration that names a counter (a request whose parameter is
 captured from another answer is preceded by the request that provides it), judges each answer
 against the *declared* success statuses, and returns the two scrapes and the series each call

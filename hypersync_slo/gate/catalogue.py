@@ -1,4 +1,4 @@
-"""The families CONTRACT section 2 requires, with their type and labels.
+"""The families docs/contracts.md §2 requires, with their type and labels.
 
 Names come from the SLO file's metric catalogue (``SloConfig.metric(role)``) and its
 instrumentation profile (``SloConfig.http``), so a service that renamed a metric, or that is
@@ -32,7 +32,7 @@ class RequiredFamily:
         return self.fixed_name or config.metric(self.role)
 
 
-#: The HyperSync profile's list (CONTRACT section 2); ``required_families`` gives any profile's.
+#: The HyperSync profile's list (docs/contracts.md §2); ``required_families`` gives any profile's.
 REQUIRED: tuple[RequiredFamily, ...] = (
     RequiredFamily("process_cpu", "counter", fixed_name="process_cpu_seconds_total"),
     RequiredFamily("process_memory", "gauge", fixed_name="process_resident_memory_bytes"),

@@ -2,8 +2,8 @@
 
 IDs follow the research checklist (``H-`` health, ``M-`` metrics exposition, ``O-`` OpenTelemetry
 naming, ``T-``/``C-``/``L-`` tracing, correlation and logs); ``B-01`` (business counters are
-accountable) is ours, from CONTRACT.md section 2. ``docs/contracts.md`` restates each promise in
-plain words with the test that checks it.
+accountable) is ours, from §2 of the monitoring contract. ``docs/contracts.md`` restates each
+promise in plain words with the test that checks it.
 """
 
 from __future__ import annotations

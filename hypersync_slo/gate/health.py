@@ -1,4 +1,4 @@
-"""The health+json body rules of CONTRACT section 1, as pure functions over parsed JSON.
+"""The health+json body rules of docs/contracts.md §1, as pure functions over parsed JSON.
 
 ``schema_problems`` checks a body against the schema of the research checklist (section 1.3,
 stricter than the IETF draft: lowercase status, ``status`` on every check, ``observedUnit``

@@ -1,4 +1,4 @@
-"""W3C Trace Context and request-ID rules (CONTRACT section 3), with the W3C test vectors.
+"""W3C Trace Context and request-ID rules (docs/contracts.md §3), with the W3C test vectors.
 
 ``VALID_TRACEPARENTS`` must be continued and ``INVALID_TRACEPARENTS`` restarted (the vectors of
 ``w3c/trace-context`` ``test/test.py``, research checklist section 4.1). ``parse_traceresponse``

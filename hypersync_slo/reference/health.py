@@ -1,4 +1,4 @@
-"""Health: the three endpoints' answers, built from real checks (CONTRACT section 1).
+"""Health: the three endpoints' answers, built from real checks (docs/contracts.md §1).
 
 - ``/health/live``: the process runs and its loop answers. Never consults a dependency.
 - ``/health/ready``: components initialized, every required dependency available, resources

@@ -1,7 +1,7 @@
 """End to end: a fault in the reference service pages, notifies or mails through the real programs.
 
 The reference service (fault admin on) is scraped every second by a real Prometheus holding the
-generated CONTRACT §4 alert rules (short windows via ``Timing``), which sends to a real
+generated docs/contracts.md §4 alert rules (short windows via ``Timing``), which sends to a real
 Alertmanager running the generated routing; local PagerDuty-Events-v2, Slack-webhook and SMTP
 receivers get the notifications. One bounded sequence, each step polled with a timeout:
 

@@ -117,7 +117,7 @@ def test_alerts_follow_the_style_guide(rules: RuleSet) -> None:
 
 
 def test_contract_levels_and_burn_rates_are_all_generated(rules: RuleSet) -> None:
-    """The CONTRACT §4 alerts and the four workbook burn pairs are present at the right severities."""
+    """The alerts of docs/contracts.md §4 and the four workbook burn pairs, at their severities."""
     pairs = {(r.alert, r.severity) for r in rules.alerts()}
     assert pairs >= {
         ("HypersyncDown", "critical"),

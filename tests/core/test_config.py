@@ -20,7 +20,7 @@ def load(text: str) -> SloConfig:
 
 
 def test_default_file_has_the_contract_figures() -> None:
-    """The packaged default carries CONTRACT.md section 4's objectives and alert thresholds."""
+    """The packaged default carries the objectives and alert thresholds of docs/contracts.md §4."""
     config = SloConfig.default()
     assert config.objective("availability").value == pytest.approx(0.999)
     assert config.objective("latency_p95").value == pytest.approx(0.1)

@@ -53,7 +53,7 @@ def sample(f: Faulty, name: str, **labels: str) -> float:
 
 
 def test_required_families_with_types_and_labels(faulty: Faulty) -> None:
-    """Every family of CONTRACT section 2 is there with its type and label names."""
+    """Every family of docs/contracts.md §2 is there with its type and label names."""
     faulty.client.get("/v1/agents")
     found = families(faulty.client.get("/metrics").text)
     for name, (kind, labels) in REQUIRED.items():

@@ -1,4 +1,4 @@
-"""Tracing, request IDs and logs of the reference service (CONTRACT section 3)."""
+"""Tracing, request IDs and logs of the reference service (docs/contracts.md §3)."""
 
 from __future__ import annotations
 

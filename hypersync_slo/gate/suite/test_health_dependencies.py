@@ -1,4 +1,4 @@
-"""CONTRACT section 1: ``/health/dependencies`` lists every dependency with its own status and
+"""docs/contracts.md §1: ``/health/dependencies`` lists every dependency with its own status and
 time, aggregates to the worst check, and answers 200 or 503 to match."""
 
 from __future__ import annotations

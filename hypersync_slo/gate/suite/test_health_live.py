@@ -1,4 +1,4 @@
-"""CONTRACT section 1: ``/health/live`` answers 200 quickly and never consults a dependency."""
+"""docs/contracts.md §1: ``/health/live`` answers 200 quickly and never consults a dependency."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CONTRACT section 1: ``/health/ready`` answers exactly 200 or 503, consistent with its body
+"""docs/contracts.md §1: ``/health/ready`` answers exactly 200 or 503, consistent with its body
 and with ``/health/dependencies``."""
 
 from __future__ import annotations

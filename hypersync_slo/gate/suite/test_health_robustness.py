@@ -1,4 +1,4 @@
-"""CONTRACT section 1: no redirects; HEAD like GET; unknown query parameters, odd but legal
+"""docs/contracts.md §1: no redirects; HEAD like GET; unknown query parameters, odd but legal
 headers and concurrent probes change nothing and never cause a 5xx (property-based, Hypothesis);
 the bodies disclose no credentials, secrets, stack traces or private addresses (H-15)."""
 

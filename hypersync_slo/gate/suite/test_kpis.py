@@ -1,4 +1,4 @@
-"""CONTRACT section 4: the KPIs over a window, judged from Prometheus (``-m kpi``).
+"""docs/contracts.md §4: the KPIs over a window, judged from Prometheus (``-m kpi``).
 
 The computation and the verdict model are the reporter's (``hypersync_slo.report``,
 ``hypersync_slo.verdicts``): one source of budgets for the gate, the load run and the report.

@@ -1,4 +1,4 @@
-"""CONTRACT section 2: ``/metrics`` names its format, parses in text 0.0.4 and (when asked)
+"""docs/contracts.md §2: ``/metrics`` names its format, parses in text 0.0.4 and (when asked)
 OpenMetrics 1.0.0, has no duplicate series, follows the promtool naming rules and keeps its
 histograms whole."""
 

@@ -1,4 +1,4 @@
-"""CONTRACT section 2: every required family with its type and labels, latency buckets at the
+"""docs/contracts.md §2: every required family with its type and labels, latency buckets at the
 SLO thresholds, counters that never decrease, business counters that count, route labels that
 are templates (O-03) and a bounded number of series (M-09)."""
 

@@ -1,4 +1,4 @@
-"""CONTRACT section 3: W3C trace context is continued or restarted, never refused; X-Request-ID
+"""docs/contracts.md §3: W3C trace context is continued or restarted, never refused; X-Request-ID
 is echoed when safe, generated when absent, replaced when unsafe; the request's log line carries
 its real IDs."""
 
