@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hypersync_slo.audit.evaluation import audit_period
+from hypersync_slo.audit.period import audit_period
 from hypersync_slo.audit.synthetic import (
     BackfilledPrometheus,
     Outage,

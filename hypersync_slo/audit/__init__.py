@@ -21,11 +21,12 @@ from hypersync_slo.audit.budget import (
     time_to_exhaustion,
 )
 from hypersync_slo.audit.criteria import Criteria, Evaluation, evaluate
-from hypersync_slo.audit.evaluation import AuditReport, Coverage, SloAudit, audit_period
 from hypersync_slo.audit.history import Entry, History
+from hypersync_slo.audit.model import AuditReport, Coverage, SloAudit
+from hypersync_slo.audit.period import audit_period
 from hypersync_slo.audit.publish import publish
 from hypersync_slo.audit.recording import entry_from_audit, entry_from_report, record_report
-from hypersync_slo.audit.report import audit_exit_code, write_audit
+from hypersync_slo.audit.writers import audit_exit_code, write_audit
 
 __all__ = [
     "AuditReport",

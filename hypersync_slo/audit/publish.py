@@ -25,7 +25,7 @@ from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
 
 from hypersync_slo.alerting.rules import duration
 from hypersync_slo.audit.criteria import Evaluation
-from hypersync_slo.audit.evaluation import AuditReport
+from hypersync_slo.audit.model import AuditReport
 from hypersync_slo.errors import SuiteFault, explain
 from hypersync_slo.verdicts import Verdict
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from hypersync_slo.audit.criteria import Evaluation
-from hypersync_slo.audit.evaluation import AuditReport
 from hypersync_slo.audit.history import Entry, History
+from hypersync_slo.audit.model import AuditReport
 from hypersync_slo.errors import UsageError
 from hypersync_slo.report.evaluation import Report
 

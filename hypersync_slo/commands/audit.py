@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from hypersync_slo.audit.criteria import Criteria, Evaluation, evaluate
-from hypersync_slo.audit.evaluation import audit_period
 from hypersync_slo.audit.history import DEFAULT_PATH, History, resolve_path
+from hypersync_slo.audit.period import audit_period
 from hypersync_slo.audit.publish import PUSH_JOB, publish
 from hypersync_slo.audit.recording import entry_from_audit
-from hypersync_slo.audit.report import audit_exit_code, summary_lines, write_audit
+from hypersync_slo.audit.writers import audit_exit_code, summary_lines, write_audit
 from hypersync_slo.commands.prometheus_args import (
     ENVIRONMENT_HELP,
     add_deadline_argument,

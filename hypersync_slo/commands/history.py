@@ -9,8 +9,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from hypersync_slo.audit.evaluation import iso
 from hypersync_slo.audit.history import DEFAULT_PATH, Entry, History
+from hypersync_slo.audit.model import iso
 from hypersync_slo.audit.recording import entry_from_verdict_json
 from hypersync_slo.exitcodes import ExitCode, epilog
 

@@ -17,7 +17,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hypersync_slo.audit.budget import BURN_RATE_WINDOWS
 from hypersync_slo.audit.criteria import Evaluation
-from hypersync_slo.audit.evaluation import AuditReport, audit_period
+from hypersync_slo.audit.model import AuditReport
+from hypersync_slo.audit.period import audit_period
 from hypersync_slo.audit.publish import publish
 from hypersync_slo.audit.synthetic import Increments
 from hypersync_slo.config import SloConfig

@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import cast
 
-from hypersync_slo.audit.evaluation import AuditReport, audit_period
-from hypersync_slo.audit.report import audit_exit_code
+from hypersync_slo.audit.model import AuditReport
+from hypersync_slo.audit.period import audit_period
+from hypersync_slo.audit.writers import audit_exit_code
 from hypersync_slo.config import SloConfig
 from hypersync_slo.exitcodes import ExitCode
 from hypersync_slo.report.prometheus import PrometheusClient, Sample

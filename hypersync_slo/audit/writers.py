@@ -13,7 +13,7 @@ from typing import Any
 
 from hypersync_slo import markup
 from hypersync_slo.audit.criteria import Evaluation
-from hypersync_slo.audit.evaluation import AuditReport, SloAudit, iso
+from hypersync_slo.audit.model import AuditReport, SloAudit, iso
 from hypersync_slo.errors import OutputUnwritable, explain
 from hypersync_slo.exitcodes import ExitCode
 from hypersync_slo.outputs import write_text
