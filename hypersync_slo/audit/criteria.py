@@ -40,6 +40,7 @@ _CRITERION = re.compile(
     r"^\s*(<=|>=|<|>|==|=)\s*([+-])?\s*(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)\s*(%|ms|s)?\s*$"
 )
 _INCLUDE = {"pass": ("pass",), "pass_or_warn": ("pass", "warning"), "all": None}
+_POINTS: dict[Score, float] = {"pass": 1.0, "warning": 0.5, "fail": 0.0, "no_data": 0.0}
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,8 @@ class Criterion:
 
 
 @dataclass(frozen=True)
-class Objective:
-    """One SLI's pass and warning criteria, weight and key-SLI flag."""
+class SliCriteria:
+    """One SLI's pass and warning criteria, weight and key-SLI flag (an ``objectives`` item)."""
 
     sli: str
     passing: tuple[Criterion, ...]
@@ -109,7 +110,7 @@ class Objective:
 class Criteria:
     """A whole criteria file."""
 
-    objectives: tuple[Objective, ...]
+    objectives: tuple[SliCriteria, ...]
     compare_count: int = 5
     include: tuple[str, ...] | None = ("pass",)
     aggregate: str = "median"
@@ -151,7 +152,7 @@ class Criteria:
                 f"{source}: comparison.include_result_with_score must be pass, pass_or_warn or "
                 f"all (got {include_key!r})."
             )
-        objectives: list[Objective] = []
+        objectives: list[SliCriteria] = []
         for i, item in enumerate(data.get("objectives") or []):
             where = f"{source}: objectives[{i}]"
             if not isinstance(item, Mapping) or not item.get("sli"):
@@ -160,7 +161,7 @@ class Criteria:
             if weight <= 0 or not math.isfinite(weight):
                 raise ConfigError(f"{where}: weight must be a positive number (got {weight!r}).")
             objectives.append(
-                Objective(
+                SliCriteria(
                     sli=str(item["sli"]),
                     passing=tuple(
                         Criterion.parse(c, where=f"{where}.pass") for c in item.get("pass") or []
@@ -207,7 +208,7 @@ def _percent(value: object, where: str) -> float:
 
 
 @dataclass(frozen=True)
-class ObjectiveResult:
+class SliResult:
     """How one objective scored, with its baseline and each criterion's bound."""
 
     sli: str
@@ -240,7 +241,7 @@ class Evaluation:
 
     score: Score
     total_percent: float | None
-    objectives: tuple[ObjectiveResult, ...] = field(default_factory=tuple)
+    objectives: tuple[SliResult, ...] = field(default_factory=tuple)
     reason: str = ""
 
     def describe(self) -> str:
@@ -267,6 +268,63 @@ def _check(
     return outcome
 
 
+def _baseline(
+    criteria: Criteria,
+    item: SliCriteria,
+    history: History | None,
+    *,
+    job: str | None,
+    kind: str | None,
+    before: float | None,
+) -> tuple[float | None, int]:
+    """The aggregate of ``item``'s SLI over the compared results, and how many were compared.
+
+    ``(None, 0)`` when ``item`` has no relative criterion or there is no history.
+    """
+    if history is None or not any(c.relative for c in (*item.passing, *item.warning)):
+        return None, 0
+    return history.baseline(
+        item.sli,
+        count=criteria.compare_count,
+        include=criteria.include or ("pass", "warning", "fail", "no_data"),
+        aggregate=criteria.aggregate,
+        job=job,
+        kind=kind,
+        before=before,
+    )
+
+
+def _score(
+    item: SliCriteria, observed: float | None, baseline: float | None, compared: int
+) -> tuple[SliResult, bool]:
+    """How ``item`` scored, and whether it counts towards the total score."""
+
+    def result(score: Score, points: float, details: Sequence[str]) -> SliResult:
+        return SliResult(
+            item.sli,
+            observed,
+            baseline,
+            compared,
+            score,
+            points,
+            item.weight,
+            item.key_sli,
+            tuple(details),
+        )
+
+    if observed is None or not math.isfinite(observed):
+        return result("fail", 0.0, ["no value for this SLI (fails closed)"]), True
+    if not item.passing and not item.warning:
+        return result("pass", 0.0, ["info only: not scored"]), False
+    details: list[str] = []
+    passed = _check(item.passing, observed, baseline, details)
+    warned = _check(item.warning, observed, baseline, details)
+    if passed is None and warned is None:
+        return result("no_data", 0.0, details), False
+    score: Score = "pass" if passed else ("warning" if warned else "fail")
+    return result(score, _POINTS[score] * item.weight, details), True
+
+
 def evaluate(
     criteria: Criteria,
     slis: Mapping[str, float | None],
@@ -280,86 +338,19 @@ def evaluate(
 
     ``before`` keeps the evaluated window itself out of its own baseline.
     """
-    results: list[ObjectiveResult] = []
+    results: list[SliResult] = []
     achieved = possible = 0.0
     key_failed: list[str] = []
-    for objective in criteria.objectives:
-        observed = slis.get(objective.sli)
-        baseline: float | None = None
-        compared = 0
-        if history is not None and any(
-            c.relative for c in (*objective.passing, *objective.warning)
-        ):
-            baseline, compared = history.baseline(
-                objective.sli,
-                count=criteria.compare_count,
-                include=criteria.include or ("pass", "warning", "fail", "no_data"),
-                aggregate=criteria.aggregate,
-                job=job,
-                kind=kind,
-                before=before,
-            )
-        details: list[str] = []
-        if observed is None or not math.isfinite(observed):
-            score: Score = "fail"
-            details.append("no value for this SLI (fails closed)")
-        elif not objective.passing and not objective.warning:
-            results.append(
-                ObjectiveResult(
-                    objective.sli,
-                    observed,
-                    baseline,
-                    compared,
-                    "pass",
-                    0.0,
-                    objective.weight,
-                    objective.key_sli,
-                    ("info only: not scored",),
-                )
-            )
+    for item in criteria.objectives:
+        baseline, compared = _baseline(criteria, item, history, job=job, kind=kind, before=before)
+        result, counted = _score(item, slis.get(item.sli), baseline, compared)
+        results.append(result)
+        if not counted:
             continue
-        else:
-            passed = _check(objective.passing, observed, baseline, details)
-            warned = _check(objective.warning, observed, baseline, details)
-            if passed is None and warned is None:
-                results.append(
-                    ObjectiveResult(
-                        objective.sli,
-                        observed,
-                        baseline,
-                        compared,
-                        "no_data",
-                        0.0,
-                        objective.weight,
-                        objective.key_sli,
-                        tuple(details),
-                    )
-                )
-                continue
-            if passed:
-                score = "pass"
-            elif warned:
-                score = "warning"
-            else:
-                score = "fail"
-        points = {"pass": 1.0, "warning": 0.5, "fail": 0.0, "no_data": 0.0}[score]
-        achieved += points * objective.weight
-        possible += objective.weight
-        if score == "fail" and objective.key_sli:
-            key_failed.append(objective.sli)
-        results.append(
-            ObjectiveResult(
-                objective.sli,
-                observed,
-                baseline,
-                compared,
-                score,
-                points * objective.weight,
-                objective.weight,
-                objective.key_sli,
-                tuple(details),
-            )
-        )
+        achieved += result.points
+        possible += item.weight
+        if result.score == "fail" and item.key_sli:
+            key_failed.append(item.sli)
     if possible == 0:
         return Evaluation("no_data", None, tuple(results), "no objective could be scored")
     total = achieved / possible * 100
