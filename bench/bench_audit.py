@@ -22,15 +22,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from hypersync_slo.audit.period import audit_period
-from hypersync_slo.audit.synthetic import (
+from hypersync_slo.config import SloConfig
+from hypersync_slo.report.prometheus import PrometheusClient
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the synthetic history is a test fixture, not in the wheel
+
+from tests.audit.synthetic import (  # noqa: E402
     BackfilledPrometheus,
     Outage,
     SyntheticHistory,
     backfill,
     openmetrics_of,
 )
-from hypersync_slo.config import SloConfig
-from hypersync_slo.report.prometheus import PrometheusClient
 
 DAY = 86400.0
 END = 1793491200.0  # 2026-11-01T00:00:00Z

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from hypersync_slo.audit.synthetic import (
+from hypersync_slo.processes import ManagedProcess, find_tool, free_port
+from tests.audit.synthetic import (
     BackfilledPrometheus,
     Outage,
     SyntheticHistory,
     backfill,
 )
-from hypersync_slo.processes import ManagedProcess, find_tool, free_port
 
 DAY = 86400.0
 END = 1793491200.0  # 2026-11-01T00:00:00Z

@@ -20,13 +20,13 @@ from hypersync_slo.audit.criteria import Evaluation
 from hypersync_slo.audit.model import AuditReport
 from hypersync_slo.audit.period import audit_period
 from hypersync_slo.audit.publish import publish
-from hypersync_slo.audit.synthetic import Increments
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import PrometheusUnavailable, SuiteFault
 from hypersync_slo.processes import free_port
 from hypersync_slo.report.prometheus import PrometheusClient
 from hypersync_slo.verdicts import Verdict
 from tests.audit.conftest import DAY, DOWN, END, GAP, OUTAGE, START, Backfilled
+from tests.audit.synthetic import Increments
 
 REL = 1e-9
 BUDGET = 0.001

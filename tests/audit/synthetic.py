@@ -1,11 +1,12 @@
 """A synthetic request history with known outages, gaps and restarts, backfilled into Prometheus.
 
-Used by the audit's tests and benchmark (and handy for trying an audit without 30 days of real
-traffic): ``SyntheticHistory`` produces per-step request increments from a seeded generator,
-writes them as cumulative OpenMetrics counters (``http_server_request_duration_seconds_count``
-and ``_bucket`` by status code), ``backfill`` turns the file into TSDB blocks with
-``promtool tsdb create-blocks-from openmetrics``, and ``BackfilledPrometheus`` serves them with a
-retention long enough to keep them.
+A fixture of the audit's tests and of ``bench/bench_audit.py``, not in the wheel (and handy for
+trying an audit from a checkout without 30 days of real traffic): ``SyntheticHistory`` produces
+per-step request increments from a seeded generator, writes them as cumulative OpenMetrics
+counters (``http_server_request_duration_seconds_count`` and ``_bucket`` by status code),
+``backfill`` turns the file into TSDB blocks with ``promtool tsdb create-blocks-from
+openmetrics``, and ``BackfilledPrometheus`` serves them with a retention long enough to keep
+them.
 
 Known facts the generator plants, so a test can compute the expected figures by hand:
 
