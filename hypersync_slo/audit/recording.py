@@ -17,7 +17,7 @@ from hypersync_slo.audit.criteria import Evaluation
 from hypersync_slo.audit.history import Entry, History
 from hypersync_slo.audit.model import AuditReport
 from hypersync_slo.errors import UsageError
-from hypersync_slo.report.evaluation import Report
+from hypersync_slo.report.model import Report
 
 
 def entry_from_audit(report: AuditReport, criteria: Evaluation | None = None) -> Entry:

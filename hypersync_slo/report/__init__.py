@@ -13,14 +13,8 @@ set, KPIs not yet computed ``error`` with reason ``INTERRUPTED``); ``new_report`
 
 from __future__ import annotations
 
-from hypersync_slo.report.evaluation import (
-    INTERRUPTED,
-    Report,
-    evaluate_window,
-    mark_interrupted,
-    new_report,
-    settle_window,
-)
+from hypersync_slo.report.evaluation import evaluate_window, settle_window
+from hypersync_slo.report.model import INTERRUPTED, Report, mark_interrupted, new_report
 from hypersync_slo.report.preflight import check_thresholds_are_buckets, histogram_buckets
 from hypersync_slo.report.prometheus import PrometheusClient, RecordedAnswers
 from hypersync_slo.report.reconcile import Finding

@@ -6,8 +6,8 @@ import base64
 from html import escape
 
 from hypersync_slo.exitcodes import MEANINGS
-from hypersync_slo.report.evaluation import Report
 from hypersync_slo.report.markdown import MARKS, observed_text
+from hypersync_slo.report.model import Report
 from hypersync_slo.report.plots import render_all
 from hypersync_slo.verdicts import KpiResult
 

@@ -6,7 +6,7 @@ import json
 import math
 from typing import Any
 
-from hypersync_slo.report.evaluation import Report
+from hypersync_slo.report.model import Report
 
 
 def _iso(moment: Any) -> str:

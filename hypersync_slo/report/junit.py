@@ -11,8 +11,8 @@ case's ``<system-out>``: the schema has no properties inside a test case.
 from __future__ import annotations
 
 from hypersync_slo.junitxml import Case, CaseOutcome, Suite, document
-from hypersync_slo.report.evaluation import Report
 from hypersync_slo.report.markdown import observed_text
+from hypersync_slo.report.model import Report
 from hypersync_slo.verdicts import KpiResult, Verdict
 
 SUITE_NAME = "hypersync-slo report"

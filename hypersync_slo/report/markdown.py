@@ -6,7 +6,7 @@ from hypersync_slo import markup
 from hypersync_slo.config import format_value
 from hypersync_slo.exitcodes import MEANINGS
 from hypersync_slo.redaction import redact_url
-from hypersync_slo.report.evaluation import Report
+from hypersync_slo.report.model import Report
 from hypersync_slo.verdicts import KpiResult
 
 MARKS = {"pass": "PASS", "fail": "FAIL", "no_data": "NO DATA", "error": "ERROR"}

@@ -33,7 +33,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from hypersync_slo.report.evaluation import Report
+from hypersync_slo.report.model import Report
 
 WIDTH_IN, HEIGHT_IN, DPI = 13.5, 4.8, 100  # 1350 x 480 px
 TITLE_PT, LABEL_PT, TICK_PT, LEGEND_PT = 14, 12, 11, 11

@@ -12,7 +12,7 @@ from pathlib import Path
 from hypersync_slo.errors import OutputUnwritable, explain
 from hypersync_slo.outputs import write_text
 from hypersync_slo.report import html, json_report, junit, markdown
-from hypersync_slo.report.evaluation import Report
+from hypersync_slo.report.model import Report
 
 FILES: dict[str, tuple[str, Callable[[Report], str]]] = {
     "verdict": ("verdict.json", json_report.render),

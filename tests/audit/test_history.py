@@ -11,7 +11,7 @@ import pytest
 from hypersync_slo.audit.history import Entry, History, aggregate_values, resolve_path
 from hypersync_slo.audit.recording import record_report
 from hypersync_slo.errors import SuiteFault, UsageError
-from hypersync_slo.report.evaluation import Report
+from hypersync_slo.report.model import Report
 from hypersync_slo.verdicts import KpiResult, Verdict
 
 

@@ -7,8 +7,10 @@ from typing import Any
 
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import PrometheusUnavailable
-from hypersync_slo.report.evaluation import _availability, _throughput, new_report
+from hypersync_slo.report.availability import availability_kpi
+from hypersync_slo.report.model import new_report
 from hypersync_slo.report.queries import Queries
+from hypersync_slo.report.throughput import throughput_kpi
 from hypersync_slo.verdicts import Verdict
 
 CONFIG = SloConfig.default()
@@ -34,7 +36,7 @@ def test_throughput_is_an_error_when_the_sub_windows_cannot_be_read() -> None:
     """A good window average is not 'sustained' when the worst 60 s could not be read."""
     report = new_report("http://127.0.0.1:9", CONFIG, START, END)
     report.step = 15.0
-    result = _throughput(
+    result = throughput_kpi(
         FailingClient(),  # type: ignore[arg-type]
         CONFIG,
         Queries(CONFIG),
@@ -50,6 +52,6 @@ def test_throughput_is_an_error_when_the_sub_windows_cannot_be_read() -> None:
 def test_availability_is_an_error_when_its_source_cannot_be_chosen() -> None:
     """If probe_success cannot be looked up, availability does not fall back to `up` silently."""
     report = new_report("http://127.0.0.1:9", CONFIG, START, END)
-    result = _availability(FailingClient(), CONFIG, Queries(CONFIG), report, None)  # type: ignore[arg-type]
+    result = availability_kpi(FailingClient(), CONFIG, Queries(CONFIG), report, None)  # type: ignore[arg-type]
     assert result.verdict is Verdict.ERROR
     assert "instant query timed out" in result.reason

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from hypersync_slo.config import SloConfig
-from hypersync_slo.report.evaluation import under_offered
+from hypersync_slo.report.throughput import under_offered
 from hypersync_slo.verdicts import KpiResult, Verdict, judge
 
 WINDOW = (datetime(2026, 11, 27, 2, 0, tzinfo=UTC), datetime(2026, 11, 27, 2, 1, tzinfo=UTC))
