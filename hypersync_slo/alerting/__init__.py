@@ -12,6 +12,7 @@ Public API::
     load_run_kpis(verdict.json) -> [RunKpis] / run_records(runs, ...)   EMF from a run, fresh
     fired_alerts(prometheus_url, start, end) -> list[FiredAlert]       what fired in a window (fired.py)
     render_files(config, ...) / render_all(out, config, ...)           everything, byte-stable (render.py)
+    write_files(out, files) / parse_labels(pairs)                      writing them; manifest labels
 """
 
 from hypersync_slo.alerting.alertmanager import (
@@ -31,11 +32,20 @@ from hypersync_slo.alerting.emf import (
     validate_record,
 )
 from hypersync_slo.alerting.fired import FiredAlert, fired_alerts
-from hypersync_slo.alerting.render import render_all, render_files
+from hypersync_slo.alerting.operator import parse_labels
+from hypersync_slo.alerting.render import render_all, render_files, write_files
 from hypersync_slo.alerting.rule_tests import rule_tests
-from hypersync_slo.alerting.rules import RuleSet, Timing, build_rules
+from hypersync_slo.alerting.rules import (
+    DEFAULT_JOB,
+    DEFAULT_RUNBOOK_BASE,
+    RuleSet,
+    Timing,
+    build_rules,
+)
 
 __all__ = [
+    "DEFAULT_JOB",
+    "DEFAULT_RUNBOOK_BASE",
     "AlertmanagerServer",
     "FiredAlert",
     "RoutingSpec",
@@ -51,6 +61,7 @@ __all__ = [
     "kpi_record",
     "load_routing",
     "load_run_kpis",
+    "parse_labels",
     "render_alertmanager",
     "render_all",
     "render_files",
@@ -58,4 +69,5 @@ __all__ = [
     "rule_tests",
     "run_records",
     "validate_record",
+    "write_files",
 ]

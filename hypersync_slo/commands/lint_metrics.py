@@ -14,19 +14,21 @@ from hypersync_slo.exposition import (
     ACCEPT_OPENMETRICS,
     ACCEPT_TEXT,
     PROMETHEUS3_ACCEPT,
+    RULES,
+    Comparison,
     Exposition,
     ExpositionSyntaxError,
     Finding,
+    PromtoolResult,
     apply_allow,
     compare,
+    decode_body,
     fetch_exposition,
     lint_exposition,
     parse_exposition,
+    promtool_path,
     run_promtool,
 )
-from hypersync_slo.exposition.fetch import decode_body
-from hypersync_slo.exposition.lint import RULES
-from hypersync_slo.exposition.promtool import Comparison, PromtoolResult, promtool_path
 from hypersync_slo.inputs import http_url, seconds_arg
 from hypersync_slo.processes import find_tool
 

@@ -16,6 +16,7 @@ from hypersync_slo.exposition.fetch import (
     MAX_METRICS_BYTES,
     PROMETHEUS3_ACCEPT,
     FetchedExposition,
+    decode_body,
     fetch_exposition,
     read_bounded,
 )
@@ -28,7 +29,13 @@ from hypersync_slo.exposition.lint import (
 )
 from hypersync_slo.exposition.model import Exposition, Family, Finding, Sample
 from hypersync_slo.exposition.parser import ExpositionSyntaxError, parse_exposition
-from hypersync_slo.exposition.promtool import PromtoolResult, compare, run_promtool
+from hypersync_slo.exposition.promtool import (
+    Comparison,
+    PromtoolResult,
+    compare,
+    promtool_path,
+    run_promtool,
+)
 from hypersync_slo.exposition.values import counter_values, histogram_buckets
 
 __all__ = [
@@ -39,6 +46,7 @@ __all__ = [
     "PROMETHEUS3_ACCEPT",
     "RULES",
     "VALID_CONTENT_TYPES",
+    "Comparison",
     "Exposition",
     "ExpositionSyntaxError",
     "Family",
@@ -49,10 +57,12 @@ __all__ = [
     "apply_allow",
     "compare",
     "counter_values",
+    "decode_body",
     "fetch_exposition",
     "histogram_buckets",
     "lint_exposition",
     "parse_exposition",
+    "promtool_path",
     "read_bounded",
     "run_promtool",
 ]

@@ -7,7 +7,11 @@ Public API::
     TraceQuery(kind, url).fetch(trace_id) -> list[Span] | None            Jaeger / Zipkin query API
     TraceBackend(kind).start()                                            a local Jaeger- or Zipkin-
                                                                           compatible backend (backend.py)
+    verify_traces(parts_dir, kind=, ...) / TRACES_FILE                    the check after a load
+                                                                          (check.py, loaded on first use)
 """
+
+from typing import Any
 
 from hypersync_slo.traces.backend import KINDS, TraceBackend
 from hypersync_slo.traces.model import (
@@ -23,6 +27,7 @@ from hypersync_slo.traces.query import TraceQuery
 __all__ = [
     "CHILD_SPANS",
     "KINDS",
+    "TRACES_FILE",
     "Completeness",
     "Span",
     "TaggedRequest",
@@ -30,4 +35,16 @@ __all__ = [
     "TraceQuery",
     "completeness",
     "trace_kpi",
+    "verify_traces",
 ]
+
+#: Loaded on first use: the check after a load brings the load generator's tagging with it.
+_CHECK = ("TRACES_FILE", "verify_traces")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CHECK:
+        from hypersync_slo.traces import check  # noqa: PLC0415  (serve-traces starts without it)
+
+        return getattr(check, name)
+    raise AttributeError(f"module 'hypersync_slo.traces' has no attribute {name!r}")
