@@ -13,9 +13,10 @@ Public API::
 
 from typing import Any
 
-from hypersync_slo.traces.backend import KINDS, TraceBackend
+from hypersync_slo.traces.backend import TraceBackend
 from hypersync_slo.traces.model import (
     CHILD_SPANS,
+    KINDS,
     Completeness,
     Span,
     TaggedRequest,

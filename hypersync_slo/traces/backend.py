@@ -32,10 +32,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
-BackendKind = Literal["jaeger", "zipkin"]
-KINDS: tuple[BackendKind, ...] = ("jaeger", "zipkin")
+from hypersync_slo.traces.model import KINDS, BackendKind
+
 _OTLP_KINDS = {1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
 MAX_BODY = 16 << 20
 

@@ -16,8 +16,14 @@ from pathlib import Path
 from hypersync_slo.config import SloConfig
 from hypersync_slo.loadgen.tracetags import read_tagged
 from hypersync_slo.outputs import write_text
-from hypersync_slo.traces.backend import BackendKind
-from hypersync_slo.traces.model import Span, TaggedRequest, check_trace, completeness, trace_kpi
+from hypersync_slo.traces.model import (
+    BackendKind,
+    Span,
+    TaggedRequest,
+    check_trace,
+    completeness,
+    trace_kpi,
+)
 from hypersync_slo.traces.query import TraceQuery
 from hypersync_slo.verdicts import KpiResult
 

@@ -17,10 +17,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from hypersync_slo.config import SloConfig
 from hypersync_slo.verdicts import KpiResult, judge
+
+#: The trace backends we speak to: Jaeger's and Zipkin's query and ingest APIs.
+BackendKind = Literal["jaeger", "zipkin"]
+KINDS: tuple[BackendKind, ...] = ("jaeger", "zipkin")
 
 #: The operation's child span, by route template (the monitoring contract's tracing promise).
 CHILD_SPANS: dict[str, str] = {

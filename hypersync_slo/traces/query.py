@@ -18,8 +18,7 @@ from typing import Any
 import httpx
 
 from hypersync_slo.errors import TargetUnreachable, explain
-from hypersync_slo.traces.backend import KINDS, BackendKind
-from hypersync_slo.traces.model import Span
+from hypersync_slo.traces.model import KINDS, BackendKind, Span
 
 
 def parse_jaeger(data: Any) -> list[Span]:
