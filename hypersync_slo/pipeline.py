@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 from hypersync_slo.outputs import write_text
 from hypersync_slo.redaction import redact_url
 from hypersync_slo.runpage import publish_run_page
+from hypersync_slo.timestamps import rfc3339
 
 #: Exit codes that mean "could not judge" rather than "judged".
 FAULT_CODES = frozenset(
@@ -343,8 +344,8 @@ def write_summary(
         "meaning": MEANINGS[verdict],
         "target_url": redact_url(settings.target_url),
         "prometheus_url": redact_url(settings.prometheus_url) or None,
-        "started_at": started_at.isoformat().replace("+00:00", "Z"),
-        "finished_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "started_at": rfc3339(started_at),
+        "finished_at": rfc3339(datetime.now(UTC)),
         "stages": [asdict(r) for r in results],
     }
     write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")

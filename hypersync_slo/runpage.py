@@ -32,6 +32,7 @@ from hypersync_slo.exitcodes import MEANINGS, ExitCode
 from hypersync_slo.junitxml import Case, Suite, document, read_suites
 from hypersync_slo.outputs import write_text
 from hypersync_slo.redaction import redact_url
+from hypersync_slo.timestamps import parse_rfc3339, rfc3339_seconds
 
 #: Directories with more files than this are linked as one line (a Prometheus TSDB, say).
 MAX_FILES_PER_DIR = 20
@@ -254,7 +255,7 @@ def _iso(text: object) -> str:
     moment = _parse_time(text)
     if moment is None:
         return str(text or "?")
-    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return rfc3339_seconds(moment)
 
 
 def _stage_detail(page: RunPage, stage: Mapping[str, Any]) -> str:
@@ -730,7 +731,7 @@ def load_suite(page: RunPage) -> Suite | None:
 
 def _parse_time(text: object) -> datetime | None:
     try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).astimezone(UTC)
+        return parse_rfc3339(str(text)).astimezone(UTC)
     except ValueError:
         return None
 

@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from hypersync_slo.config import Objective, format_value
 from hypersync_slo.exitcodes import ExitCode
+from hypersync_slo.timestamps import rfc3339, rfc3339_seconds
 
 Source = Literal["client", "prometheus", "probe", "log", "trace"]
 
@@ -95,7 +96,7 @@ class KpiResult:
             "objective": self.objective,
             "unit": self.unit,
             "samples": self.samples,
-            "window": {"start": _iso(self.window[0]), "end": _iso(self.window[1])},
+            "window": {"start": rfc3339(self.window[0]), "end": rfc3339(self.window[1])},
             "query": self.query,
             "verdict": self.verdict.value,
             "reason": self.reason,
@@ -107,8 +108,8 @@ class KpiResult:
 def window_text(window: tuple[datetime, datetime]) -> str:
     """``2026-11-27T02:00:00Z–02:01:00Z`` (the end's date only when it differs), in UTC."""
     start, end = (t.astimezone(UTC) for t in window)
-    last = "%H:%M:%SZ" if start.date() == end.date() else "%Y-%m-%dT%H:%M:%SZ"
-    return f"{start:%Y-%m-%dT%H:%M:%SZ}–{end.strftime(last)}"
+    last = rfc3339_seconds(end)
+    return f"{rfc3339_seconds(start)}–{last[11:] if start.date() == end.date() else last}"
 
 
 def judge(
@@ -231,15 +232,11 @@ def exit_code_for(verdict: Verdict) -> ExitCode:
     return _EXIT[verdict]
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
 def _jsonable(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, datetime):
-        return _iso(value)
+        return rfc3339(value)
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

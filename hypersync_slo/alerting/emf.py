@@ -35,7 +35,7 @@ import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ from hypersync_slo.errors import (
     UsageError,
     explain,
 )
+from hypersync_slo.timestamps import parse_rfc3339, rfc3339
 
 UNITS = frozenset(
     {
@@ -294,7 +295,7 @@ def _read_json(path: Path) -> Any:
 
 def _stamp_ms(text: object, path: Path) -> int:
     try:
-        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+        moment = parse_rfc3339(str(text))
     except ValueError as exc:
         raise ConfigError(f"{path}: window.end {text!r} is not an ISO 8601 time.") from exc
     if moment.tzinfo is None:
@@ -392,7 +393,7 @@ def load_run_kpis(path: Path) -> list[RunKpis]:
 
 def check_fresh(timestamp_ms: int, *, now_ms: int, where: str = "the KPI file") -> None:
     """Refuse a timestamp CloudWatch would drop: older than 14 days or over 2 hours ahead."""
-    when = datetime.fromtimestamp(timestamp_ms / 1000, UTC).isoformat().replace("+00:00", "Z")
+    when = rfc3339(timestamp_ms / 1000)
     age_ms = now_ms - timestamp_ms
     if age_ms > MAX_AGE_MS:
         raise UsageError(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from hypersync_slo.audit.history import Entry, History
 from hypersync_slo.audit.model import AuditReport
 from hypersync_slo.errors import UsageError
 from hypersync_slo.report.model import Report
+from hypersync_slo.timestamps import parse_rfc3339
 
 
 def entry_from_audit(report: AuditReport, criteria: Evaluation | None = None) -> Entry:
@@ -82,7 +82,7 @@ def entry_from_verdict_json(path: Path, *, kind: str = "run") -> Entry:
         raise UsageError(f"{file} is not a verdict.json (no window or kpis).")
 
     def unix(text: str) -> float:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
+        return parse_rfc3339(str(text)).timestamp()
 
     try:
         return _entry(data, kind=kind, file=file, unix=unix)

@@ -24,6 +24,7 @@ from hypersync_slo.errors import ConfigError, UsageError
 from hypersync_slo.exitcodes import epilog
 from hypersync_slo.inputs import MAX_PERIOD, seconds, seconds_arg, url_arg
 from hypersync_slo.outputs import probe_dir, probe_file
+from hypersync_slo.timestamps import file_stamp
 
 DESCRIPTION = """\
 Audit a period (default: the last 30 days) from Prometheus: for each SLO of the SLO file,
@@ -163,7 +164,7 @@ def handle(args: argparse.Namespace) -> int:
     start, end = period_of(args)
     slice_seconds = _seconds(args.slice, "--slice")
     min_coverage = _ratio(args.min_coverage)
-    out = args.out or Path("reports") / f"audit-{end.strftime('%Y%m%dT%H%M%SZ')}"
+    out = args.out or Path("reports") / f"audit-{file_stamp(end)}"
     probe_dir(out)  # an unwritable output is exit 10 before any query
     if not args.no_history:
         probe_file(resolve_path(args.history), option="--history")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 
 from hypersync_slo.audit.history import resolve_path
 from hypersync_slo.config import SloConfig, parse_quantity
 from hypersync_slo.errors import ConfigError, UsageError
 from hypersync_slo.outputs import probe_dir, probe_file
+from hypersync_slo.timestamps import file_stamp
 from hypersync_slo.traffic import make_model
 
 
@@ -27,7 +27,7 @@ def seconds(text: str) -> float:
 
 def default_out_dir(prefix: str) -> Path:
     """``reports/<prefix>-<UTC timestamp>/`` under the current directory."""
-    return Path("reports") / f"{prefix}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+    return Path("reports") / f"{prefix}-{file_stamp()}"
 
 
 def add_job_arguments(

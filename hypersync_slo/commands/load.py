@@ -18,6 +18,7 @@ from hypersync_slo.inputs import seconds_arg, url_arg
 from hypersync_slo.loadgen import launcher, safety
 from hypersync_slo.loadgen import verdict as verdicts
 from hypersync_slo.outputs import probe_dir
+from hypersync_slo.timestamps import file_stamp, parse_rfc3339
 
 DESCRIPTION = """\
 Send the traffic the SLO file declares (its traffic: section, or --traffic FILE: requests,
@@ -166,7 +167,7 @@ def handle(args: argparse.Namespace) -> int:
     if args.connections < 1 or args.timeout <= 0 or args.late_tolerance <= 0:
         raise UsageError("--connections, --timeout and --late-tolerance must be positive.")
     trace_backend = trace_backend_arg(args.trace_sample, args.trace_backend)
-    out = args.out or Path("reports") / f"load-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+    out = args.out or Path("reports") / f"load-{file_stamp()}"
     probe_dir(out)  # an unwritable output is exit 10 before any request is sent
     plan = launcher.LoadPlan(
         target_url=args.target_url.rstrip("/"),
@@ -277,6 +278,6 @@ def _moment(text: object) -> datetime | None:
     if not isinstance(text, str):
         return None
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_rfc3339(text)
     except ValueError:
         return None

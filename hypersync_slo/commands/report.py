@@ -34,6 +34,7 @@ from hypersync_slo.report import (
 )
 from hypersync_slo.report.queries import default_routes
 from hypersync_slo.report.scrapes import Coverage
+from hypersync_slo.timestamps import file_stamp, from_epoch, parse_rfc3339, rfc3339
 from hypersync_slo.verdicts import Verdict, exit_code_for
 
 if TYPE_CHECKING:
@@ -142,13 +143,13 @@ def register(sub: Any) -> None:
 def parse_time(text: str, flag: str) -> datetime:
     """RFC 3339 (``Z`` or offset) or Unix seconds, as an aware UTC datetime."""
     try:
-        return datetime.fromtimestamp(float(text), UTC)
+        return from_epoch(float(text))
     except ValueError:
         pass
     except (OverflowError, OSError):
         raise UsageError(f"{flag} {text!r} is out of the range of dates.") from None
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = parse_rfc3339(text)
     except ValueError:
         raise UsageError(
             f"{flag} {text!r} is not a time; write 2026-11-27T02:00:00Z or Unix seconds."
@@ -236,7 +237,7 @@ def handle(args: argparse.Namespace) -> int:
     if not args.prometheus_url:
         return _log_only(args, config, load)
     start, end = window_of(args, load)
-    out = args.out or Path("reports") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = args.out or Path("reports") / file_stamp()
     probe_dir(out)  # an unwritable output is exit 10 before any query
     log = None
     if args.logs:
@@ -310,7 +311,7 @@ def _log_only(args: argparse.Namespace, config: SloConfig, load: dict[str, Any] 
                 )
             )
         log.window = window
-    out = args.out or Path("reports") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = args.out or Path("reports") / file_stamp()
     report = new_report("", config, window[0], window[1], load_result=load)
     _add_log(report, log, config)
     report.kpis = list(report.log_kpis)
@@ -350,7 +351,7 @@ def interrupted_paragraph(report: Report, out: Path) -> str:
     """What Ctrl-C left: which KPIs were computed, which were not, where the files are."""
     cut = [k.name for k in report.kpis if k.verdict is Verdict.ERROR and k.reason == INTERRUPTED]
     done = len(report.kpis) - len(cut)
-    start, end = (m.isoformat().replace("+00:00", "Z") for m in report.window)
+    start, end = (rfc3339(m) for m in report.window)
     text = (
         f"hypersync-slo: interrupted (Ctrl-C) while evaluating {start} – {end} from Prometheus "
         f"at {report.prometheus_url}; {done} of {len(report.kpis)} KPIs were computed and "

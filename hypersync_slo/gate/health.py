@@ -9,11 +9,11 @@ required dependencies a body reports as ``fail``.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
 from hypersync_slo.gate.client import Answer
 from hypersync_slo.gate.contracts import violation
+from hypersync_slo.timestamps import parse_rfc3339
 
 STATUSES = ("pass", "warn", "fail")
 _RANK = {"pass": 0, "warn": 1, "fail": 2}
@@ -35,7 +35,7 @@ def _is_time(value: object) -> bool:
     if not isinstance(value, str):
         return False
     try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parse_rfc3339(value)
     except ValueError:
         return False
     return "T" in value

@@ -9,6 +9,7 @@ from hypersync_slo.exitcodes import MEANINGS
 from hypersync_slo.report.markdown import MARKS, observed_text
 from hypersync_slo.report.model import Report
 from hypersync_slo.report.plots import render_all
+from hypersync_slo.timestamps import rfc3339
 from hypersync_slo.verdicts import KpiResult
 
 STYLE = """
@@ -37,7 +38,7 @@ def render(report: Report, *, plots: dict[str, bytes] | None = None) -> str:
     """report.html text, plots embedded."""
     verdict = report.verdict
     code = report.exit_code
-    start, end = (m.isoformat().replace("+00:00", "Z") for m in report.window)
+    start, end = (rfc3339(m) for m in report.window)
     rows = [_row(kpi) for kpi in report.kpis]
     log_section = ""
     if report.log_kpis and report.log_kpis != report.kpis:

@@ -7,10 +7,7 @@ import math
 from typing import Any
 
 from hypersync_slo.report.model import Report
-
-
-def _iso(moment: Any) -> str:
-    return str(moment.isoformat()).replace("+00:00", "Z")
+from hypersync_slo.timestamps import rfc3339
 
 
 def verdict_document(report: Report) -> dict[str, Any]:
@@ -21,8 +18,8 @@ def verdict_document(report: Report) -> dict[str, Any]:
         "exit_code": int(report.exit_code),
         "interrupted": report.interrupted,
         "window": {
-            "start": _iso(report.window[0]),
-            "end": _iso(report.window[1]),
+            "start": rfc3339(report.window[0]),
+            "end": rfc3339(report.window[1]),
             "seconds": report.seconds,
             "settle_seconds": report.settle,
         },
@@ -33,7 +30,7 @@ def verdict_document(report: Report) -> dict[str, Any]:
         "kpis": [kpi.to_dict() for kpi in report.kpis],
         "findings": [finding.to_dict() for finding in report.findings],
         "errors": list(report.errors),
-        "generated_at": _iso(report.generated_at),
+        "generated_at": rfc3339(report.generated_at),
         "slo_file": report.slo_file,
         "timings": {
             "queries": report.queries,

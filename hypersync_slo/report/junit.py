@@ -13,6 +13,7 @@ from __future__ import annotations
 from hypersync_slo.junitxml import Case, CaseOutcome, Suite, document
 from hypersync_slo.report.markdown import observed_text
 from hypersync_slo.report.model import Report
+from hypersync_slo.timestamps import rfc3339
 from hypersync_slo.verdicts import KpiResult, Verdict
 
 SUITE_NAME = "hypersync-slo report"
@@ -59,7 +60,7 @@ def to_case(kpi: KpiResult) -> Case:
 
 def report_suite(report: Report) -> Suite:
     """The report's ``<testsuite>``."""
-    start, end = (m.isoformat().replace("+00:00", "Z") for m in report.window)
+    start, end = (rfc3339(m) for m in report.window)
     properties = [
         ("verdict", report.verdict.value),
         ("exit_code", str(int(report.exit_code))),

@@ -41,6 +41,7 @@ from typing import IO, Any, Final
 from hypersync_slo.config import KPIS, QUANTILES, SloConfig, format_value
 from hypersync_slo.errors import UsageError, explain
 from hypersync_slo.report.reconcile import LogCounts
+from hypersync_slo.timestamps import parse_rfc3339, rfc3339_millis
 from hypersync_slo.verdicts import KpiResult, Verdict, judge
 
 SOURCE: Final = "log"
@@ -56,8 +57,7 @@ HEALTH_ROUTES = ("/health/live", "/health/ready")
 
 def stamp(moment: datetime) -> str:
     """``2026-11-27T02:00:00.123Z``: the fixed form log timestamps compare with as text."""
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    return rfc3339_millis(moment.astimezone(UTC))
 
 
 def _parse_stamp(text: str) -> str | None:
@@ -65,7 +65,7 @@ def _parse_stamp(text: str) -> str | None:
     if _FIXED.match(text):
         return text
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = parse_rfc3339(text)
     except ValueError:
         return None
     if moment.tzinfo is None:
@@ -135,7 +135,7 @@ class LogSummary:
         """The first and last judged request line's time, or None without one."""
         if self.first is None or self.last is None:
             return None
-        return (_moment(self.first), _moment(self.last))
+        return (parse_rfc3339(self.first), parse_rfc3339(self.last))
 
     def describe(self) -> str:
         """One line: what was read and what was kept."""
@@ -162,10 +162,6 @@ class LogSummary:
             "distinct_durations": len(self.durations.counts),
             "resolution": "1 µs (durations kept exactly, per distinct value)",
         }
-
-
-def _moment(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def rotated_files(path: Path) -> list[Path]:
@@ -383,7 +379,7 @@ def worst_subwindow(per_second: Mapping[str, int], start: datetime, end: datetim
         return None
     counts = [0] * (last - first)
     for second, count in per_second.items():
-        at = int(_moment(second + "Z").timestamp())
+        at = int(parse_rfc3339(second + "Z").timestamp())
         if first <= at < last:
             counts[at - first] += count
     running = sum(counts[:SUBWINDOW])

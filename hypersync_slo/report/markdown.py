@@ -7,6 +7,7 @@ from hypersync_slo.config import format_value
 from hypersync_slo.exitcodes import MEANINGS
 from hypersync_slo.redaction import redact_url
 from hypersync_slo.report.model import Report
+from hypersync_slo.timestamps import rfc3339
 from hypersync_slo.verdicts import KpiResult
 
 MARKS = {"pass": "PASS", "fail": "FAIL", "no_data": "NO DATA", "error": "ERROR"}
@@ -34,7 +35,7 @@ def render(report: Report) -> str:
     """report.md text."""
     verdict = report.verdict
     code = report.exit_code
-    start, end = (m.isoformat().replace("+00:00", "Z") for m in report.window)
+    start, end = (rfc3339(m) for m in report.window)
     lines = [
         f"# SLO report: {MARKS[verdict.value]}" + (" (interrupted)" if report.interrupted else ""),
         "",
@@ -58,7 +59,7 @@ def render(report: Report) -> str:
             else "- source: the service's request log lines (`log`)"
         ),
         f"- SLO file: {markup.code(report.slo_file)}",
-        f"- generated: {report.generated_at.isoformat().replace('+00:00', 'Z')}",
+        f"- generated: {rfc3339(report.generated_at)}",
         "",
         "| KPI | verdict | observed | objective | source | samples | why |",
         "| --- | --- | --- | --- | --- | ---: | --- |",

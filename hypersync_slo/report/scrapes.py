@@ -26,11 +26,11 @@ import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
 
 from hypersync_slo.report.prometheus import PrometheusClient, RangeSeries
+from hypersync_slo.timestamps import rfc3339_millis
 
 #: How far before a moment the last scrape may lie (Prometheus's default look-back).
 LOOKBACK = 300.0
@@ -39,11 +39,6 @@ SLACK = 5.0
 #: The bound when the scrape interval cannot be told (fewer than two samples).
 UNKNOWN_INTERVAL_BOUND = 60.0
 POLL = 0.25
-
-
-def _iso(moment: float) -> str:
-    stamp = datetime.fromtimestamp(moment, UTC)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
 
 
 def target_name(labels: Mapping[str, str]) -> str:
@@ -65,8 +60,8 @@ class TargetScrapes:
         """JSON-ready form."""
         return {
             "target": self.target,
-            "scrape_before_start": _iso(self.before) if self.before is not None else None,
-            "scrape_after_end": _iso(self.after) if self.after is not None else None,
+            "scrape_before_start": rfc3339_millis(self.before) if self.before is not None else None,
+            "scrape_after_end": rfc3339_millis(self.after) if self.after is not None else None,
         }
 
 
@@ -143,13 +138,13 @@ class Coverage:
         if not self.targets:
             return (
                 f"no target of the job was scraped in the {LOOKBACK:g} s before the window's "
-                f"end ({_iso(self.end)}), so nothing counts the window's requests"
+                f"end ({rfc3339_millis(self.end)}), so nothing counts the window's requests"
             )
         missing = ", ".join(t.target for t in self.targets if t.after is None)
         waited = f"within {self.bound:g} s" if self.bound is not None else "yet"
         interval = f"{self.interval:g} s" if self.interval else "unknown"
         return (
-            f"no successful scrape of {missing} after the window's end ({_iso(self.end)}) "
+            f"no successful scrape of {missing} after the window's end ({rfc3339_millis(self.end)}) "
             f"{waited} (scrape interval {interval}): the window's last requests are not in "
             "Prometheus, so its counts would be short"
         )
@@ -166,7 +161,7 @@ class Coverage:
             )
         elif not self.start_covered and gap is not None:
             notes.append(
-                f"start edge: the last scrape before the window was at {_iso(first)}, "
+                f"start edge: the last scrape before the window was at {rfc3339_millis(first)}, "
                 f"{gap:.3g} s before its start; requests sent in those {gap:.3g} s (by anyone) "
                 "are counted in the window"
             )
@@ -174,7 +169,7 @@ class Coverage:
         if self.settled and not self.end_covered and end_gap is not None:
             notes.append(
                 f"end edge: the first scrape after the window was at "
-                f"{_iso(self.counted_until)}, {end_gap:.3g} s after its end; requests sent in "
+                f"{rfc3339_millis(self.counted_until)}, {end_gap:.3g} s after its end; requests sent in "
                 f"those {end_gap:.3g} s are counted in the window"
             )
         return notes
@@ -185,13 +180,13 @@ class Coverage:
             return self.unsettled_reason()
         first = self.counted_from
         since = (
-            f"between the scrapes {_iso(first)} – "
+            f"between the scrapes {rfc3339_millis(first)} – "
             if first is not None
             else "from each series' first scrape in the window to the scrape "
         )
         kind = "exact for the window" if self.exact else "edges not covered"
         plural = "s" if len(self.targets) != 1 else ""
-        return f"counted {since}{_iso(self.counted_until)} ({len(self.targets)} target{plural}; {kind})"
+        return f"counted {since}{rfc3339_millis(self.counted_until)} ({len(self.targets)} target{plural}; {kind})"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (``coverage`` of verdict.json)."""
@@ -200,12 +195,16 @@ class Coverage:
             "exact": self.exact,
             "start_covered": self.start_covered,
             "end_covered": self.end_covered,
-            "counted_from": _iso(self.counted_from) if self.counted_from is not None else None,
-            "counted_until": _iso(self.counted_until),
+            "counted_from": rfc3339_millis(self.counted_from)
+            if self.counted_from is not None
+            else None,
+            "counted_until": rfc3339_millis(self.counted_until),
             "start_gap_seconds": self.start_gap,
             "end_gap_seconds": self.end_gap,
             "scrape_interval_seconds": self.interval,
-            "quiet_since": _iso(self.quiet_since) if self.quiet_since is not None else None,
+            "quiet_since": rfc3339_millis(self.quiet_since)
+            if self.quiet_since is not None
+            else None,
             "waited_seconds": round(self.waited, 3),
             "wait_bound_seconds": self.bound,
             "targets": [t.to_dict() for t in self.targets],

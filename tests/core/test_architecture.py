@@ -99,6 +99,7 @@ def test_foundation_imports_nothing_above_it() -> None:
         "hypersync_slo.yamlfiles",
         "hypersync_slo.markup",
         "hypersync_slo.profiles",
+        "hypersync_slo.timestamps",
     )
     for name in (
         "errors.py",
@@ -112,6 +113,7 @@ def test_foundation_imports_nothing_above_it() -> None:
         "yamlfiles.py",
         "markup.py",
         "profiles.py",
+        "timestamps.py",
     ):
         for imported in imports_of(PACKAGE / name):
             if imported.startswith("hypersync_slo"):

@@ -16,6 +16,7 @@ import pytest
 from hypersync_slo.config import SloConfig, format_value
 from hypersync_slo.errors import BudgetViolation, NoData, PrometheusUnavailable, explain
 from hypersync_slo.gate.fixtures import Evidence
+from hypersync_slo.timestamps import rfc3339_seconds
 from hypersync_slo.verdicts import KpiResult, Verdict
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ def _lines(result: KpiResult) -> dict[str, object]:
         else format_value(result.observed, result.unit),
         "objective": result.objective,
         "source": f"{result.source}, {result.samples} samples",
-        "window": f"{start:%Y-%m-%dT%H:%M:%SZ} to {end:%Y-%m-%dT%H:%M:%SZ}",
+        "window": f"{rfc3339_seconds(start)} to {rfc3339_seconds(end)}",
         "query": result.query,
     }
 
