@@ -18,6 +18,7 @@ from hypersync_slo.audit import budget
 from hypersync_slo.audit.budget import BurnRate, Day, ErrorBudget
 from hypersync_slo.redaction import redact_url
 from hypersync_slo.report.queries import duration
+from hypersync_slo.timestamps import rfc3339_seconds
 from hypersync_slo.verdicts import Verdict
 
 Budgeting = Literal["occurrences", "timeslices", "both"]
@@ -35,7 +36,7 @@ class Gap:
         """``2026-10-20T00:00Z - 2026-10-20T06:00Z: 360 of 360 1-minute slices without data``."""
         blocks = (self.end - self.start) / slice_seconds
         return (
-            f"{iso(self.start)} - {iso(self.end)}: {self.missing_slices} of {blocks:.0f} "
+            f"{rfc3339_seconds(self.start)} - {rfc3339_seconds(self.end)}: {self.missing_slices} of {blocks:.0f} "
             f"{slice_seconds / 60:g}-minute slices without data"
         )
 
@@ -148,8 +149,3 @@ class AuditReport:
             "g0.end_input": self.window[1].strftime("%Y-%m-%d %H:%M:%S"),
         }
         return f"{redact_url(self.prometheus_url)}/graph?{urlencode(params)}"
-
-
-def iso(unix: float) -> str:
-    """Unix seconds as ``2026-11-01T00:00:00Z``."""
-    return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -13,12 +13,13 @@ from typing import Any
 
 from hypersync_slo import markup
 from hypersync_slo.audit.criteria import Evaluation
-from hypersync_slo.audit.model import AuditReport, SloAudit, iso
+from hypersync_slo.audit.model import AuditReport, SloAudit
 from hypersync_slo.errors import OutputUnwritable, explain
 from hypersync_slo.exitcodes import ExitCode
 from hypersync_slo.outputs import write_text
 from hypersync_slo.redaction import redact_url
 from hypersync_slo.report.json_report import finite
+from hypersync_slo.timestamps import rfc3339_seconds
 from hypersync_slo.verdicts import Verdict, exit_code_for
 
 AUDIT_JSON = "audit.json"
@@ -109,8 +110,8 @@ def slo_document(slo: SloAudit) -> dict[str, Any]:
         "worst_day": None
         if worst is None
         else {
-            "start": iso(worst.start),
-            "end": iso(worst.end),
+            "start": rfc3339_seconds(worst.start),
+            "end": rfc3339_seconds(worst.end),
             "bad_ratio": worst.bad_ratio,
             "events": worst.total,
             "bad_events": worst.bad,
@@ -134,8 +135,8 @@ def audit_document(
         "exit_code": int(code),
         "source": "prometheus",
         "window": {
-            "start": iso(report.window[0].timestamp()),
-            "end": iso(report.window[1].timestamp()),
+            "start": rfc3339_seconds(report.window[0].timestamp()),
+            "end": rfc3339_seconds(report.window[1].timestamp()),
             "seconds": report.period,
         },
         "prometheus_url": report.prometheus_url,
@@ -148,13 +149,13 @@ def audit_document(
             "min_ratio": report.min_coverage,
             "slices_expected": cov.slices_expected,
             "slices_with_data": cov.slices_with_data,
-            "first_data": None if cov.first_data is None else iso(cov.first_data),
-            "last_data": None if cov.last_data is None else iso(cov.last_data),
+            "first_data": None if cov.first_data is None else rfc3339_seconds(cov.first_data),
+            "last_data": None if cov.last_data is None else rfc3339_seconds(cov.last_data),
             "down_slices": cov.down_slices,
             "gaps": [
                 {
-                    "start": iso(gap.start),
-                    "end": iso(gap.end),
+                    "start": rfc3339_seconds(gap.start),
+                    "end": rfc3339_seconds(gap.end),
                     "missing_slices": gap.missing_slices,
                 }
                 for gap in cov.gaps
@@ -189,7 +190,7 @@ def audit_document(
             "query_seconds": round(report.query_seconds, 4),
             "seconds": round(report.seconds, 4),
         },
-        "generated_at": iso(report.generated_at.timestamp()),
+        "generated_at": rfc3339_seconds(report.generated_at.timestamp()),
     }
 
 
@@ -211,13 +212,15 @@ def coverage_lines(report: AuditReport) -> list[str]:
     start = report.window[0].timestamp()
     if cov.first_data is not None and cov.first_data > start + report.slice_seconds:
         lines.append(
-            f"data starts at {iso(cov.first_data)}, {(cov.first_data - start) / 86400:.2f} days "
-            f"after the period starts ({iso(start)}): Prometheus's retention (or the series' age) "
+            f"data starts at {rfc3339_seconds(cov.first_data)}, {(cov.first_data - start) / 86400:.2f} days "
+            f"after the period starts ({rfc3339_seconds(start)}): Prometheus's retention (or the series' age) "
             "is shorter than the period"
         )
     end = report.window[1].timestamp()
     if cov.last_data is not None and cov.last_data < end - report.slice_seconds:
-        lines.append(f"data ends at {iso(cov.last_data)}, before the period ends ({iso(end)})")
+        lines.append(
+            f"data ends at {rfc3339_seconds(cov.last_data)}, before the period ends ({rfc3339_seconds(end)})"
+        )
     lines.extend(f"gap: {gap.describe(report.slice_seconds)}" for gap in cov.gaps)
     return lines
 
@@ -225,7 +228,7 @@ def coverage_lines(report: AuditReport) -> list[str]:
 def summary_lines(report: AuditReport, criteria: Evaluation | None = None) -> list[str]:
     """The audit in a few lines for a terminal."""
     lines = [
-        f"audit of {iso(report.window[0].timestamp())} - {iso(report.window[1].timestamp())} "
+        f"audit of {rfc3339_seconds(report.window[0].timestamp())} - {rfc3339_seconds(report.window[1].timestamp())} "
         f"(source: prometheus {report.prometheus_url}, job {report.job or 'all'}, "
         f"{report.queries} queries in {report.seconds:.2f} s)"
     ]
@@ -258,7 +261,7 @@ def summary_lines(report: AuditReport, criteria: Evaluation | None = None) -> li
         worst = slo.worst_day
         if worst is not None:
             lines.append(
-                f"  worst day: {iso(worst.start)} - {iso(worst.end)}, bad ratio "
+                f"  worst day: {rfc3339_seconds(worst.start)} - {rfc3339_seconds(worst.end)}, bad ratio "
                 f"{_pct(worst.bad_ratio, 4)} ({worst.bad:.0f} of {worst.total:.0f})"
             )
         lines.append(
@@ -277,7 +280,7 @@ def render_markdown(report: AuditReport, criteria: Evaluation | None, recorded: 
     lines = [
         f"# SLO audit: {report.verdict.value}",
         "",
-        f"- period: {iso(report.window[0].timestamp())} - {iso(report.window[1].timestamp())} "
+        f"- period: {rfc3339_seconds(report.window[0].timestamp())} - {rfc3339_seconds(report.window[1].timestamp())} "
         f"([open in Prometheus](<{report.link().replace('>', '%3E')}>))",
         f"- source: prometheus {markup.code(redact_url(report.prometheus_url))}, "
         f"job {markup.code(report.job or 'all')}, "

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from hypersync_slo.audit.history import DEFAULT_PATH, Entry, History
-from hypersync_slo.audit.model import iso
 from hypersync_slo.audit.recording import entry_from_verdict_json
 from hypersync_slo.exitcodes import ExitCode, epilog
+from hypersync_slo.timestamps import rfc3339_seconds
 
 DESCRIPTION = """\
 Show the history of audits and runs (SQLite, default reports/history.sqlite) as a trends
@@ -91,7 +91,7 @@ def trend_table(entries: list[Entry], columns: list[str]) -> list[str]:
     previous: dict[str, float | None] = {}
     for entry in entries:
         cells = [
-            _iso(entry.window_end),
+            rfc3339_seconds(entry.window_end),
             entry.kind,
             entry.job or "-",
             entry.verdict,
@@ -120,10 +120,6 @@ def trend_table(entries: list[Entry], columns: list[str]) -> list[str]:
     return lines
 
 
-def _iso(unix: float) -> str:
-    return iso(unix)
-
-
 def handle(args: argparse.Namespace) -> int:
     """Print the trends table (or JSON)."""
     # Reading needs no write access and creates nothing; only --import writes.
@@ -147,8 +143,8 @@ def handle(args: argparse.Namespace) -> int:
                     {
                         "kind": e.kind,
                         "job": e.job,
-                        "window_start": _iso(e.window_start),
-                        "window_end": _iso(e.window_end),
+                        "window_start": rfc3339_seconds(e.window_start),
+                        "window_end": rfc3339_seconds(e.window_end),
                         "verdict": e.verdict,
                         "slis": {c: e.slis.get(c) for c in columns},
                     }
