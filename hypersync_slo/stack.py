@@ -3,6 +3,10 @@
 ``Stack`` starts the real programs (Debian's ``prometheus`` and ``prometheus-node-exporter``)
 on free loopback ports with a generated scrape configuration, and stops them all on exit,
 also on Ctrl-C. The demo, the ``run`` job and the project's tests use it.
+
+Each program has its runner here: ``ReferenceService``, ``PrometheusServer``, ``NodeExporter``,
+``AlertmanagerServer`` (Debian's ``prometheus-alertmanager``, for the demo and the tests) and
+``MtailServer`` (Debian's ``mtail`` following log files, for the tests).
 """
 
 from __future__ import annotations
@@ -12,12 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import httpx
 import yaml
 
-from hypersync_slo.alerting.alertmanager import AlertmanagerServer
-from hypersync_slo.errors import PrometheusUnavailable, explain
+from hypersync_slo.errors import PrometheusUnavailable, SuiteFault, explain
 from hypersync_slo.processes import ManagedProcess, find_tool, free_port, python_module_argv
 
 HOST = "127.0.0.1"
@@ -241,6 +245,151 @@ class ReferenceService:
 
     def stop(self) -> None:
         """Stop the service (SIGTERM: it shuts down gracefully)."""
+        if self.process:
+            self.process.stop()
+
+
+@dataclass
+class AlertmanagerServer:
+    """Debian's ``prometheus-alertmanager`` on loopback, clustering off, with its own storage."""
+
+    workdir: Path
+    config_text: str
+    port: int = field(default_factory=free_port)
+    process: ManagedProcess | None = None
+
+    @property
+    def address(self) -> str:
+        """``host:port`` for Prometheus's ``alerting`` section."""
+        return f"{HOST}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """Base URL of the API."""
+        return f"http://{self.address}"
+
+    def start(self, timeout: float = 30.0) -> AlertmanagerServer:
+        """Write the configuration, start Alertmanager and wait until it is ready."""
+        binary = find_tool("prometheus-alertmanager")
+        assert binary is not None
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        config = self.workdir / "alertmanager.yml"
+        config.write_text(self.config_text, "utf-8")
+        self.process = ManagedProcess(
+            "alertmanager",
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.path={self.workdir / 'data'}",
+                f"--web.listen-address={self.address}",
+                "--cluster.listen-address=",
+                "--log.level=warn",
+            ],
+            self.workdir / "alertmanager.log",
+        ).start()
+        self.process.wait_http(f"{self.url}/-/ready", timeout=timeout)
+        return self
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """The alerts Alertmanager holds now (``GET /api/v2/alerts``)."""
+        try:
+            response = httpx.get(f"{self.url}/api/v2/alerts", timeout=5)
+            response.raise_for_status()
+            data = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise PrometheusUnavailable(
+                explain(
+                    "Alertmanager did not answer its alerts API.",
+                    url=f"{self.url}/api/v2/alerts",
+                    error=exc,
+                )
+            ) from exc
+        return list(data)
+
+    def wait_for_alert(self, name: str, *, timeout: float = 60.0) -> dict[str, Any]:
+        """Poll until an alert named ``name`` is active; raise with what was seen on timeout."""
+        deadline = time.monotonic() + timeout
+        seen: Sequence[str] = ()
+        while time.monotonic() < deadline:
+            alerts = self.alerts()
+            seen = sorted({a["labels"].get("alertname", "?") for a in alerts})
+            for alert in alerts:
+                if alert["labels"].get("alertname") == name:
+                    return alert
+            time.sleep(0.2)
+        raise PrometheusUnavailable(
+            explain(
+                f"Alertmanager did not receive alert {name} within {timeout:g} s.",
+                alerts_seen=", ".join(seen) or "(none)",
+                log=self.workdir / "alertmanager.log",
+            )
+        )
+
+    def stop(self) -> None:
+        """Stop Alertmanager."""
+        if self.process:
+            self.process.stop()
+
+
+@dataclass
+class MtailServer:
+    """Debian's ``mtail`` on loopback following ``logs`` with the programs in ``progs``.
+
+    ``loaded_series`` is a series the programs export from the start (e.g.
+    ``alerting.mtail.UNPARSED``): its presence on ``/metrics`` shows they are loaded.
+    """
+
+    workdir: Path
+    progs: Path
+    logs: Sequence[Path]
+    loaded_series: str
+    port: int = field(default_factory=free_port)
+    process: ManagedProcess | None = None
+
+    @property
+    def address(self) -> str:
+        """``host:port`` for a scrape job."""
+        return f"{HOST}:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> MtailServer:
+        """Start mtail and wait until its ``/metrics`` answers and the programs are loaded."""
+        binary = find_tool("mtail")
+        assert binary is not None
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        argv = [
+            binary,
+            "--progs",
+            str(self.progs),
+            "--address",
+            HOST,
+            "--port",
+            str(self.port),
+            "--poll_interval",
+            "100ms",
+            "--logtostderr",
+        ]
+        for log in self.logs:
+            argv += ["--logs", str(log)]
+        self.process = ManagedProcess("mtail", argv, self.workdir / "mtail.log").start()
+        self.process.wait_http(f"http://{self.address}/metrics", timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = httpx.get(f"http://{self.address}/metrics", timeout=5).text
+            if self.loaded_series in text:
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise SuiteFault(
+            explain(
+                "mtail started but did not load the request program.",
+                progs=self.progs,
+                waited=f"{timeout:g} s",
+                log=self.workdir / "mtail.log",
+            )
+        )
+
+    def stop(self) -> None:
+        """Stop mtail."""
         if self.process:
             self.process.stop()
 

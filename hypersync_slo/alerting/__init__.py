@@ -6,7 +6,6 @@ Public API::
     rule_tests(rule_set) -> dict                                       promtool unit tests (rule_tests.py)
     load_routing(path | None) -> RoutingSpec                           routing file (alertmanager.py)
     render_alertmanager(spec) -> str                                   Alertmanager 0.25 config
-    AlertmanagerServer(workdir, config_text).start()                   a real Alertmanager on loopback
     build_dashboard(config, *, job) -> dict / dashboard_json(...)      Grafana dashboard (dashboards.py)
     kpi_record(kpis, ...) -> dict / validate_record(record) -> list    CloudWatch EMF (emf.py)
     load_run_kpis(verdict.json) -> [RunKpis] / run_records(runs, ...)   EMF from a run, fresh
@@ -16,7 +15,6 @@ Public API::
 """
 
 from hypersync_slo.alerting.alertmanager import (
-    AlertmanagerServer,
     RoutingSpec,
     load_routing,
     render_alertmanager,
@@ -46,7 +44,6 @@ from hypersync_slo.alerting.rules import (
 __all__ = [
     "DEFAULT_JOB",
     "DEFAULT_RUNBOOK_BASE",
-    "AlertmanagerServer",
     "FiredAlert",
     "RoutingSpec",
     "RuleSet",

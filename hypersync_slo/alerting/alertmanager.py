@@ -1,4 +1,4 @@
-"""The Alertmanager configuration: which alert level reaches whom, and a real Alertmanager to run it.
+"""The Alertmanager configuration: which alert level reaches whom.
 
 ``RoutingSpec`` is the routing file (``--routing FILE``, or the packaged default): one receiver per
 alert level (critical -> PagerDuty Events API v2, warning -> Slack incoming webhook, info ->
@@ -15,27 +15,21 @@ Alertmanager 0.25 reads, with:
   environment variables in its configuration, so a secret held in the environment must be written
   to a file by the deployment (e.g. a mounted Kubernetes secret); inlining is refused.
 
-``AlertmanagerServer`` starts Debian's ``prometheus-alertmanager`` on loopback for the tests and
-the demo.
+A real Alertmanager runs this configuration through ``stack.AlertmanagerServer``.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import httpx
-
 from hypersync_slo.alerting.rules import SEVERITIES, dump_yaml
 from hypersync_slo.config import parse_quantity
-from hypersync_slo.errors import ConfigError, PrometheusUnavailable, explain
-from hypersync_slo.processes import ManagedProcess, find_tool, free_port
+from hypersync_slo.errors import ConfigError, explain
 from hypersync_slo.yamlfiles import load_yaml, read_text_file
 
-HOST = "127.0.0.1"
 ReceiverKind = Literal["pagerduty", "slack", "email"]
 #: The secret of each integration, as the file reference Alertmanager 0.25 supports.
 SECRET_FIELDS: dict[str, str] = {
@@ -352,85 +346,3 @@ HEADER = (
 def render_alertmanager(spec: RoutingSpec) -> str:
     """The Alertmanager configuration as YAML text, byte-stable for the same spec."""
     return dump_yaml(alertmanager_config(spec), HEADER)
-
-
-@dataclass
-class AlertmanagerServer:
-    """Debian's ``prometheus-alertmanager`` on loopback, clustering off, with its own storage."""
-
-    workdir: Path
-    config_text: str
-    port: int = field(default_factory=free_port)
-    process: ManagedProcess | None = None
-
-    @property
-    def address(self) -> str:
-        """``host:port`` for Prometheus's ``alerting`` section."""
-        return f"{HOST}:{self.port}"
-
-    @property
-    def url(self) -> str:
-        """Base URL of the API."""
-        return f"http://{self.address}"
-
-    def start(self, timeout: float = 30.0) -> AlertmanagerServer:
-        """Write the configuration, start Alertmanager and wait until it is ready."""
-        binary = find_tool("prometheus-alertmanager")
-        assert binary is not None
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        config = self.workdir / "alertmanager.yml"
-        config.write_text(self.config_text, "utf-8")
-        self.process = ManagedProcess(
-            "alertmanager",
-            [
-                binary,
-                f"--config.file={config}",
-                f"--storage.path={self.workdir / 'data'}",
-                f"--web.listen-address={self.address}",
-                "--cluster.listen-address=",
-                "--log.level=warn",
-            ],
-            self.workdir / "alertmanager.log",
-        ).start()
-        self.process.wait_http(f"{self.url}/-/ready", timeout=timeout)
-        return self
-
-    def alerts(self) -> list[dict[str, Any]]:
-        """The alerts Alertmanager holds now (``GET /api/v2/alerts``)."""
-        try:
-            response = httpx.get(f"{self.url}/api/v2/alerts", timeout=5)
-            response.raise_for_status()
-            data = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
-            raise PrometheusUnavailable(
-                explain(
-                    "Alertmanager did not answer its alerts API.",
-                    url=f"{self.url}/api/v2/alerts",
-                    error=exc,
-                )
-            ) from exc
-        return list(data)
-
-    def wait_for_alert(self, name: str, *, timeout: float = 60.0) -> dict[str, Any]:
-        """Poll until an alert named ``name`` is active; raise with what was seen on timeout."""
-        deadline = time.monotonic() + timeout
-        seen: Sequence[str] = ()
-        while time.monotonic() < deadline:
-            alerts = self.alerts()
-            seen = sorted({a["labels"].get("alertname", "?") for a in alerts})
-            for alert in alerts:
-                if alert["labels"].get("alertname") == name:
-                    return alert
-            time.sleep(0.2)
-        raise PrometheusUnavailable(
-            explain(
-                f"Alertmanager did not receive alert {name} within {timeout:g} s.",
-                alerts_seen=", ".join(seen) or "(none)",
-                log=self.workdir / "alertmanager.log",
-            )
-        )
-
-    def stop(self) -> None:
-        """Stop Alertmanager."""
-        if self.process:
-            self.process.stop()

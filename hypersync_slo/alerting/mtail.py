@@ -15,25 +15,15 @@ mtail adds a ``prog`` label (the program's file name) to every series. Lines oth
 lines (start-up, warnings) are ignored. Without ``strptime`` mtail stamps an event with the time
 it read the line, which is what a live scrape wants.
 
-``MtailServer`` starts the real ``mtail`` on loopback for the tests: the program directory, the
-log files to follow, and the HTTP port Prometheus scrapes (``/metrics``).
+``stack.MtailServer`` runs the real ``mtail`` with this program on loopback for the tests
+(``UNPARSED``, exported from the start, shows it is loaded).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-
-import httpx
-
 from hypersync_slo.config import SloConfig
-from hypersync_slo.errors import SuiteFault, explain
-from hypersync_slo.processes import ManagedProcess, find_tool, free_port
 from hypersync_slo.profiles import OTEL_BUCKETS
 
-HOST = "127.0.0.1"
 #: The Prometheus job name of the mtail target in the generated scrape config.
 LOG_JOB = "hypersync-logs"
 PROGRAM_FILE = "hypersync-requests.mtail"
@@ -94,61 +84,3 @@ histogram {DURATION} by {labels} buckets {buckets}
   }}
 }}
 """
-
-
-@dataclass
-class MtailServer:
-    """Debian's ``mtail`` on loopback following ``logs`` with the programs in ``progs``."""
-
-    workdir: Path
-    progs: Path
-    logs: Sequence[Path]
-    port: int = field(default_factory=free_port)
-    process: ManagedProcess | None = None
-
-    @property
-    def address(self) -> str:
-        """``host:port`` for a scrape job."""
-        return f"{HOST}:{self.port}"
-
-    def start(self, timeout: float = 30.0) -> MtailServer:
-        """Start mtail and wait until its ``/metrics`` answers and the programs are loaded."""
-        binary = find_tool("mtail")
-        assert binary is not None
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        argv = [
-            binary,
-            "--progs",
-            str(self.progs),
-            "--address",
-            HOST,
-            "--port",
-            str(self.port),
-            "--poll_interval",
-            "100ms",
-            "--logtostderr",
-        ]
-        for log in self.logs:
-            argv += ["--logs", str(log)]
-        self.process = ManagedProcess("mtail", argv, self.workdir / "mtail.log").start()
-        self.process.wait_http(f"http://{self.address}/metrics", timeout=timeout)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            text = httpx.get(f"http://{self.address}/metrics", timeout=5).text
-            if UNPARSED in text:
-                return self
-            time.sleep(0.1)
-        self.stop()
-        raise SuiteFault(
-            explain(
-                "mtail started but did not load the request program.",
-                progs=self.progs,
-                waited=f"{timeout:g} s",
-                log=self.workdir / "mtail.log",
-            )
-        )
-
-    def stop(self) -> None:
-        """Stop mtail."""
-        if self.process:
-            self.process.stop()

@@ -27,15 +27,11 @@ from typing import Any
 import httpx
 import pytest
 
-from hypersync_slo.alerting.alertmanager import (
-    AlertmanagerServer,
-    render_alertmanager,
-    routing_from_mapping,
-)
+from hypersync_slo.alerting.alertmanager import render_alertmanager, routing_from_mapping
 from hypersync_slo.alerting.fired import fired_alerts
 from hypersync_slo.alerting.rules import ALERTS_FILE, Timing, build_rules
 from hypersync_slo.config import SloConfig
-from hypersync_slo.stack import PrometheusServer, ReferenceService, ScrapeJob
+from hypersync_slo.stack import AlertmanagerServer, PrometheusServer, ReferenceService, ScrapeJob
 from tests.alerting.receivers import PagerDutyReceiver, Received, SlackReceiver, SmtpReceiver
 
 ROUTING_KEY = "e2e0123456789abcdef0123456789abc"

@@ -20,7 +20,6 @@ from hypersync_slo.alerting.mtail import (
     PROGRAM_FILE,
     REQUESTS,
     UNPARSED,
-    MtailServer,
     mtail_buckets,
     mtail_program,
 )
@@ -28,7 +27,7 @@ from hypersync_slo.cli import main
 from hypersync_slo.config import SloConfig
 from hypersync_slo.exitcodes import ExitCode
 from hypersync_slo.processes import ManagedProcess, find_tool, free_port
-from hypersync_slo.stack import ReferenceService
+from hypersync_slo.stack import MtailServer, ReferenceService
 
 StartService = Callable[..., ReferenceService]
 
@@ -143,7 +142,7 @@ def test_reference_log_through_mtail_and_prometheus_counts_every_line(
     log = tmp_path / "logs" / "service.log"
     log.parent.mkdir()
     log.touch()
-    mtail = MtailServer(tmp_path / "mtail", out / "mtail", [log]).start()
+    mtail = MtailServer(tmp_path / "mtail", out / "mtail", [log], UNPARSED).start()
     try:
         service = start_reference_service(
             "--log-file", str(log), "--fault-error-ratio", "0.2", workdir=tmp_path / "service"
