@@ -178,93 +178,102 @@ def _is_number(value: object) -> bool:
 
 def validate_record(record: Mapping[str, Any]) -> list[str]:
     """Every way ``record`` breaks the EMF specification (empty when it is valid)."""
-    problems: list[str] = []
     aws = record.get("_aws")
     if not isinstance(aws, Mapping):
         return ["_aws: required object is missing"]
-    stamp = aws.get("Timestamp")
-    if not isinstance(stamp, int) or isinstance(stamp, bool) or stamp < 0:
-        problems.append(
-            f"_aws.Timestamp: must be integer milliseconds since the epoch, got {stamp!r}"
-        )
-    elif stamp < 10**11:
-        problems.append(f"_aws.Timestamp: {stamp} looks like seconds, not milliseconds")
+    problems = _timestamp_problems(aws.get("Timestamp"))
     directives = aws.get("CloudWatchMetrics")
     if not isinstance(directives, list):
         return [*problems, "_aws.CloudWatchMetrics: required array is missing"]
     if not directives:
         problems.append("_aws.CloudWatchMetrics: empty: the record would store no metric")
     for i, directive in enumerate(directives):
-        where = f"_aws.CloudWatchMetrics[{i}]"
-        if not isinstance(directive, Mapping):
-            problems.append(f"{where}: must be an object")
-            continue
-        namespace = directive.get("Namespace")
-        if not isinstance(namespace, str) or not 1 <= len(namespace) <= 1024:
-            problems.append(f"{where}.Namespace: must be a string of 1-1024 characters")
-        dimensions = directive.get("Dimensions")
-        if not isinstance(dimensions, list) or not dimensions:
-            problems.append(f"{where}.Dimensions: must be an array of at least one dimension set")
-            dimensions = []
-        for j, dim_set in enumerate(dimensions):
-            if not isinstance(dim_set, list):
-                problems.append(
-                    f"{where}.Dimensions[{j}]: must be an array of keys (an array of arrays)"
-                )
-                continue
-            if len(dim_set) > MAX_DIMENSION_KEYS:
-                problems.append(
-                    f"{where}.Dimensions[{j}]: {len(dim_set)} keys, at most {MAX_DIMENSION_KEYS}"
-                )
-            for key in dim_set:
-                if not isinstance(key, str) or not 1 <= len(key) <= 250:
-                    problems.append(
-                        f"{where}.Dimensions[{j}]: key {key!r} must be a string of 1-250 characters"
-                    )
-                    continue
-                target = record.get(key)
-                if not isinstance(target, str):
-                    problems.append(f"dimension {key!r}: no top-level string member of that name")
-                elif len(target) > 1024:
-                    problems.append(f"dimension {key!r}: value longer than 1024 characters")
-                if key in HIGH_CARDINALITY:
-                    problems.append(
-                        f"dimension {key!r}: request-scoped, would create one metric per value"
-                    )
-        metrics = directive.get("Metrics")
-        if not isinstance(metrics, list):
-            problems.append(f"{where}.Metrics: required array is missing")
-            metrics = []
-        if not metrics:
-            problems.append(f"{where}.Metrics: empty: the directive would store no metric")
-        if len(metrics) > MAX_METRICS:
-            problems.append(f"{where}.Metrics: {len(metrics)} metrics, at most {MAX_METRICS}")
-        for k, metric in enumerate(metrics):
-            mwhere = f"{where}.Metrics[{k}]"
-            if not isinstance(metric, Mapping):
-                problems.append(f"{mwhere}: must be an object")
-                continue
-            name = metric.get("Name")
-            if not isinstance(name, str) or not 1 <= len(name) <= 1024:
-                problems.append(f"{mwhere}.Name: must be a string of 1-1024 characters")
-                continue
-            unit = metric.get("Unit", "None")
-            if unit not in UNITS:
-                problems.append(f"{mwhere}.Unit: {unit!r} is not an EMF unit")
-            resolution = metric.get("StorageResolution", 60)
-            if resolution not in (1, 60) or isinstance(resolution, bool):
-                problems.append(f"{mwhere}.StorageResolution: must be 1 or 60, got {resolution!r}")
-            value = record.get(name)
-            if isinstance(value, list):
-                if len(value) > MAX_VALUES or not all(_is_number(v) for v in value):
-                    problems.append(
-                        f"metric {name!r}: an array member must hold at most {MAX_VALUES} numbers"
-                    )
-            elif not _is_number(value):
-                problems.append(f"metric {name!r}: no top-level numeric member of that name")
+        problems += _directive_problems(record, directive, f"_aws.CloudWatchMetrics[{i}]")
     size = len(json.dumps(record, separators=(",", ":")).encode("utf-8"))
     if size > MAX_LINE_BYTES:
         problems.append(f"record is {size} bytes, more than {MAX_LINE_BYTES}")
+    return problems
+
+
+def _timestamp_problems(stamp: object) -> list[str]:
+    """``_aws.Timestamp`` must be integer milliseconds since the epoch."""
+    if not isinstance(stamp, int) or isinstance(stamp, bool) or stamp < 0:
+        return [f"_aws.Timestamp: must be integer milliseconds since the epoch, got {stamp!r}"]
+    if stamp < 10**11:
+        return [f"_aws.Timestamp: {stamp} looks like seconds, not milliseconds"]
+    return []
+
+
+def _directive_problems(record: Mapping[str, Any], directive: object, where: str) -> list[str]:
+    """One ``CloudWatchMetrics`` directive: namespace, dimension sets, metrics."""
+    if not isinstance(directive, Mapping):
+        return [f"{where}: must be an object"]
+    problems: list[str] = []
+    namespace = directive.get("Namespace")
+    if not isinstance(namespace, str) or not 1 <= len(namespace) <= 1024:
+        problems.append(f"{where}.Namespace: must be a string of 1-1024 characters")
+    dimensions = directive.get("Dimensions")
+    if not isinstance(dimensions, list) or not dimensions:
+        problems.append(f"{where}.Dimensions: must be an array of at least one dimension set")
+        dimensions = []
+    for j, dim_set in enumerate(dimensions):
+        problems += _dimension_set_problems(record, dim_set, f"{where}.Dimensions[{j}]")
+    metrics = directive.get("Metrics")
+    if not isinstance(metrics, list):
+        problems.append(f"{where}.Metrics: required array is missing")
+        metrics = []
+    if not metrics:
+        problems.append(f"{where}.Metrics: empty: the directive would store no metric")
+    if len(metrics) > MAX_METRICS:
+        problems.append(f"{where}.Metrics: {len(metrics)} metrics, at most {MAX_METRICS}")
+    for k, metric in enumerate(metrics):
+        problems += _metric_problems(record, metric, f"{where}.Metrics[{k}]")
+    return problems
+
+
+def _dimension_set_problems(record: Mapping[str, Any], dim_set: object, where: str) -> list[str]:
+    """One dimension set: at most 30 keys, each naming a top-level string member."""
+    if not isinstance(dim_set, list):
+        return [f"{where}: must be an array of keys (an array of arrays)"]
+    problems: list[str] = []
+    if len(dim_set) > MAX_DIMENSION_KEYS:
+        problems.append(f"{where}: {len(dim_set)} keys, at most {MAX_DIMENSION_KEYS}")
+    for key in dim_set:
+        if not isinstance(key, str) or not 1 <= len(key) <= 250:
+            problems.append(f"{where}: key {key!r} must be a string of 1-250 characters")
+            continue
+        target = record.get(key)
+        if not isinstance(target, str):
+            problems.append(f"dimension {key!r}: no top-level string member of that name")
+        elif len(target) > 1024:
+            problems.append(f"dimension {key!r}: value longer than 1024 characters")
+        if key in HIGH_CARDINALITY:
+            problems.append(f"dimension {key!r}: request-scoped, would create one metric per value")
+    return problems
+
+
+def _metric_problems(record: Mapping[str, Any], metric: object, where: str) -> list[str]:
+    """One metric definition, and the top-level member holding its value(s)."""
+    if not isinstance(metric, Mapping):
+        return [f"{where}: must be an object"]
+    name = metric.get("Name")
+    if not isinstance(name, str) or not 1 <= len(name) <= 1024:
+        return [f"{where}.Name: must be a string of 1-1024 characters"]
+    problems: list[str] = []
+    unit = metric.get("Unit", "None")
+    if unit not in UNITS:
+        problems.append(f"{where}.Unit: {unit!r} is not an EMF unit")
+    resolution = metric.get("StorageResolution", 60)
+    if resolution not in (1, 60) or isinstance(resolution, bool):
+        problems.append(f"{where}.StorageResolution: must be 1 or 60, got {resolution!r}")
+    value = record.get(name)
+    if isinstance(value, list):
+        if len(value) > MAX_VALUES or not all(_is_number(v) for v in value):
+            problems.append(
+                f"metric {name!r}: an array member must hold at most {MAX_VALUES} numbers"
+            )
+    elif not _is_number(value):
+        problems.append(f"metric {name!r}: no top-level numeric member of that name")
     return problems
 
 
