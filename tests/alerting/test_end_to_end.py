@@ -27,9 +27,13 @@ from typing import Any
 import httpx
 import pytest
 
-from hypersync_slo.alerting.alertmanager import render_alertmanager, routing_from_mapping
+from hypersync_slo.alerting.alertmanager import (
+    RoutingSpec,
+    render_alertmanager,
+    routing_from_mapping,
+)
 from hypersync_slo.alerting.fired import fired_alerts
-from hypersync_slo.alerting.rules import ALERTS_FILE, Timing, build_rules
+from hypersync_slo.alerting.rules import ALERTS_FILE, RuleSet, Timing, build_rules
 from hypersync_slo.config import SloConfig
 from hypersync_slo.stack import AlertmanagerServer, PrometheusServer, ReferenceService, ScrapeJob
 from tests.alerting.receivers import PagerDutyReceiver, Received, SlackReceiver, SmtpReceiver
@@ -117,17 +121,10 @@ def receivers() -> Iterator[tuple[PagerDutyReceiver, SlackReceiver, SmtpReceiver
     pd.stop()
 
 
-def test_faults_page_notify_mail_and_resolve(
-    tmp_path: Path,
-    start_reference_service: Callable[..., ReferenceService],
-    start_prometheus: Callable[..., PrometheusServer],
-    receivers: tuple[PagerDutyReceiver, SlackReceiver, SmtpReceiver],
-) -> None:
-    """6 % errors page (PagerDuty v2), 2 % notify (Slack) without paging, a reload mails; all resolve."""
-    pd, slack, smtp = receivers
-    figures: dict[str, object] = {}
-    record_property = figures.__setitem__
-    secrets = tmp_path / "secrets"
+def e2e_routing(
+    secrets: Path, pd: PagerDutyReceiver, slack: SlackReceiver, smtp: SmtpReceiver
+) -> RoutingSpec:
+    """Routing to the three local receivers, with the secrets written to files in ``secrets``."""
     secrets.mkdir()
     (secrets / "pagerduty").write_text(ROUTING_KEY + "\n", "utf-8")
     (secrets / "slack").write_text(f"{slack.url}/services/T000/B000/hook\n", "utf-8")
@@ -160,6 +157,120 @@ def test_faults_page_notify_mail_and_resolve(
         source="e2e routing",
     )
     routing.check_secret_files()
+    return routing
+
+
+def warn_without_paging(
+    service: ReferenceService,
+    prometheus: PrometheusServer,
+    rules: RuleSet,
+    pd: PagerDutyReceiver,
+    slack: SlackReceiver,
+    *,
+    record_property: Callable[[str, object], None],
+) -> None:
+    """Step 1: at 2 % errors Slack is notified and PagerDuty is not paged."""
+    set_faults(service, error_ratio=0.02)
+    t0 = time.time()
+    warned = slack.wait_for(
+        "warning for HypersyncHighErrorRate",
+        lambda r: any(
+            "[FIRING] warning: HyperSync answers more than 1 %" in a.get("title", "")
+            for a in r.body.get("attachments") or []
+        ),
+        timeout=60,
+    )
+    assert warned.body["channel"] == "#hypersync-e2e"
+    record_property("seconds_2pct_to_slack", round(warned.at - t0, 1))
+    quiet_until = time.monotonic() + WINDOW / 2
+    while time.monotonic() < quiet_until:
+        assert not pd.snapshot(), f"paged at 2 % errors: {pd.snapshot()[0].body}"
+        time.sleep(0.5)
+    ratio = prom_value(
+        prometheus, rules.alert("HypersyncHighErrorRate", "warning").expr.split(" > ")[0]
+    )
+    assert not pd.snapshot(), f"paged at 2 % errors (ratio {ratio})"
+
+
+def page_and_inhibit(
+    service: ReferenceService,
+    pd: PagerDutyReceiver,
+    alertmanager: AlertmanagerServer,
+    *,
+    record_property: Callable[[str, object], None],
+) -> Received:
+    """Step 2: at 6 % errors PagerDuty gets a v2 critical trigger; the warning is inhibited."""
+    set_faults(service, error_ratio=0.06)
+    t0 = time.time()
+    paged = pd.wait_for(
+        "trigger for HypersyncHighErrorRate",
+        lambda r: r.body["event_action"] == "trigger" and "HypersyncHighErrorRate" in str(r.body),
+        timeout=60,
+    )
+    assert paged.body["payload"]["severity"] == "critical"
+    record_property("seconds_6pct_to_pagerduty", round(paged.at - t0, 1))
+    assert (
+        paged.body["payload"]["summary"] == "HyperSync answers more than 5 % of requests with 5xx."
+    )
+    assert "runbook_url" in str(paged.body["payload"].get("custom_details"))
+    deadline = time.monotonic() + 15
+    inhibited: list[Any] = []
+    while time.monotonic() < deadline and not inhibited:
+        inhibited = [
+            a
+            for a in alertmanager.alerts()
+            if a["labels"].get("alertname") == "HypersyncHighErrorRate"
+            and a["labels"].get("severity") == "warning"
+            and a["status"]["inhibitedBy"]
+        ]
+        time.sleep(0.3)
+    assert inhibited, f"warning not inhibited by the critical: {alertmanager.alerts()}"
+    return paged
+
+
+def resolve_both(
+    service: ReferenceService,
+    pd: PagerDutyReceiver,
+    slack: SlackReceiver,
+    paged: Received,
+    *,
+    record_property: Callable[[str, object], None],
+) -> None:
+    """Step 3: with the fault removed the page resolves on PagerDuty and the warning on Slack."""
+    set_faults(service)
+    removed_at = time.time()
+    resolved = pd.wait_for(
+        "resolve as the page's latest event",
+        lambda r: (
+            r is last_event(pd, paged.body["dedup_key"]) and r.body["event_action"] == "resolve"
+        ),
+        timeout=60,
+    )
+    slack.wait_for(
+        "RESOLVED warning",
+        lambda r: (
+            r.at >= removed_at
+            and any(
+                "[RESOLVED] warning" in a.get("title", "") for a in r.body.get("attachments") or []
+            )
+        ),
+        timeout=60,
+    )
+    record_property("seconds_clear_to_pagerduty_resolve", round(resolved.at - removed_at, 1))
+    record_property("pagerduty_events", [r.body["event_action"] for r in pd.snapshot()])
+
+
+def test_faults_page_notify_mail_and_resolve(
+    tmp_path: Path,
+    start_reference_service: Callable[..., ReferenceService],
+    start_prometheus: Callable[..., PrometheusServer],
+    receivers: tuple[PagerDutyReceiver, SlackReceiver, SmtpReceiver],
+) -> None:
+    """6 % errors page (PagerDuty v2), 2 % notify (Slack) without paging, a reload mails; all resolve."""
+    pd, slack, smtp = receivers
+    figures: dict[str, object] = {}
+    record_property = figures.__setitem__
+    routing = e2e_routing(tmp_path / "secrets", pd, slack, smtp)
     alertmanager = AlertmanagerServer(
         tmp_path / "alertmanager", render_alertmanager(routing)
     ).start()
@@ -186,84 +297,11 @@ def test_faults_page_notify_mail_and_resolve(
         run_start = time.time()
 
         with Traffic(service.url, rps=150) as traffic:
-            # 1. 2 % errors: Slack is notified, PagerDuty is not paged.
-            set_faults(service, error_ratio=0.02)
-            t0 = time.time()
-            warned = slack.wait_for(
-                "warning for HypersyncHighErrorRate",
-                lambda r: any(
-                    "[FIRING] warning: HyperSync answers more than 1 %" in a.get("title", "")
-                    for a in r.body.get("attachments") or []
-                ),
-                timeout=60,
+            warn_without_paging(
+                service, prometheus, rules, pd, slack, record_property=record_property
             )
-            assert warned.body["channel"] == "#hypersync-e2e"
-            record_property("seconds_2pct_to_slack", round(warned.at - t0, 1))
-            quiet_until = time.monotonic() + WINDOW / 2
-            while time.monotonic() < quiet_until:
-                assert not pd.snapshot(), f"paged at 2 % errors: {pd.snapshot()[0].body}"
-                time.sleep(0.5)
-            ratio = prom_value(
-                prometheus, rules.alert("HypersyncHighErrorRate", "warning").expr.split(" > ")[0]
-            )
-            assert not pd.snapshot(), f"paged at 2 % errors (ratio {ratio})"
-
-            # 2. 6 % errors: PagerDuty gets a v2 trigger with severity critical; the warning is inhibited.
-            set_faults(service, error_ratio=0.06)
-            t0 = time.time()
-            paged = pd.wait_for(
-                "trigger for HypersyncHighErrorRate",
-                lambda r: (
-                    r.body["event_action"] == "trigger" and "HypersyncHighErrorRate" in str(r.body)
-                ),
-                timeout=60,
-            )
-            assert paged.body["payload"]["severity"] == "critical"
-            record_property("seconds_6pct_to_pagerduty", round(paged.at - t0, 1))
-            assert (
-                paged.body["payload"]["summary"]
-                == "HyperSync answers more than 5 % of requests with 5xx."
-            )
-            assert "runbook_url" in str(paged.body["payload"].get("custom_details"))
-            deadline = time.monotonic() + 15
-            inhibited: list[Any] = []
-            while time.monotonic() < deadline and not inhibited:
-                inhibited = [
-                    a
-                    for a in alertmanager.alerts()
-                    if a["labels"].get("alertname") == "HypersyncHighErrorRate"
-                    and a["labels"].get("severity") == "warning"
-                    and a["status"]["inhibitedBy"]
-                ]
-                time.sleep(0.3)
-            assert inhibited, f"warning not inhibited by the critical: {alertmanager.alerts()}"
-
-            # 3. Fault removed: the page resolves on PagerDuty and the warning on Slack.
-            set_faults(service)
-            removed_at = time.time()
-            resolved = pd.wait_for(
-                "resolve as the page's latest event",
-                lambda r: (
-                    r is last_event(pd, paged.body["dedup_key"])
-                    and r.body["event_action"] == "resolve"
-                ),
-                timeout=60,
-            )
-            slack.wait_for(
-                "RESOLVED warning",
-                lambda r: (
-                    r.at >= removed_at
-                    and any(
-                        "[RESOLVED] warning" in a.get("title", "")
-                        for a in r.body.get("attachments") or []
-                    )
-                ),
-                timeout=60,
-            )
-            record_property(
-                "seconds_clear_to_pagerduty_resolve", round(resolved.at - removed_at, 1)
-            )
-            record_property("pagerduty_events", [r.body["event_action"] for r in pd.snapshot()])
+            paged = page_and_inhibit(service, pd, alertmanager, record_property=record_property)
+            resolve_both(service, pd, slack, paged, record_property=record_property)
             sent = dict(traffic.codes)
             record_property(
                 "traffic",

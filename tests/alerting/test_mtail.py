@@ -132,6 +132,32 @@ def test_rendered_program_compiles_and_counts_lines_one_shot(tmp_path: Path) -> 
     assert total(f"{DURATION}_bucket", le="0.5") == 3
 
 
+def point_at_mtail(root: Path, mtail: MtailServer) -> None:
+    """Make the rendered ``prometheus.yml`` in ``root`` scrape every second and find ``mtail``."""
+    config = yaml.safe_load((root / "prometheus.yml").read_text("utf-8"))
+    config["global"]["scrape_interval"] = "1s"  # the generated 15 s would make the test slow
+    jobs = [job["job_name"] for job in config["scrape_configs"]]
+    assert LOG_JOB in jobs
+    (root / "prometheus.yml").write_text(yaml.safe_dump(config), "utf-8")
+    (root / "targets" / "logs").mkdir(parents=True)
+    (root / "targets" / "logs" / "mtail.json").write_text(
+        json.dumps([{"targets": [mtail.address]}]), "utf-8"
+    )
+
+
+def send_requests(url: str) -> None:
+    """240 requests over four routes (one unknown), so the log holds a mix of methods and statuses."""
+    with httpx.Client(base_url=url, timeout=10) as client:
+        for i in range(60):
+            client.post("/v1/receipts", json={"operation": "sync", "payload": {"i": i}})
+            client.get("/v1/agents")
+            client.post(
+                "/v1/policies/access/evaluate",
+                json={"subject": "u", "action": "read", "resource": "r"},
+            )
+            client.get("/v1/no-such-route")
+
+
 def test_reference_log_through_mtail_and_prometheus_counts_every_line(
     tmp_path: Path, start_reference_service: StartService
 ) -> None:
@@ -148,15 +174,7 @@ def test_reference_log_through_mtail_and_prometheus_counts_every_line(
             "--log-file", str(log), "--fault-error-ratio", "0.2", workdir=tmp_path / "service"
         )
         root = out / "prometheus"
-        config = yaml.safe_load((root / "prometheus.yml").read_text("utf-8"))
-        config["global"]["scrape_interval"] = "1s"  # the generated 15 s would make the test slow
-        jobs = [job["job_name"] for job in config["scrape_configs"]]
-        assert LOG_JOB in jobs
-        (root / "prometheus.yml").write_text(yaml.safe_dump(config), "utf-8")
-        (root / "targets" / "logs").mkdir(parents=True)
-        (root / "targets" / "logs" / "mtail.json").write_text(
-            json.dumps([{"targets": [mtail.address]}]), "utf-8"
-        )
+        point_at_mtail(root, mtail)
         binary = find_tool("prometheus")
         assert binary is not None
         port = free_port()
@@ -173,15 +191,7 @@ def test_reference_log_through_mtail_and_prometheus_counts_every_line(
             root / "prometheus.log",
         ) as prometheus:
             prometheus.wait_http(f"{url}/-/ready", timeout=30)
-            with httpx.Client(base_url=service.url, timeout=10) as client:
-                for i in range(60):
-                    client.post("/v1/receipts", json={"operation": "sync", "payload": {"i": i}})
-                    client.get("/v1/agents")
-                    client.post(
-                        "/v1/policies/access/evaluate",
-                        json={"subject": "u", "action": "read", "resource": "r"},
-                    )
-                    client.get("/v1/no-such-route")
+            send_requests(service.url)
             # Every line is in the log once it is flushed; mtail then Prometheus catch up. The
             # sums below are over all of Prometheus: a target scraped by two jobs would count twice.
             deadline = time.monotonic() + 60

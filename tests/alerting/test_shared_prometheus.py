@@ -132,13 +132,13 @@ def test_both_services_rule_files_pass_promtool_together(tmp_path: Path) -> None
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_every_query_returns_only_its_service(
-    shared: tuple[PrometheusServer, dict[str, SloConfig]],
-) -> None:
-    """Each service's dashboard and rule queries run without error and see only its job, service and hosts."""
-    prometheus, configs = shared
+def every_query(configs: dict[str, SloConfig]) -> tuple[dict[str, str], set[str]]:
+    """Each dashboard and rule query of each service (query -> service), and the alert expressions.
+
+    Alert expressions are quiet on a healthy service; their measure without the threshold is not,
+    so it is a query of its own.
+    """
     queries: dict[str, str] = {}
-    #: Alert expressions are quiet on a healthy service; their measure without the threshold is not.
     quiet: set[str] = set()
     for name, config in configs.items():
         for expr in dashboard_queries(build_dashboard(config, job=name)):
@@ -152,6 +152,15 @@ def test_every_query_returns_only_its_service(
                         measure = THRESHOLD.fullmatch(item.expr)
                         if measure:
                             queries[measure.group(1)] = name
+    return queries, quiet
+
+
+def test_every_query_returns_only_its_service(
+    shared: tuple[PrometheusServer, dict[str, SloConfig]],
+) -> None:
+    """Each service's dashboard and rule queries run without error and see only its job, service and hosts."""
+    prometheus, configs = shared
+    queries, quiet = every_query(configs)
 
     def explained(expr: str) -> bool:
         return expr in quiet or any(marker in expr for marker, _ in MAY_BE_EMPTY)
