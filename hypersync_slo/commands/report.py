@@ -24,9 +24,9 @@ from hypersync_slo.report import (
     INTERRUPTED,
     PrometheusClient,
     Report,
+    bucket_bounds_in_prometheus,
     check_thresholds_are_buckets,
     evaluate_window,
-    histogram_buckets,
     mark_interrupted,
     new_report,
     settle_window,
@@ -249,7 +249,7 @@ def handle(args: argparse.Namespace) -> int:
     with client:
         try:
             coverage = settle(client, args, config, (start, end), load)
-            bounds = histogram_buckets(client, config, args.job)
+            bounds = bucket_bounds_in_prometheus(client, config, args.job)
         except PrometheusUnavailable:
             bounds = []  # the evaluation below reports the outage with the query that failed
         except KeyboardInterrupt:

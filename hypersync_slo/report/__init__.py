@@ -15,20 +15,20 @@ from __future__ import annotations
 
 from hypersync_slo.report.evaluation import evaluate_window, settle_window
 from hypersync_slo.report.model import INTERRUPTED, Report, mark_interrupted, new_report
-from hypersync_slo.report.preflight import check_thresholds_are_buckets, histogram_buckets
+from hypersync_slo.report.preflight import bucket_bounds_in_prometheus, check_thresholds_are_buckets
 from hypersync_slo.report.prometheus import PrometheusClient, RecordedAnswers
-from hypersync_slo.report.reconcile import Finding
+from hypersync_slo.report.reconcile import Discrepancy
 from hypersync_slo.report.writers import write_report
 
 __all__ = [
     "INTERRUPTED",
-    "Finding",
+    "Discrepancy",
     "PrometheusClient",
     "RecordedAnswers",
     "Report",
+    "bucket_bounds_in_prometheus",
     "check_thresholds_are_buckets",
     "evaluate_window",
-    "histogram_buckets",
     "mark_interrupted",
     "new_report",
     "settle_window",

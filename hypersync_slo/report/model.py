@@ -18,7 +18,7 @@ import pandas as pd
 from hypersync_slo.config import KPIS, SloConfig
 from hypersync_slo.errors import PrometheusUnavailable
 from hypersync_slo.exitcodes import ExitCode
-from hypersync_slo.report.reconcile import Finding
+from hypersync_slo.report.reconcile import Discrepancy
 from hypersync_slo.report.scrapes import Coverage
 from hypersync_slo.verdicts import KpiResult, Verdict, errored, exit_code_for, overall
 
@@ -37,7 +37,7 @@ class Report:
     job: str | None
     slo_file: str
     kpis: list[KpiResult] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Discrepancy] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     series: dict[str, pd.Series] = field(default_factory=dict)
     budgets: dict[str, float] = field(default_factory=dict)

@@ -44,7 +44,9 @@ def check_thresholds_are_buckets(config: SloConfig, bucket_bounds: Iterable[floa
     return problems
 
 
-def histogram_buckets(client: PrometheusClient, config: SloConfig, job: str | None) -> list[float]:
+def bucket_bounds_in_prometheus(
+    client: PrometheusClient, config: SloConfig, job: str | None
+) -> list[float]:
     """The finite ``le`` values of the target's latency histogram in seconds, as Prometheus has them."""
     query = Queries(config, job=job).bucket_bounds()
     samples = client.instant(query, time.time())

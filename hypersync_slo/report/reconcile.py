@@ -1,7 +1,7 @@
 """Reconciliation: what the load generator sent and saw vs what the service recorded.
 
 Given a load run's ``load-result.json`` and the server's numbers for the same window, each
-disagreement beyond tolerance is a ``Finding``: request counts (a scrape gap, series that
+disagreement beyond tolerance is a ``Discrepancy``: request counts (a scrape gap, series that
 disappeared, a target restart), error counts, client vs server percentiles (time spent before the
 service's timer starts, or a missing label) and business counters vs business calls sent: every
 counter the traffic declaration names (``business_plan``), keyed ``{metric: {"label=value,...":
@@ -37,8 +37,11 @@ class Tolerances:
 
 
 @dataclass(frozen=True)
-class Finding:
-    """One disagreement between client and server, explained."""
+class Discrepancy:
+    """One disagreement beyond tolerance between the client, the server (and the log), explained.
+
+    Reported as a finding: an item of ``findings`` in verdict.json and the report pages.
+    """
 
     kind: str
     subject: str
@@ -96,9 +99,9 @@ def _count_finding(
     tol: Tolerances,
     hint: str,
     unreadable: str | None = None,
-) -> Finding | None:
+) -> Discrepancy | None:
     if server is None and unreadable is not None:
-        return Finding(
+        return Discrepancy(
             kind,
             subject,
             client,
@@ -112,7 +115,7 @@ def _count_finding(
             ),
         )
     if server is None:
-        return Finding(
+        return Discrepancy(
             kind,
             subject,
             client,
@@ -127,7 +130,7 @@ def _count_finding(
         )
     if abs(client - server) <= _count_tolerance(client, tol):
         return None
-    return Finding(
+    return Discrepancy(
         kind,
         subject,
         client,
@@ -176,14 +179,14 @@ def reconcile(
     tol: Tolerances | None = None,
     *,
     routes: str | None = None,
-) -> list[Finding]:
+) -> list[Discrepancy]:
     """Every client/server disagreement beyond tolerance, as findings (empty when they agree).
 
     ``routes`` is the route regex the server counts were restricted to; the client's counts
     are restricted the same way.
     """
     tol = tol or Tolerances()
-    findings: list[Finding] = []
+    findings: list[Discrepancy] = []
     sent, client_errors, per_route = client_requests(load_result, routes)
     if sent is not None and sent > 0:
         hint = (
@@ -227,7 +230,7 @@ def reconcile(
         and server.errors > client_errors + _count_tolerance(client_errors, tol)
     ):
         findings.append(
-            Finding(
+            Discrepancy(
                 "error_count",
                 "errors",
                 client_errors,
@@ -248,7 +251,7 @@ def reconcile(
     ):
         causes = _client_causes(load_result, routes)
         findings.append(
-            Finding(
+            Discrepancy(
                 "client_errors",
                 "errors",
                 client_errors,
@@ -294,10 +297,10 @@ def _client_causes(load_result: Mapping[str, Any], routes: str | None) -> list[t
 
 def _latency_findings(
     load_result: Mapping[str, Any], server: ServerCounts, tol: Tolerances
-) -> list[Finding]:
+) -> list[Discrepancy]:
     latency = load_result.get("latency") or {}
     client = latency.get("uncorrected") or latency.get("corrected") or {}
-    findings: list[Finding] = []
+    findings: list[Discrepancy] = []
     for key in CLIENT_QUANTILES:
         seen = _number(client.get(key))
         estimate = server.quantiles.get(key)
@@ -318,7 +321,7 @@ def _latency_findings(
         else:
             continue
         findings.append(
-            Finding(
+            Discrepancy(
                 "latency",
                 f"latency {key}",
                 seen,
@@ -372,10 +375,10 @@ def business_plan(config: SloConfig) -> list[BusinessQuery]:
 
 def _business_findings(
     load_result: Mapping[str, Any], server: ServerCounts, tol: Tolerances
-) -> list[Finding]:
+) -> list[Discrepancy]:
     """Each declared counter series the load moved vs the server's growth of that series."""
     calls = load_result.get("business_calls") or {}
-    findings: list[Finding] = []
+    findings: list[Discrepancy] = []
     if not isinstance(calls, Mapping):
         return findings
     hint = (
@@ -433,7 +436,7 @@ def reconcile_log(
     tol: Tolerances | None = None,
     *,
     routes: str | None = None,
-) -> list[Finding]:
+) -> list[Discrepancy]:
     """Where the log disagrees with Prometheus (``server``) or with the load generator.
 
     Against Prometheus: request and 5xx counts, counts per route, and each exact log quantile,
@@ -443,7 +446,7 @@ def reconcile_log(
     Against the client: requests sent vs request lines, and errors seen vs 5xx lines.
     """
     tol = tol or Tolerances()
-    findings: list[Finding] = []
+    findings: list[Discrepancy] = []
     if server is not None:
         findings.extend(_log_vs_server(log, server, tol))
     if load_result is not None:
@@ -451,15 +454,15 @@ def reconcile_log(
     return findings
 
 
-def _log_vs_server(log: LogCounts, server: ServerCounts, tol: Tolerances) -> list[Finding]:
-    findings: list[Finding] = []
+def _log_vs_server(log: LogCounts, server: ServerCounts, tol: Tolerances) -> list[Discrepancy]:
+    findings: list[Discrepancy] = []
     tolerance = f"max({tol.count_absolute:g}, {tol.count_relative:.0%} of the log count)"
 
     def count(kind: str, subject: str, logged: float, seen: float | None, cause: str) -> None:
         if seen is not None and abs(logged - seen) <= _count_tolerance(logged, tol):
             return
         findings.append(
-            Finding(
+            Discrepancy(
                 kind,
                 subject,
                 None,
@@ -493,7 +496,7 @@ def _log_vs_server(log: LogCounts, server: ServerCounts, tol: Tolerances) -> lis
         )
     if server.errors is not None and log.errors > server.errors + _count_tolerance(log.errors, tol):
         findings.append(
-            Finding(
+            Discrepancy(
                 "log_error_count",
                 "errors",
                 None,
@@ -538,7 +541,7 @@ def _log_vs_server(log: LogCounts, server: ServerCounts, tol: Tolerances) -> lis
         if estimate.lower - 1e-6 <= exact <= estimate.upper + 1e-6:
             continue
         findings.append(
-            Finding(
+            Discrepancy(
                 "log_latency",
                 f"latency {key}",
                 None,
@@ -560,15 +563,15 @@ def _log_vs_server(log: LogCounts, server: ServerCounts, tol: Tolerances) -> lis
 
 def _log_vs_client(
     log: LogCounts, load_result: Mapping[str, Any], tol: Tolerances, routes: str | None
-) -> list[Finding]:
-    findings: list[Finding] = []
+) -> list[Discrepancy]:
+    findings: list[Discrepancy] = []
     sent, client_errors, _ = client_requests(load_result, routes)
     if sent is None or sent <= 0:
         return findings
     tolerance = _tolerance_text(tol)
     if abs(sent - log.requests) > _count_tolerance(sent, tol):
         findings.append(
-            Finding(
+            Discrepancy(
                 "log_request_count",
                 "requests (client vs log)",
                 sent,
@@ -589,7 +592,7 @@ def _log_vs_client(
         client_errors, tol
     ):
         findings.append(
-            Finding(
+            Discrepancy(
                 "log_error_count",
                 "errors (client vs log)",
                 client_errors,

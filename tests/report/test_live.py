@@ -17,9 +17,9 @@ from hypersync_slo import cli
 from hypersync_slo.config import SloConfig
 from hypersync_slo.report import (
     PrometheusClient,
+    bucket_bounds_in_prometheus,
     check_thresholds_are_buckets,
     evaluate_window,
-    histogram_buckets,
     write_report,
 )
 from hypersync_slo.report.scrapes import Coverage, wait_for_coverage
@@ -179,7 +179,9 @@ def test_clean_window_every_kpi_present_with_source_and_samples(
     start, end, sent, settle = window_of_traffic(service, prometheus, 300)
     config = thin_tail_config()
     client = PrometheusClient(prometheus.url)
-    assert check_thresholds_are_buckets(config, histogram_buckets(client, config, JOB)) == []
+    assert (
+        check_thresholds_are_buckets(config, bucket_bounds_in_prometheus(client, config, JOB)) == []
+    )
     load_result = {
         "target_url": service.url,
         "requests": sent["requests"],
@@ -274,7 +276,7 @@ def test_cli_exit_codes_empty_window_off_bucket_threshold_prometheus_stopped(
     prometheus.wait_for_targets()
     client = PrometheusClient(prometheus.url)
     deadline = time.monotonic() + 15
-    while not histogram_buckets(client, SloConfig.default(), JOB):
+    while not bucket_bounds_in_prometheus(client, SloConfig.default(), JOB):
         assert time.monotonic() < deadline, "the target's histogram never appeared"
         time.sleep(0.2)
     slo = tmp_path / "slo.yaml"
