@@ -317,13 +317,12 @@ def read_request_logs(
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             raise UsageError(f"--logs: {name} could not be read to the end: {exc}.") from exc
     summary.lines = lines
-    for reason, number in (
-        ("not a request line", not_request),
-        ("outside the window", outside),
-        ("malformed", malformed),
-    ):
-        if number:
-            summary.skipped[reason] = number
+    skipped = {
+        "not a request line": not_request,
+        "outside the window": outside,
+        "malformed": malformed,
+    }
+    summary.skipped.update({reason: number for reason, number in skipped.items() if number})
     _summarise(summary, counts, per_second, bounds, routes)
     return summary
 

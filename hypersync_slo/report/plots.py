@@ -412,6 +412,15 @@ def per_request_figures(report: Report) -> tuple[Figure, Figure]:
         _no_data(lat, "no per-request figures (no load result)")
         _no_data(err, "no per-request figures (no load result)")
         return latency_fig, errors_fig
+    _latency_bars(lat, report, by_request, names)
+    _error_bars(err, report, by_request, names)
+    return latency_fig, errors_fig
+
+
+def _latency_bars(
+    lat: Any, report: Report, by_request: Mapping[str, Any], names: Sequence[str]
+) -> None:
+    """Per request: the client's corrected p50/p95/p99 as bars (ms, log scale), the budgets."""
     ys = list(range(len(names)))
     height_bar = 0.26
     shown: list[float] = []
@@ -454,6 +463,13 @@ def per_request_figures(report: Report) -> tuple[Figure, Figure]:
         lat.xaxis.set_minor_formatter(NullFormatter())
     lat.set_xlabel("ms (log scale)", fontsize=LABEL_PT)
     _legend(lat, ncols=5)
+
+
+def _error_bars(
+    err: Any, report: Report, by_request: Mapping[str, Any], names: Sequence[str]
+) -> None:
+    """Per request: the client's error share as bars with their counts, the error budget."""
+    ys = list(range(len(names)))
     shares = []
     for name in names:
         entry = by_request[name]
@@ -501,7 +517,6 @@ def per_request_figures(report: Report) -> tuple[Figure, Figure]:
         fontsize=LABEL_PT,
     )
     _legend(err, ncols=2)
-    return latency_fig, errors_fig
 
 
 def render_all(report: Report) -> dict[str, bytes]:
