@@ -1,10 +1,12 @@
 """The traffic model: a seeded generator of the requests a ``traffic:`` declaration describes.
 
 Pure (no Locust, no I/O). ``TrafficModel(spec, seed)`` compiles the declaration once: each
-request's path and JSON body become format strings with one slot per ``{param}``, its headers
-(auth included) one dict, its weights a cumulative table, so planning a request is a few draws
-and two ``str.format`` calls. ``next()`` plans the next request of the mix (health probes at
-their share of the rate); ``settle()`` reads a successful answer to remember captured values
+request's path and JSON body become format strings whose slots index the drawn values directly
+(four forms per ``{param}``), its headers (auth included) one dict, its weights a cumulative
+table, a body without parameters its bytes, so planning a request is a few draws and two
+``str.format`` calls (the load generator plans one per request: this is its hot path).
+``next()`` plans the next request of the mix (health probes at their share of the rate);
+``settle()`` reads a successful answer to remember captured values
 (``{from: REQUEST, json: FIELD}``) and to name the business counter series it moved
 (``(metric, "label=value,...")``). The open-model driver, the classic ``load/locustfile.py`` and
 the gate's business checks all use it.
@@ -28,7 +30,7 @@ import random
 import uuid
 from bisect import bisect
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Protocol
@@ -50,6 +52,20 @@ REMEMBER = 1024
 
 #: A drawn value in its four forms: (text, JSON, text inside a JSON string, URL path segment).
 Value = tuple[Any, str, str, str]
+#: The forms' positions in a ``Value`` (the drawn values of a request are kept flat, ``FORMS``
+#: entries per parameter, so that format slots index them directly).
+TEXT, JSON_FORM, INNER, SEGMENT = 0, 1, 2, 3
+FORMS = 4
+_decode_json = json.JSONDecoder().decode
+
+
+def _loads(body: bytes) -> Any:
+    """The JSON of an answer's body (UTF-8, the usual case, decoded without ``json.loads``'s
+    encoding detection); raises ``ValueError`` as ``json.loads`` does."""
+    try:
+        return _decode_json(body.decode())
+    except ValueError:
+        return json.loads(body)  # UTF-16/32 or a BOM: what json.loads accepts
 
 
 def _forms(raw: Any) -> Value:
@@ -59,9 +75,16 @@ def _forms(raw: Any) -> Value:
     return text, encoded, inner, quote(text, safe="")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PlannedRequest:
-    """One request to send: its name, method, path, body, headers and what success is."""
+    """One request to send: its name, method, path, body, headers and what success is.
+
+    Treat it as read-only. Not frozen: a frozen dataclass is built through one
+    ``object.__setattr__`` per field, five times the cost of this one, and the load generator
+    plans one per request. ``values`` holds the drawn parameter values, ``FORMS`` entries per
+    parameter in declaration order (text, JSON, inside a JSON string, URL segment), when the
+    counter's labels need them.
+    """
 
     name: str
     method: str
@@ -70,7 +93,7 @@ class PlannedRequest:
     expect: tuple[int, ...]
     headers: Mapping[str, str]
     compiled: CompiledRequest | None = None
-    values: tuple[Value, ...] = ()
+    values: Sequence[Any] = ()
 
 
 class TrafficSource(Protocol):
@@ -93,6 +116,7 @@ class CompiledRequest:
     """A declared request turned into format strings and draw functions (built once)."""
 
     __slots__ = (
+        "body_bytes",
         "body_fmt",
         "body_slots",
         "capture_into",
@@ -120,22 +144,26 @@ class CompiledRequest:
         index = {n: i for i, n in enumerate(names)}
         self.draws: list[Callable[[], Value | None]] = []
         self.missing: list[int] = []  # capture params: index into the model's request list
-        self.path_fmt, self.path_slots = _template(spec.path, index)
+        self.path_fmt, self.path_slots = _template(spec.path, index, SEGMENT)
         self.body_fmt: str | None = None
         self.body_slots: tuple[tuple[int, int], ...] = ()
+        self.body_bytes: bytes | None = None  # a body without parameters, built once
         if spec.body is not None:
             self.body_fmt, self.body_slots = _body_template(spec.body, index)
+            if not self.body_slots:
+                self.body_bytes = self.body_fmt.format().encode()
+        #: (label, AnswerLabel and its JSON path) or (label, (format string, slots)).
         self.label_slots: tuple[tuple[str, Any], ...] = ()
         if spec.counter is not None:
             slots: list[tuple[str, Any]] = []
             for label in sorted(spec.counter.labels):
                 value = spec.counter.labels[label]
                 if isinstance(value, AnswerLabel):
-                    slots.append((label, value))
+                    slots.append((label, (value, tuple(value.json_field.split(".")))))
                 else:
-                    slots.append((label, _template(value, index)))
+                    slots.append((label, _template(value, index, TEXT)))
             self.label_slots = tuple(slots)
-        self.needs_json = any(isinstance(v, AnswerLabel) for _l, v in self.label_slots)
+        self.needs_json = any(isinstance(v[0], AnswerLabel) for _l, v in self.label_slots)
         self.capture_into: list[tuple[tuple[str, ...], deque[Any]]] = []
         self.causes: dict[int, str] = {}
 
@@ -159,22 +187,25 @@ def status_cause(name: str, status: int, expect: tuple[int, ...]) -> str:
     return f"unexpected status {status} (expected {wanted}) on {name}"
 
 
-def _template(text: str, index: Mapping[str, int]) -> tuple[str, tuple[int, ...]]:
-    """``text`` as a format string with positional slots, and the param index of each slot."""
+def _template(text: str, index: Mapping[str, int], form: int) -> tuple[str, tuple[int, ...]]:
+    """``text`` as a format string over the flat drawn values (the ``form`` of each ``{param}``),
+    and the param index of each slot."""
     out: list[str] = []
     slots: list[int] = []
     last = 0
     for match in PLACEHOLDER.finditer(text):
         out.append(text[last : match.start()].replace("{", "{{").replace("}", "}}"))
-        out.append(f"{{{len(slots)}}}")
-        slots.append(index[match.group(1)])
+        param = index[match.group(1)]
+        out.append(f"{{{param * FORMS + form}}}")
+        slots.append(param)
         last = match.end()
     out.append(text[last:].replace("{", "{{").replace("}", "}}"))
     return "".join(out), tuple(slots)
 
 
 def _body_template(body: Any, index: Mapping[str, int]) -> tuple[str, tuple[tuple[int, int], ...]]:
-    """A JSON body as a format string: ``"{p}"`` keeps p's JSON type, ``"a {p}"`` interpolates."""
+    """A JSON body as a format string over the flat drawn values: ``"{p}"`` keeps p's JSON type
+    (its JSON form), ``"a {p}"`` interpolates (its form inside a JSON string)."""
     slots: list[tuple[int, int]] = []
 
     def esc(text: str) -> str:
@@ -189,14 +220,14 @@ def _body_template(body: Any, index: Mapping[str, int]) -> tuple[str, tuple[tupl
         if isinstance(value, str) and PLACEHOLDER.search(value):
             whole = PLACEHOLDER.fullmatch(value)
             if whole:
-                slots.append((index[whole.group(1)], 1))
-                return f"{{{len(slots) - 1}}}"
+                slots.append((index[whole.group(1)], JSON_FORM))
+                return f"{{{slots[-1][0] * FORMS + JSON_FORM}}}"
             parts: list[str] = ['"']
             last = 0
             for match in PLACEHOLDER.finditer(value):
                 parts.append(esc(json.dumps(value[last : match.start()])[1:-1]))
-                slots.append((index[match.group(1)], 2))
-                parts.append(f"{{{len(slots) - 1}}}")
+                slots.append((index[match.group(1)], INNER))
+                parts.append(f"{{{slots[-1][0] * FORMS + INNER}}}")
                 last = match.end()
             parts.append(esc(json.dumps(value[last:])[1:-1]) + '"')
             return "".join(parts)
@@ -207,6 +238,7 @@ def _body_template(body: Any, index: Mapping[str, int]) -> tuple[str, tuple[tupl
 
 def _drawer(param: ParamSpec, rng: random.Random) -> Callable[[], Value]:
     """A function drawing one value of a (non-capture) parameter in its four forms."""
+    rand = rng.random
     if param.kind == "values":
         forms = tuple(_forms(v) for v in param.values)
         if param.weights:
@@ -216,7 +248,6 @@ def _drawer(param: ParamSpec, rng: random.Random) -> Callable[[], Value]:
                 total += weight
                 cum.append(total)
             last = len(forms) - 1
-            rand = rng.random
 
             def weighted() -> Value:
                 return forms[min(last, bisect(cum, rand() * total))]
@@ -225,21 +256,23 @@ def _drawer(param: ParamSpec, rng: random.Random) -> Callable[[], Value]:
         if len(forms) == 1:
             only = forms[0]
             return lambda: only
-        choice = rng.choice
-        return lambda: choice(forms)
+        count = len(forms)  # int(random() * n): random.choice's rejection loop costs 3x
+        return lambda: forms[int(rand() * count)]
     if param.kind == "int":
-        low, high, randint = int(param.low), int(param.high), rng.randint
+        low, span = int(param.low), int(param.high) - int(param.low) + 1
 
         def integer() -> Value:
-            text = str(randint(low, high))
+            text = str(low + int(rand() * span))
             return text, text, text, text
 
         return integer
     if param.kind == "float":
-        flow, fhigh, uniform = param.low, param.high, rng.uniform
+        flow, fspan = param.low, param.high - param.low
 
         def number() -> Value:
-            text = repr(round(uniform(flow, fhigh), 3))
+            # random.uniform inline, rounded to 3 decimals (round(x, 3) goes through a decimal
+            # string: 5x slower than the nearest double to k / 1000)
+            text = repr(round((flow + fspan * rand()) * 1000) / 1000)
             return text, text, text, text
 
         return number
@@ -329,10 +362,10 @@ class TrafficModel:
         self._last = len(self.requests) - 1
 
     def _capture_drawer(self, store: deque[Any]) -> Callable[[], Value | None]:
-        choice = self._rng.choice
+        rand = self._rng.random
 
         def captured() -> Value | None:
-            return choice(store) if store else None
+            return store[int(rand() * len(store))] if store else None
 
         return captured
 
@@ -354,26 +387,17 @@ class TrafficModel:
         return self._plan(compiled, 0)
 
     def _plan(self, compiled: CompiledRequest, depth: int) -> PlannedRequest:
-        values: list[Value] = []
-        for i, draw in enumerate(compiled.draws):
+        values: list[Any] = []  # flat: FORMS entries per parameter, what the slots index
+        for draw in compiled.draws:
             value = draw()
             if value is None:  # nothing captured yet: send the request that provides it
-                return self._plan(self.requests[compiled.missing[i]], depth + 1)
-            values.append(value)
-        path = (
-            compiled.path_fmt.format(*[values[i][3] for i in compiled.path_slots])
-            if compiled.path_slots
-            else compiled.path_fmt
-        )
-        body: bytes | None = None
-        if compiled.body_fmt is not None:
-            if compiled.body_slots:
-                text = compiled.body_fmt.format(
-                    *[values[i][form] for i, form in compiled.body_slots]
-                )
-            else:
-                text = compiled.body_fmt.format()
-            body = text.encode()
+                source = compiled.missing[len(values) // FORMS]
+                return self._plan(self.requests[source], depth + 1)
+            values += value
+        path = compiled.path_fmt.format(*values) if compiled.path_slots else compiled.path_fmt
+        body = compiled.body_bytes
+        if body is None and compiled.body_fmt is not None:
+            body = compiled.body_fmt.format(*values).encode()
         return PlannedRequest(
             compiled.name,
             compiled.method,
@@ -382,7 +406,7 @@ class TrafficModel:
             compiled.expect,
             compiled.headers,
             compiled,
-            tuple(values) if compiled.label_slots else (),
+            values if compiled.label_slots else (),
         )
 
     def settle(self, request: PlannedRequest, status: int, body: bytes) -> tuple[str, str] | None:
@@ -398,7 +422,7 @@ class TrafficModel:
         data: Any = None
         if compiled.needs_json:
             try:
-                data = json.loads(body)
+                data = _loads(body)
             except ValueError:
                 data = None
             for path, store in compiled.capture_into:
@@ -424,7 +448,7 @@ class TrafficModel:
         if self.settle(request, status, body) is None:
             return None
         try:
-            data = json.loads(body) if compiled.needs_json else None
+            data = _loads(body) if compiled.needs_json else None
         except ValueError:
             data = None
         labels = self._labels(request, data)
@@ -438,16 +462,16 @@ class TrafficModel:
         assert compiled is not None
         out: list[tuple[str, str]] = []
         for label, slot in compiled.label_slots:
-            if isinstance(slot, AnswerLabel):
-                value = _field(data, tuple(slot.json_field.split(".")))
+            first, second = slot
+            if isinstance(first, AnswerLabel):
+                value = _field(data, second)
                 if value is None or isinstance(value, dict | list):
-                    if slot.default is None:
+                    if first.default is None:
                         return None
-                    value = slot.default
+                    value = first.default
                 text = value if isinstance(value, str) else json.dumps(value)
             else:
-                fmt, slots = slot
-                text = fmt.format(*[request.values[i][0] for i in slots]) if slots else fmt
+                text = first.format(*request.values) if second else first
             out.append((label, text))
         return out
 

@@ -143,6 +143,14 @@ def add_options(parser: Any) -> None:
         "(0: rate x timeout, at least 100)",
     )
     parser.add_argument(
+        "--open-locust-stats",
+        action="store_true",
+        default=False,
+        help="open model: also feed Locust's own request statistics, one event per request "
+        "(its console/web tables; costs generator CPU per request; the run's figures are "
+        "load-result.json's either way)",
+    )
+    parser.add_argument(
         "--open-trace-sample",
         type=float,
         default=0.0,
@@ -278,6 +286,7 @@ class OpenModelRun:
             )
         self.model = traffic_model(opts, f"{opts.open_seed}:{self.index}")
         self.late_tolerance = float(opts.open_late_tolerance)
+        self.locust_stats = bool(getattr(opts, "open_locust_stats", False))
         self.tagger = TraceTagger(
             float(getattr(opts, "open_trace_sample", 0.0) or 0.0), f"{opts.open_seed}:{self.index}"
         )
@@ -508,7 +517,7 @@ class OpenModelRun:
         error: BaseException | None = None,
         trace: tuple[str, str] | None = None,
     ) -> None:
-        """One request is over: judge its status, record it, tell Locust's statistics."""
+        """One request is over: judge its status, record it (Locust told with --open-locust-stats)."""
         if isinstance(request, _Tagged):  # the lean path carries the trace tag with the request
             trace = request.trace
             request = request.request
@@ -533,6 +542,8 @@ class OpenModelRun:
             cause=cause,
             business=business,
         )
+        if not self.locust_stats:
+            return
         request_event: Any = self.environment.events.request
         request_event.fire(
             request_type=request.method,
