@@ -23,7 +23,7 @@ from pathlib import Path
 
 from hypersync_slo.audit.period import audit_period
 from hypersync_slo.config import SloConfig
-from hypersync_slo.report.prometheus import PrometheusClient
+from hypersync_slo.prometheus.client import PrometheusClient
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the synthetic history is a test fixture, not in the wheel

@@ -24,7 +24,8 @@ from pathlib import Path
 
 from hypersync_slo.config import SloConfig
 from hypersync_slo.processes import find_tool
-from hypersync_slo.report import PrometheusClient, evaluate_window, write_report
+from hypersync_slo.prometheus.client import PrometheusClient
+from hypersync_slo.report import evaluate_window, write_report
 from hypersync_slo.stack import PrometheusServer
 
 HOURS = 24

@@ -23,7 +23,8 @@ from pathlib import Path
 import httpx
 
 from hypersync_slo.config import SloConfig
-from hypersync_slo.report import PrometheusClient, settle_window
+from hypersync_slo.prometheus.client import PrometheusClient
+from hypersync_slo.report import settle_window
 from hypersync_slo.stack import PrometheusServer, ReferenceService, ScrapeJob
 
 JOB = "hypersync"

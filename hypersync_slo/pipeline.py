@@ -31,7 +31,7 @@ from hypersync_slo import markup
 from hypersync_slo.exitcodes import MEANINGS, ExitCode
 
 if TYPE_CHECKING:
-    from hypersync_slo.report.prometheus import PrometheusClient
+    from hypersync_slo.prometheus.client import PrometheusClient
 from hypersync_slo.outputs import write_text
 from hypersync_slo.redaction import redact_url
 from hypersync_slo.runpage import publish_run_page
@@ -196,7 +196,7 @@ def wait_for_scrape(settings: JobSettings, moment: float) -> bool:
     report then states the start edge's uncertainty.
     """
     from hypersync_slo.errors import PrometheusUnavailable  # noqa: PLC0415 - reporter imports
-    from hypersync_slo.report.prometheus import PrometheusClient  # noqa: PLC0415
+    from hypersync_slo.prometheus.client import PrometheusClient  # noqa: PLC0415
     from hypersync_slo.report.scrapes import wait_for_scrape_after  # noqa: PLC0415
 
     assert settings.prometheus_url is not None

@@ -34,11 +34,10 @@ from hypersync_slo.alerting.rules import (
     PSEUDO_FS,
     SLO_FILE,
     dump_yaml,
-    le_matcher,
     own_hosts,
-    quote_label,
 )
 from hypersync_slo.config import SloConfig
+from hypersync_slo.prometheus.promql import le_matcher, quote_label
 
 DATASOURCE = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
 DATASOURCE_JSON = {"type": "prometheus", "uid": "${datasource}"}

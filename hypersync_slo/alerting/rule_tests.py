@@ -20,13 +20,13 @@ from typing import Any
 
 from hypersync_slo.alerting.rules import (
     ALERTS_FILE,
-    BURN_WINDOWS,
     SLO_FILE,
     AlertRule,
     RecordingRule,
     RuleSet,
 )
 from hypersync_slo.errors import ConfigError
+from hypersync_slo.prometheus.burn_windows import BURN_WINDOWS
 
 #: Requests per sample interval in the generated input series (large, so ratios are exact enough).
 TOTAL = 100_000.0

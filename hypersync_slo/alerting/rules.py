@@ -30,7 +30,6 @@ end-to-end test, where a fault must page within seconds, not minutes.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +40,8 @@ import yaml
 from hypersync_slo.config import AlertLevel, SloConfig
 from hypersync_slo.errors import ConfigError, explain
 from hypersync_slo.profiles import PROFILES, HttpMetrics
+from hypersync_slo.prometheus.burn_windows import BURN_WINDOWS, SLI_WINDOWS, SLO_PERIOD_DAYS
+from hypersync_slo.prometheus.promql import duration, le_matcher, quote_label
 
 #: Where runbook links point unless ``--runbook-base`` says otherwise (the sections of docs/alerting.md).
 DEFAULT_RUNBOOK_BASE = "https://github.com/hypersync-slo/hypersync-slo/blob/main/docs/alerting.md"
@@ -55,43 +56,8 @@ HOST_REGEX = "(.+?)(?::[0-9]+)?"
 PSEUDO_FS = "tmpfs|ramfs|devtmpfs|squashfs|overlay|nsfs|fuse.lxcfs|autofs|proc|sysfs"
 
 
-@dataclass(frozen=True)
-class BurnWindow:
-    """One multi-window pair of the SRE workbook: both windows must burn faster than ``factor``."""
-
-    severity: str
-    long: str
-    short: str
-    factor: float
-
-
-#: The SRE workbook's recommended pairs for a 30-day period (Sloth's google-30d windows).
-BURN_WINDOWS: tuple[BurnWindow, ...] = (
-    BurnWindow("critical", "1h", "5m", 14.4),
-    BurnWindow("critical", "6h", "30m", 6.0),
-    BurnWindow("warning", "1d", "2h", 3.0),
-    BurnWindow("warning", "3d", "6h", 1.0),
-)
-SLI_WINDOWS: tuple[str, ...] = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
-#: The SLO period the budgets are stated over (``slo:time_period:days``).
-SLO_PERIOD_DAYS = 30
 #: The labels Sloth's metadata recordings join on (plus ``job``: one service, several jobs).
 SLOTH_JOIN: tuple[str, ...] = ("sloth_id", "sloth_service", "sloth_slo", "job")
-
-
-def duration(seconds: float) -> str:
-    """A Prometheus duration for ``seconds``: ``300`` -> ``5m``, ``86400`` -> ``1d``, ``2.5`` -> ``2500ms``."""
-    if seconds < 0 or not math.isfinite(seconds):
-        raise ConfigError(f"a duration must be a finite number of seconds >= 0, got {seconds!r}.")
-    if seconds == 0:
-        return "0s"
-    if seconds != int(seconds):
-        return f"{round(seconds * 1000)}ms"
-    whole = int(seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if whole % size == 0:
-            return f"{whole // size}{unit}"
-    return f"{whole}s"
 
 
 @dataclass(frozen=True)
@@ -151,7 +117,7 @@ class AlertRule:
         """The rule as Prometheus reads it."""
         rule: dict[str, Any] = {"alert": self.alert, "expr": self.expr}
         if self.for_seconds:
-            rule["for"] = duration(self.for_seconds)
+            rule["for"] = duration(self.for_seconds, compact=True)
         rule["labels"] = {"severity": self.severity, "kpi": self.kpi, **self.labels}
         rule["annotations"] = {
             "summary": self.summary,
@@ -258,21 +224,6 @@ def check_runbook_base(url: str) -> str:
     return url.rstrip("/")
 
 
-def quote_label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"')
-
-
-def le_matcher(value: float) -> str:
-    """A matcher for the ``le`` label of a bucket bound, in both spellings clients write.
-
-    The Python client writes ``1.0`` where Go clients write ``1``; match either.
-    """
-    spellings = sorted({repr(float(value)), f"{value:g}"}, key=len)
-    if len(spellings) == 1:
-        return f'le="{spellings[0]}"'
-    return 'le=~"' + "|".join(s.replace(".", "\\\\.") for s in spellings) + '"'
-
-
 def own_hosts(expr: str, selector: str) -> str:
     """``(expr)`` kept on the hosts of the targets ``up{selector}`` (host = instance sans port)."""
     return (
@@ -302,7 +253,7 @@ class _Builder:
         )
         #: The labels every SLO recording rule and burn alert carries (shared Prometheus).
         self.slo_key = {"service": config.service, "job": job}
-        self.window = duration(timing.rate_window)
+        self.window = duration(timing.rate_window, compact=True)
 
     # -- expressions -------------------------------------------------------------------------
 
@@ -381,7 +332,7 @@ class _Builder:
                     "availability",
                     "A HyperSync instance is down or not scraped.",
                     f"Instance '{{{{ $labels.instance }}}}' of job {job} has not answered a scrape for "
-                    f"{duration(down_for)} (an empty instance means the job has no targets at all).",
+                    f"{duration(down_for, compact=True)} (an empty instance means the job has no targets at all).",
                     None,
                     down_for,
                 )
@@ -451,7 +402,7 @@ class _Builder:
         return rules
 
     def event_rule(self, event: str, level: AlertLevel) -> AlertRule:
-        window = duration(self.timing.event_window)
+        window = duration(self.timing.event_window, compact=True)
         job = "{{ $labels.job }}"
         build = f"{self.config.metric('build_info')}{{{self.sel}}}"
         reload = f"{self.config.metric('config_reload')}{{{self.sel}}}"

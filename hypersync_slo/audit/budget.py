@@ -11,7 +11,7 @@ Two ways of counting compliance, always named as such:
 
 Burn rate (SRE workbook): the bad-event ratio over a window / ``(1 - objective)``. A burn rate of
 1.0 uses the budget up exactly at the end of the period; the workbook's page/ticket factors for a
-30-day period are 14.4 (1 h), 6 (6 h), 3 (1 d) and 1 (3 d), taken from ``alerting.rules``.
+30-day period are 14.4 (1 h), 6 (6 h), 3 (1 d) and 1 (3 d), taken from ``prometheus.burn_windows``.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from hypersync_slo.alerting.rules import BURN_WINDOWS
 from hypersync_slo.errors import ConfigError
+from hypersync_slo.prometheus.burn_windows import BURN_WINDOWS, SLO_PERIOD_DAYS
 
 #: The workbook's long windows in seconds and the factor each is compared against.
 _UNIT = {"m": 60, "h": 3600, "d": 86400}
@@ -35,7 +35,7 @@ BURN_RATE_WINDOWS: tuple[tuple[str, int, float, str], ...] = tuple(
     (w.long, _seconds(w.long), w.factor, w.severity) for w in BURN_WINDOWS
 )
 #: The period the workbook factors assume.
-WORKBOOK_PERIOD_SECONDS = 30 * 86400
+WORKBOOK_PERIOD_SECONDS = SLO_PERIOD_DAYS * 86400
 
 
 def allowed_ratio(objective: float) -> float:

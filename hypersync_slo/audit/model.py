@@ -16,8 +16,8 @@ from urllib.parse import urlencode
 
 from hypersync_slo.audit import budget
 from hypersync_slo.audit.budget import BurnRate, Day, ErrorBudget
+from hypersync_slo.prometheus.promql import duration
 from hypersync_slo.redaction import redact_url
-from hypersync_slo.report.queries import duration
 from hypersync_slo.timestamps import rfc3339_seconds
 from hypersync_slo.verdicts import Verdict
 

@@ -32,8 +32,8 @@ from hypersync_slo.audit.queries import (
 )
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import UsageError, explain
-from hypersync_slo.report.prometheus import PrometheusClient
-from hypersync_slo.report.queries import duration
+from hypersync_slo.prometheus.client import PrometheusClient
+from hypersync_slo.prometheus.promql import duration
 from hypersync_slo.verdicts import Verdict
 
 DAY = 86400.0

@@ -23,10 +23,10 @@ import urllib.error
 
 from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
 
-from hypersync_slo.alerting.rules import duration
 from hypersync_slo.audit.criteria import Evaluation
 from hypersync_slo.audit.model import AuditReport
 from hypersync_slo.errors import SuiteFault, explain
+from hypersync_slo.prometheus.promql import duration
 from hypersync_slo.verdicts import Verdict
 
 PUSH_JOB = "hypersync_slo_audit"
@@ -134,7 +134,7 @@ def registry_for(report: AuditReport, criteria: Evaluation | None = None) -> Col
 
 def grouping_key(report: AuditReport) -> dict[str, str]:
     """The Pushgateway group of an audit: the audited job and the period's length."""
-    return {"audited_job": report.job or "all", "period": duration(report.period)}
+    return {"audited_job": report.job or "all", "period": duration(report.period, compact=True)}
 
 
 def publish(

@@ -24,13 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hypersync_slo.config import SloConfig
-from hypersync_slo.report.queries import Queries, duration
-
-
-def le_matcher(bound: float) -> str:
-    """A regex matching the ``le`` label of a bucket however the client formatted it (0.1, 1, 1.0)."""
-    forms = {repr(float(bound)), f"{bound:g}"}
-    return "~" + "|".join(sorted(f.replace(".", "\\.") for f in forms))
+from hypersync_slo.prometheus.promql import duration, le_regex
+from hypersync_slo.prometheus.queries import Queries
 
 
 @dataclass(frozen=True)
@@ -130,7 +125,7 @@ def sli_queries(config: SloConfig, *, job: str | None, routes: str | None) -> li
             or objective.comparator not in ("<", "<=")
         ):
             continue
-        le = le_matcher(http.le(objective.value))
+        le = "~" + le_regex(http.le(objective.value))
         fast = f"sum(increase({http.bucket}{q.selector({'le': le})}[{{w}}]))"
         out.append(
             SliQueries(

@@ -6,7 +6,7 @@ import argparse
 import os
 
 from hypersync_slo.inputs import seconds_arg
-from hypersync_slo.report import PrometheusClient
+from hypersync_slo.prometheus.client import PrometheusClient
 
 ENVIRONMENT_HELP = """\
 environment (read here only):

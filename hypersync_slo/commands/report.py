@@ -20,9 +20,10 @@ from hypersync_slo.errors import ConfigError, NoData, PrometheusUnavailable, Usa
 from hypersync_slo.exitcodes import ExitCode, epilog
 from hypersync_slo.inputs import MAX_PERIOD, seconds, seconds_arg, url_arg
 from hypersync_slo.outputs import probe_dir
+from hypersync_slo.prometheus.client import PrometheusClient
+from hypersync_slo.prometheus.queries import default_routes
 from hypersync_slo.report import (
     INTERRUPTED,
-    PrometheusClient,
     Report,
     bucket_bounds_in_prometheus,
     check_thresholds_are_buckets,
@@ -32,7 +33,6 @@ from hypersync_slo.report import (
     settle_window,
     write_report,
 )
-from hypersync_slo.report.queries import default_routes
 from hypersync_slo.report.scrapes import Coverage
 from hypersync_slo.timestamps import file_stamp, from_epoch, parse_rfc3339, rfc3339
 from hypersync_slo.verdicts import Verdict, exit_code_for

@@ -20,7 +20,6 @@ from hypersync_slo.gate.client import Answer, TargetClient
 from hypersync_slo.gate.scrape import TEXT_ACCEPT, parse_answer, scrape
 from hypersync_slo.traffic_spec import TrafficSpec
 
-ROUTE_LABEL = "http_route"
 #: Labels that carry the raw URL instead of the route template (OTel: never on metrics).
 RAW_URL_LABELS = frozenset({"url_path", "url_full", "http_target", "http_url", "path", "uri"})
 ROUTE_PROBES = 12

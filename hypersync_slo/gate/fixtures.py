@@ -131,12 +131,9 @@ def kpi_report(slo_settings: SloSettings, slo_config: SloConfig) -> Report:
         pytest.skip("no --slo-prometheus-url: KPI tests need Prometheus")
     # The reporter pulls in pandas: imported only when KPIs are judged, so the contract gate
     # alone starts fast.
-    from hypersync_slo.report import (  # noqa: PLC0415
-        PrometheusClient,
-        evaluate_window,
-        settle_window,
-    )
-    from hypersync_slo.report.queries import default_routes  # noqa: PLC0415
+    from hypersync_slo.prometheus.client import PrometheusClient  # noqa: PLC0415
+    from hypersync_slo.prometheus.queries import default_routes  # noqa: PLC0415
+    from hypersync_slo.report import evaluate_window, settle_window  # noqa: PLC0415
 
     end = datetime.now(UTC)
     start = end - timedelta(seconds=slo_settings.window)

@@ -1,8 +1,8 @@
-"""The reporter: Prometheus queries, KPI math and report writers.
+"""The reporter: KPIs for a window from Prometheus (``hypersync_slo.prometheus``), and report writers.
 
 Public API (used by the ``report`` and ``run`` commands and the contract gate's KPI tests)::
 
-    client = PrometheusClient("http://127.0.0.1:9090", timeout=10.0)
+    client = PrometheusClient("http://127.0.0.1:9090", timeout=10.0)  # hypersync_slo.prometheus
     report = evaluate_window(client, SloConfig.load(None), start, end, job="hypersync")
     paths = write_report(report, Path("reports/now"))   # verdict.json, report.md, ...
 
@@ -16,15 +16,12 @@ from __future__ import annotations
 from hypersync_slo.report.evaluation import evaluate_window, settle_window
 from hypersync_slo.report.model import INTERRUPTED, Report, mark_interrupted, new_report
 from hypersync_slo.report.preflight import bucket_bounds_in_prometheus, check_thresholds_are_buckets
-from hypersync_slo.report.prometheus import PrometheusClient, RecordedAnswers
 from hypersync_slo.report.reconcile import Discrepancy
 from hypersync_slo.report.writers import write_report
 
 __all__ = [
     "INTERRUPTED",
     "Discrepancy",
-    "PrometheusClient",
-    "RecordedAnswers",
     "Report",
     "bucket_bounds_in_prometheus",
     "check_thresholds_are_buckets",

@@ -12,10 +12,10 @@ from typing import Any
 
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import PrometheusUnavailable
+from hypersync_slo.prometheus.client import PrometheusClient
+from hypersync_slo.prometheus.queries import Queries
 from hypersync_slo.report import kpis
 from hypersync_slo.report.model import Report, guard
-from hypersync_slo.report.prometheus import PrometheusClient
-from hypersync_slo.report.queries import Queries
 from hypersync_slo.verdicts import KpiResult, errored, judge
 
 

@@ -12,9 +12,10 @@ from collections.abc import Mapping
 
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import PrometheusUnavailable
+from hypersync_slo.prometheus.promql import duration
+from hypersync_slo.prometheus.queries import Queries
 from hypersync_slo.report.counting import Growth
 from hypersync_slo.report.model import Report, guard
-from hypersync_slo.report.queries import Queries, duration
 from hypersync_slo.report.reconcile import business_plan
 
 

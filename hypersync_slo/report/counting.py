@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from hypersync_slo.config import SloConfig
+from hypersync_slo.prometheus.client import InstantSample, PrometheusClient, points_in
+from hypersync_slo.prometheus.promql import duration
 from hypersync_slo.report import kpis
-from hypersync_slo.report.prometheus import PrometheusClient, Sample, points_in
-from hypersync_slo.report.queries import duration
 from hypersync_slo.report.scrapes import Coverage
 from hypersync_slo.verdicts import KpiResult, Verdict
 
@@ -205,7 +205,7 @@ class Growth:
         return self._restarts
 
     @staticmethod
-    def _values(samples: list[Sample], labels: tuple[str, ...]) -> dict[str, float]:
+    def _values(samples: list[InstantSample], labels: tuple[str, ...]) -> dict[str, float]:
         values: dict[str, float] = {}
         for sample in samples:
             key = " ".join(sample.labels.get(name, "") for name in labels)

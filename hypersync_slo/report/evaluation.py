@@ -17,6 +17,8 @@ from typing import Any
 
 from hypersync_slo.config import KPIS, SloConfig
 from hypersync_slo.errors import PrometheusUnavailable, UsageError, explain
+from hypersync_slo.prometheus.client import PrometheusClient, choose_step
+from hypersync_slo.prometheus.queries import Queries
 from hypersync_slo.report import kpis
 from hypersync_slo.report.availability import availability_kpi
 from hypersync_slo.report.business import business_growth
@@ -25,8 +27,6 @@ from hypersync_slo.report.error_rate import error_and_success_kpis
 from hypersync_slo.report.latency import latency_kpis
 from hypersync_slo.report.model import Report, guard, mark_interrupted, new_report, unreadable
 from hypersync_slo.report.plot_series import read_plot_series
-from hypersync_slo.report.prometheus import PrometheusClient, choose_step
-from hypersync_slo.report.queries import Queries
 from hypersync_slo.report.reconcile import LogCounts, ServerCounts, reconcile, reconcile_log
 from hypersync_slo.report.scrapes import Coverage, read_coverage, wait_for_coverage
 from hypersync_slo.report.throughput import throughput_kpi, under_offered

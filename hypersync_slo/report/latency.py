@@ -12,10 +12,10 @@ from typing import Any
 
 from hypersync_slo.config import QUANTILES, SloConfig
 from hypersync_slo.errors import PrometheusUnavailable
+from hypersync_slo.prometheus.queries import Queries, buckets_in_seconds
 from hypersync_slo.report import kpis
 from hypersync_slo.report.counting import Counted, Growth
 from hypersync_slo.report.model import Report, guard, unreadable
-from hypersync_slo.report.queries import Queries, buckets_in_seconds
 from hypersync_slo.verdicts import KpiResult, judge
 
 

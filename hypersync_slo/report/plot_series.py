@@ -10,10 +10,10 @@ import pandas as pd
 
 from hypersync_slo.config import QUANTILES, SloConfig
 from hypersync_slo.errors import PrometheusUnavailable
+from hypersync_slo.prometheus.client import PrometheusClient
+from hypersync_slo.prometheus.queries import Queries
 from hypersync_slo.report import kpis
 from hypersync_slo.report.model import Report, guard
-from hypersync_slo.report.prometheus import PrometheusClient
-from hypersync_slo.report.queries import Queries
 
 
 def read_plot_series(

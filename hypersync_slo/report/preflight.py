@@ -12,8 +12,8 @@ import time
 from collections.abc import Iterable
 
 from hypersync_slo.config import SloConfig, format_value
-from hypersync_slo.report.prometheus import PrometheusClient
-from hypersync_slo.report.queries import Queries
+from hypersync_slo.prometheus.client import PrometheusClient
+from hypersync_slo.prometheus.queries import Queries
 
 
 def check_thresholds_are_buckets(config: SloConfig, bucket_bounds: Iterable[float]) -> list[str]:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import Any
 
-from hypersync_slo.report.prometheus import PrometheusClient, RangeSeries
+from hypersync_slo.prometheus.client import PrometheusClient, RangeSeries
 from hypersync_slo.timestamps import rfc3339_millis
 
 #: How far before a moment the last scrape may lie (Prometheus's default look-back).

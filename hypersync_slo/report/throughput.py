@@ -12,11 +12,11 @@ from typing import Any
 
 from hypersync_slo.config import SloConfig, format_value
 from hypersync_slo.errors import PrometheusUnavailable
+from hypersync_slo.prometheus.client import PrometheusClient, choose_step
+from hypersync_slo.prometheus.queries import Queries
 from hypersync_slo.report import kpis
 from hypersync_slo.report.counting import SUBWINDOW, scrape_subwindows
 from hypersync_slo.report.model import Report, guard
-from hypersync_slo.report.prometheus import PrometheusClient, choose_step
-from hypersync_slo.report.queries import Queries
 from hypersync_slo.verdicts import KpiResult, Verdict, errored, judge, offered_below
 
 

@@ -19,8 +19,6 @@ from hypersync_slo.alerting.rules import (
     RuleSet,
     Timing,
     build_rules,
-    duration,
-    le_matcher,
 )
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import ConfigError
@@ -227,21 +225,6 @@ def test_rendering_is_byte_stable() -> None:
     second = build_rules(SloConfig.default()).render()
     assert first == second
     assert set(first) == {ALERTS_FILE, SLO_FILE}
-
-
-@pytest.mark.parametrize(
-    ("seconds", "text"),
-    [(300, "5m"), (86400, "1d"), (7200, "2h"), (20, "20s"), (2.5, "2500ms"), (0, "0s")],
-)
-def test_duration_formats_prometheus_durations(seconds: float, text: str) -> None:
-    """Seconds become the largest whole Prometheus duration unit."""
-    assert duration(seconds) == text
-
-
-def test_le_matcher_matches_both_client_spellings() -> None:
-    """1 s matches le="1" (Go) and le="1.0" (Python); 0.5 s has one spelling."""
-    assert le_matcher(1.0) == 'le=~"1|1\\\\.0"'
-    assert le_matcher(0.5) == 'le="0.5"'
 
 
 def test_the_documented_promtool_example_passes(rules: RuleSet, tmp_path: Path) -> None:

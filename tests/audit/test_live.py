@@ -23,7 +23,7 @@ from hypersync_slo.audit.publish import publish
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import PrometheusUnavailable, SuiteFault
 from hypersync_slo.processes import free_port
-from hypersync_slo.report.prometheus import PrometheusClient
+from hypersync_slo.prometheus.client import PrometheusClient
 from hypersync_slo.verdicts import Verdict
 from tests.audit.conftest import DAY, DOWN, END, GAP, OUTAGE, START, Backfilled
 from tests.audit.synthetic import Increments

@@ -15,7 +15,7 @@ from hypersync_slo.audit.period import audit_period
 from hypersync_slo.audit.writers import audit_exit_code
 from hypersync_slo.config import SloConfig
 from hypersync_slo.exitcodes import ExitCode
-from hypersync_slo.report.prometheus import PrometheusClient, Sample
+from hypersync_slo.prometheus.client import InstantSample, PrometheusClient
 from hypersync_slo.verdicts import Verdict
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
@@ -37,7 +37,7 @@ class RecordedPrometheus:
         self.stats = SimpleNamespace(queries=0, seconds=0.0)
         self.seen: list[str] = []
 
-    def instant(self, query: str, at: float) -> list[Sample]:
+    def instant(self, query: str, at: float) -> list[InstantSample]:
         """One aggregated sample (or none) for the query's shape."""
         self.stats.queries += 1
         self.seen.append(query)
@@ -47,16 +47,16 @@ class RecordedPrometheus:
             if not self.threshold_buckets:
                 return []
             if query.startswith("count_over_time"):
-                return [Sample({}, float(SLICES), at)]
-            return [Sample({}, 0.0, at)]  # bad = total - fast: every request was fast
+                return [InstantSample({}, float(SLICES), at)]
+            return [InstantSample({}, 0.0, at)]  # bad = total - fast: every request was fast
         if query.startswith("count_over_time") and "_count" in query:
-            return [Sample({}, float(SLICES), at)]
+            return [InstantSample({}, float(SLICES), at)]
         if query.startswith(("min_over_time", "max_over_time")):
-            return [Sample({}, at, at)]
+            return [InstantSample({}, at, at)]
         if query.startswith("sum_over_time") or "5.." in query:
-            return [Sample({}, 0.0, at)]
+            return [InstantSample({}, 0.0, at)]
         if query.startswith("sum(increase(") and "_count" in query:
-            return [Sample({}, self.events, at)]
+            return [InstantSample({}, self.events, at)]
         return []
 
     def range(self, query: str, start: float, end: float, step: float) -> list[object]:

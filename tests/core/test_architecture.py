@@ -37,7 +37,7 @@ def relative(path: Path) -> str:
 @pytest.mark.parametrize(
     ("library", "allowed"),
     [
-        ("prometheus_api_client", {"hypersync_slo/report/prometheus.py"}),
+        ("prometheus_api_client", {"hypersync_slo/prometheus/client.py"}),
         ("locust", {"hypersync_slo/loadgen/driver.py"}),
         ("gevent", {"hypersync_slo/loadgen/driver.py"}),
         ("geventhttpclient", {"hypersync_slo/loadgen/driver.py"}),
@@ -53,6 +53,51 @@ def test_third_party_clients_are_quarantined(library: str, allowed: set[str]) ->
     assert importers <= allowed, (
         f"{library} imported outside its adapter: {sorted(importers - allowed)}"
     )
+
+
+def test_prometheus_is_neutral_ground() -> None:
+    """Audit, gate and alerting reach Prometheus through hypersync_slo.prometheus, not the reporter.
+
+    The client, the queries, the PromQL helpers and the burn windows live in the neutral
+    package; the audit takes none of them from alerting.rules either.
+    """
+    assert not (PACKAGE / "report" / "prometheus.py").exists()
+    assert not (PACKAGE / "report" / "queries.py").exists()
+    forbidden = {
+        "audit": (
+            "hypersync_slo.report.prometheus",
+            "hypersync_slo.report.queries",
+            "hypersync_slo.alerting.rules",
+        ),
+        "gate": ("hypersync_slo.report.prometheus", "hypersync_slo.report.queries"),
+        "alerting": ("hypersync_slo.report.prometheus", "hypersync_slo.report.queries"),
+    }
+    offenders = {
+        f"{relative(path)} -> {name}"
+        for package, banned in forbidden.items()
+        for path in (PACKAGE / package).rglob("*.py")
+        for name in imports_of(path)
+        if name.startswith(banned)
+    }
+    assert not offenders, sorted(offenders)
+
+
+def test_the_prometheus_package_imports_only_lower_layers() -> None:
+    """hypersync_slo.prometheus (layers 2-3) imports the foundation and itself, nothing above."""
+    allowed = (
+        "hypersync_slo.prometheus",
+        "hypersync_slo.config",
+        "hypersync_slo.errors",
+        "hypersync_slo.profiles",
+        "hypersync_slo.traffic_spec",
+    )
+    offenders = {
+        f"{relative(path)} -> {name}"
+        for path in (PACKAGE / "prometheus").rglob("*.py")
+        for name in imports_of(path)
+        if name.startswith("hypersync_slo") and not name.startswith(allowed)
+    }
+    assert not offenders, sorted(offenders)
 
 
 def test_reference_service_imports_only_the_foundation() -> None:

@@ -12,14 +12,8 @@ from typing import Any
 import pytest
 
 from hypersync_slo.config import SloConfig
-from hypersync_slo.report import (
-    PrometheusClient,
-    RecordedAnswers,
-    evaluate_window,
-    html,
-    markdown,
-    write_report,
-)
+from hypersync_slo.prometheus.client import PrometheusClient, RecordedAnswers
+from hypersync_slo.report import evaluate_window, html, markdown, write_report
 from hypersync_slo.report.scrapes import read_coverage
 from hypersync_slo.verdicts import Verdict
 from tests.junit_schema import assert_valid_junit

@@ -7,9 +7,9 @@ from typing import Any
 
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import PrometheusUnavailable
+from hypersync_slo.prometheus.queries import Queries
 from hypersync_slo.report.availability import availability_kpi
 from hypersync_slo.report.model import new_report
-from hypersync_slo.report.queries import Queries
 from hypersync_slo.report.throughput import throughput_kpi
 from hypersync_slo.verdicts import Verdict
 

@@ -15,8 +15,8 @@ import pytest
 
 from hypersync_slo import cli
 from hypersync_slo.config import SloConfig
+from hypersync_slo.prometheus.client import PrometheusClient
 from hypersync_slo.report import (
-    PrometheusClient,
     bucket_bounds_in_prometheus,
     check_thresholds_are_buckets,
     evaluate_window,

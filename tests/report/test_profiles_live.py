@@ -34,9 +34,9 @@ from hypersync_slo.alerting.rules import build_rules
 from hypersync_slo.config import SloConfig
 from hypersync_slo.exitcodes import ExitCode
 from hypersync_slo.processes import ManagedProcess, free_port, python_module_argv
+from hypersync_slo.prometheus.client import PrometheusClient
 from hypersync_slo.report.evaluation import evaluate_window, settle_window
 from hypersync_slo.report.model import Report
-from hypersync_slo.report.prometheus import PrometheusClient
 from hypersync_slo.stack import PrometheusServer, ScrapeJob
 from hypersync_slo.verdicts import Verdict
 

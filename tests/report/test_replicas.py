@@ -6,7 +6,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from hypersync_slo.report import PrometheusClient, evaluate_window, scrapes, settle_window
+from hypersync_slo.prometheus.client import PrometheusClient
+from hypersync_slo.report import evaluate_window, scrapes, settle_window
 from hypersync_slo.stack import PrometheusServer, ReferenceService, ScrapeJob
 from tests.report.test_live import JOB, drive, thin_tail_config
 

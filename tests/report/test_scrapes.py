@@ -7,7 +7,8 @@ from collections.abc import Mapping
 
 import pytest
 
-from hypersync_slo.report import PrometheusClient, RecordedAnswers, scrapes
+from hypersync_slo.prometheus.client import PrometheusClient, RecordedAnswers
+from hypersync_slo.report import scrapes
 from hypersync_slo.report.scrapes import settle_bound, wait_for_coverage
 
 END = 1_800_000_000.0

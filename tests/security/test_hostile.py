@@ -34,7 +34,7 @@ from hypersync_slo.cli import main
 from hypersync_slo.errors import PrometheusUnavailable
 from hypersync_slo.exitcodes import ExitCode
 from hypersync_slo.pipeline import StageResult, job_verdict
-from hypersync_slo.report.prometheus import PrometheusClient
+from hypersync_slo.prometheus.client import PrometheusClient
 from hypersync_slo.report.reconcile import ServerCounts, reconcile
 from tests.security.conftest import CANARY_PASSWORD, CANARY_TOKEN
 from tests.security.servers import Server

@@ -15,7 +15,6 @@ from hypersync_slo.exposition import counter_values, histogram_buckets
 from hypersync_slo.gate.business import BusinessTraffic, counter_total
 from hypersync_slo.gate.cardinality import (
     RAW_URL_LABELS,
-    ROUTE_LABEL,
     RouteProbe,
     label_names,
     label_values,
@@ -31,6 +30,7 @@ from hypersync_slo.gate.fixtures import Evidence
 from hypersync_slo.gate.options import SloSettings
 from hypersync_slo.gate.scrape import TEXT_ACCEPT, parse_answer, scrape
 from hypersync_slo.gate.state import gate_state
+from hypersync_slo.prometheus.promql import ROUTE_LABEL
 from hypersync_slo.traffic_spec import TrafficSpec
 
 START_TIME = "process_start_time_seconds"

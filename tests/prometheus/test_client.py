@@ -14,9 +14,8 @@ import pytest
 
 from hypersync_slo.errors import PrometheusUnavailable
 from hypersync_slo.processes import free_port
-from hypersync_slo.report import PrometheusClient, RecordedAnswers
+from hypersync_slo.prometheus.client import MAX_POINTS, PrometheusClient, RecordedAnswers, points_in
 from hypersync_slo.report.kpis import clean_series, worst_subwindow
-from hypersync_slo.report.prometheus import MAX_POINTS, points_in
 
 DATA = Path(__file__).parent.parent / "data" / "report"
 URL = "http://prometheus.recorded:9090"

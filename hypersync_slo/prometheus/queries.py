@@ -1,9 +1,11 @@
-"""PromQL builders for the KPIs, from the SLO file's instrumentation profile and catalogue.
+"""PromQL builders over a service's HTTP request metrics, from the SLO file's profile.
 
-Window totals are instant queries evaluated at the window's end over a range equal to the
-window (``increase(x[D])`` at ``time=end``): Prometheus aggregates on its side, so a 30-day
-window costs the same few queries as a 30-second one. Time series for the plots and the worst
-60 s sub-window are range queries with a step chosen to stay under 11 000 points.
+``Queries`` writes the selectors (job, API routes, extra matchers) and the KPI queries of the
+reporter; the audit builds its budget queries on the same selectors. Window totals are instant
+queries evaluated at the window's end over a range equal to the window (``increase(x[D])`` at
+``time=end``): Prometheus aggregates on its side, so a 30-day window costs the same few
+queries as a 30-second one. Time series for the plots and the worst 60 s sub-window are range
+queries with a step chosen to stay under 11 000 points. Pure functions over the frozen config.
 """
 
 from __future__ import annotations
@@ -13,22 +15,8 @@ from dataclasses import dataclass
 
 from hypersync_slo.config import SloConfig
 from hypersync_slo.profiles import HttpMetrics, profile
+from hypersync_slo.prometheus.promql import duration, quote_label
 from hypersync_slo.traffic_spec import TrafficSpec
-
-#: The label names of the default (``hypersync``) profile; a profile may name them otherwise.
-STATUS_LABEL = "http_response_status_code"
-ROUTE_LABEL = "http_route"
-#: The default profile's API routes: the HyperSync API, not /metrics scrapes or health checks.
-DEFAULT_ROUTES = "/v1/.*"
-
-
-def duration(seconds: float) -> str:
-    """A PromQL duration in whole milliseconds (``[61500ms]``), never zero."""
-    return f"{max(1, round(seconds * 1000))}ms"
-
-
-def _quote(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
 @dataclass(frozen=True)
@@ -67,14 +55,14 @@ class Queries:
         """``{job="x",http_route=~"/v1/.*",...}``; ``extra`` values starting with ``~`` are regexes."""
         matchers: list[str] = []
         if self.job:
-            matchers.append(f'job="{_quote(self.job)}"')
+            matchers.append(f'job="{quote_label(self.job)}"')
         if routes and self.route_filter:
-            matchers.append(f'{self.http.route_label}=~"{_quote(self.route_filter)}"')
+            matchers.append(f'{self.http.route_label}=~"{quote_label(self.route_filter)}"')
         for label, value in (extra or {}).items():
             if value.startswith("~"):
-                matchers.append(f'{label}=~"{_quote(value[1:])}"')
+                matchers.append(f'{label}=~"{quote_label(value[1:])}"')
             else:
-                matchers.append(f'{label}="{_quote(value)}"')
+                matchers.append(f'{label}="{quote_label(value)}"')
         return "{" + ",".join(matchers) + "}"
 
     def buckets(self, seconds: float) -> str:

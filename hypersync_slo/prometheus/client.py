@@ -1,4 +1,4 @@
-"""The Prometheus adapter: the only module that imports ``prometheus_api_client``.
+"""The Prometheus HTTP API client: the only module that imports ``prometheus_api_client``.
 
 ``PrometheusClient`` speaks the Prometheus HTTP API (so Prometheus, Thanos, Mimir and
 VictoriaMetrics alike) with a timeout, bearer-token or basic auth and TLS verification, all
@@ -40,8 +40,13 @@ _BODY = re.compile(r"HTTP Status Code \d+ \((b?'.*'|b?\".*\")\)\s*$", re.DOTALL)
 
 
 @dataclass(frozen=True)
-class Sample:
-    """One instant-query sample: the series labels, its value and evaluation time."""
+class InstantSample:
+    """One instant-query sample: the series labels, its value and evaluation time.
+
+    Not ``Sample``: ``exposition.model.Sample`` is a line of a scraped exposition (name,
+    labels, value, optional timestamp as the target wrote it); this is what the Prometheus API
+    answers for one series of an instant query, evaluated at ``time``.
+    """
 
     labels: Mapping[str, str]
     value: float
@@ -137,7 +142,7 @@ class PrometheusClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def instant(self, query: str, at: datetime | float) -> list[Sample]:
+    def instant(self, query: str, at: datetime | float) -> list[InstantSample]:
         """Evaluate ``query`` at one moment (vector or scalar result)."""
         when = at.timestamp() if isinstance(at, datetime) else float(at)
         result = self._call(
@@ -149,11 +154,13 @@ class PrometheusClient:
             and not isinstance(result[0], dict)
             and isinstance(result[1], str)
         ):
-            return [Sample({}, _number(result[1]), float(result[0]))]  # scalar
-        samples: list[Sample] = []
+            return [InstantSample({}, _number(result[1]), float(result[0]))]  # scalar
+        samples: list[InstantSample] = []
         for item in result or []:
             stamp, value = item.get("value", (when, "NaN"))
-            samples.append(Sample(dict(item.get("metric", {})), _number(value), float(stamp)))
+            samples.append(
+                InstantSample(dict(item.get("metric", {})), _number(value), float(stamp))
+            )
         return samples
 
     def raw(self, selector: str, seconds: float, at: datetime | float) -> list[RangeSeries]:

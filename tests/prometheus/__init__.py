@@ -1,0 +1,1 @@
+"""Tests of hypersync_slo.prometheus."""
