@@ -361,66 +361,101 @@ def metric_units(name: str) -> tuple[str, str] | None:
 
 def _family_findings(expo: Exposition, family: Family) -> list[Finding]:
     name, kind = _promlint_name(expo, family)
-    line = family.line
-    out: list[Finding] = []
-
-    def add(rule: str, message: str, at: int | None = line) -> None:
-        out.append(Finding(rule, RULES[rule].severity, family.name, message, at))
-
-    if family.help is None or (expo.format == OPENMETRICS and family.help == ""):
-        add("help", "no help text")
-    units = metric_units(name)
-    if units is not None and units[0] != units[1]:
-        add("base-units", f'use base unit "{units[1]}" instead of "{units[0]}"')
-    is_counter = kind == "counter"
-    has_total = name.endswith("_total")
-    if is_counter and expo.format == OPENMETRICS:
-        out.extend(_openmetrics_counter_names(family))
-    elif is_counter and not has_total:
-        add("counter-total", 'counter metrics should have "_total" suffix')
-    elif kind != "untyped" and not is_counter and has_total:
-        add("non-counter-total", 'non-counter metrics should not have "_total" suffix')
     labels = _label_names(family)
-    if kind != "untyped":
-        is_histogram = kind in _LE_ONLY
-        is_summary = kind == "summary"
-        if not is_histogram and name.endswith("_bucket"):
-            add("reserved-suffix", 'non-histogram metrics should not have "_bucket" suffix')
-        for suffix in ("_count", "_sum"):
-            if not is_histogram and not is_summary and name.endswith(suffix):
-                add(
-                    "reserved-suffix",
-                    f'non-histogram and non-summary metrics should not have "{suffix}" suffix',
-                )
-        if not is_histogram and "le" in labels:
-            add("reserved-suffix", 'non-histogram metrics should not have "le" label')
-        if not is_summary and "quantile" in labels:
-            add("reserved-suffix", 'non-summary metrics should not have "quantile" label')
-    lower = name.lower()
-    for word in _TYPE_WORDS:
-        if f"_{word}_" in lower or lower.endswith(f"_{word}"):
-            add("type-in-name", f"metric name should not include type '{word}'")
-    if ":" in name:
-        add("reserved-chars", "metric names should not contain ':'")
-    if _CAMEL.search(name):
-        add("camel-case", "metric names should be written in 'snake_case' not 'camelCase'")
-    for label in labels:
-        if _CAMEL.search(label):
-            add(
-                "camel-case",
-                f"label names should be written in 'snake_case' not 'camelCase': {label}",
-            )
-        if label.startswith("__"):
-            add(
-                "reserved-label",
-                f"label name {label} starts with '__', which is reserved for Prometheus",
-            )
-    if any(f"_{a}_" in lower or lower.endswith(f"_{a}") for a in _UNIT_ABBREVIATIONS):
-        add("unit-abbreviation", "metric names should not contain abbreviated units")
-    if is_counter:
+    out = _at_family(family, _help_and_unit(expo, family, name))
+    if kind == "counter" and expo.format == OPENMETRICS:
+        out.extend(_openmetrics_counter_names(family))
+    else:
+        out.extend(_at_family(family, _total_suffix(name, kind)))
+    out.extend(_at_family(family, _reserved_names(name, kind, labels)))
+    out.extend(_at_family(family, _spelling(name, labels)))
+    if kind == "counter":
         out.extend(_counter_values(family))
     if family.type in _LE_ONLY:
         out.extend(_histogram_findings(family))
+    return out
+
+
+def _at_family(family: Family, problems: list[tuple[str, str]]) -> list[Finding]:
+    """``(rule, message)`` pairs as findings on the family's line, with the rule's severity."""
+    return [
+        Finding(rule, RULES[rule].severity, family.name, message, family.line)
+        for rule, message in problems
+    ]
+
+
+def _help_and_unit(expo: Exposition, family: Family, name: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    if family.help is None or (expo.format == OPENMETRICS and family.help == ""):
+        out.append(("help", "no help text"))
+    units = metric_units(name)
+    if units is not None and units[0] != units[1]:
+        out.append(("base-units", f'use base unit "{units[1]}" instead of "{units[0]}"'))
+    return out
+
+
+def _total_suffix(name: str, kind: str) -> list[tuple[str, str]]:
+    """The ``_total`` rules of the text format (OpenMetrics counters have their own)."""
+    has_total = name.endswith("_total")
+    if kind == "counter" and not has_total:
+        return [("counter-total", 'counter metrics should have "_total" suffix')]
+    if kind not in ("untyped", "counter") and has_total:
+        return [("non-counter-total", 'non-counter metrics should not have "_total" suffix')]
+    return []
+
+
+def _reserved_names(name: str, kind: str, labels: list[str]) -> list[tuple[str, str]]:
+    """Suffixes and labels reserved for histograms and summaries (untyped: no rule)."""
+    if kind == "untyped":
+        return []
+    out: list[tuple[str, str]] = []
+    is_histogram = kind in _LE_ONLY
+    is_summary = kind == "summary"
+    if not is_histogram and name.endswith("_bucket"):
+        out.append(("reserved-suffix", 'non-histogram metrics should not have "_bucket" suffix'))
+    for suffix in ("_count", "_sum"):
+        if not is_histogram and not is_summary and name.endswith(suffix):
+            out.append(
+                (
+                    "reserved-suffix",
+                    f'non-histogram and non-summary metrics should not have "{suffix}" suffix',
+                )
+            )
+    if not is_histogram and "le" in labels:
+        out.append(("reserved-suffix", 'non-histogram metrics should not have "le" label'))
+    if not is_summary and "quantile" in labels:
+        out.append(("reserved-suffix", 'non-summary metrics should not have "quantile" label'))
+    return out
+
+
+def _spelling(name: str, labels: list[str]) -> list[tuple[str, str]]:
+    """Type words, ``:``, camelCase, ``__`` labels and abbreviated units in the names."""
+    out: list[tuple[str, str]] = []
+    lower = name.lower()
+    for word in _TYPE_WORDS:
+        if f"_{word}_" in lower or lower.endswith(f"_{word}"):
+            out.append(("type-in-name", f"metric name should not include type '{word}'"))
+    if ":" in name:
+        out.append(("reserved-chars", "metric names should not contain ':'"))
+    if _CAMEL.search(name):
+        out.append(("camel-case", "metric names should be written in 'snake_case' not 'camelCase'"))
+    for label in labels:
+        if _CAMEL.search(label):
+            out.append(
+                (
+                    "camel-case",
+                    f"label names should be written in 'snake_case' not 'camelCase': {label}",
+                )
+            )
+        if label.startswith("__"):
+            out.append(
+                (
+                    "reserved-label",
+                    f"label name {label} starts with '__', which is reserved for Prometheus",
+                )
+            )
+    if any(f"_{a}_" in lower or lower.endswith(f"_{a}") for a in _UNIT_ABBREVIATIONS):
+        out.append(("unit-abbreviation", "metric names should not contain abbreviated units"))
     return out
 
 
@@ -486,15 +521,39 @@ def parse_le(text: str) -> float | None:
     return None if math.isnan(value) or "_" in text else value
 
 
+_LabelSet = frozenset[tuple[str, str]]
+#: One bucket as written: (le, cumulative count, line).
+_Bucket = tuple[float, float, int]
+
+
 def _histogram_findings(family: Family) -> list[Finding]:
-    out: list[Finding] = []
-
-    def add(rule: str, message: str, at: int | None) -> None:
-        out.append(Finding(rule, "error", family.name, message, at))
-
     count_name = family.name + ("_gcount" if family.type == "gaugehistogram" else "_count")
-    groups: dict[frozenset[tuple[str, str]], list[tuple[float, float, int]]] = {}
-    counts: dict[frozenset[tuple[str, str]], tuple[float, int]] = {}
+    out, groups, counts = _histogram_series(family, count_name)
+    for key in counts.keys() - groups.keys():
+        out.append(
+            Finding(
+                "histogram-no-inf",
+                "error",
+                family.name,
+                f'histogram {_series(family.name, key)} has a count but no buckets, so no le="+Inf" bucket',
+                counts[key][1],
+            )
+        )
+    for key, buckets in groups.items():
+        problems = _bucket_problems(_series(family.name, key), buckets, counts.get(key), count_name)
+        out.extend(
+            Finding(rule, "error", family.name, message, at) for rule, message, at in problems
+        )
+    return out
+
+
+def _histogram_series(
+    family: Family, count_name: str
+) -> tuple[list[Finding], dict[_LabelSet, list[_Bucket]], dict[_LabelSet, tuple[float, int]]]:
+    """The buckets and the count of each series (labels but ``le``); unreadable ``le`` found."""
+    out: list[Finding] = []
+    groups: dict[_LabelSet, list[_Bucket]] = {}
+    counts: dict[_LabelSet, tuple[float, int]] = {}
     for sample in family.samples:
         if sample.name == count_name:
             counts[frozenset(sample.labels.items())] = (sample.value, sample.line)
@@ -504,57 +563,57 @@ def _histogram_findings(family: Family) -> list[Finding]:
         le_text = sample.labels.get("le")
         rest = frozenset((k, v) for k, v in sample.labels.items() if k != "le")
         if le_text is None:
-            add("histogram-bad-le", f"bucket {sample.render_series()} has no le label", sample.line)
+            problem = f"bucket {sample.render_series()} has no le label"
+        elif (le := parse_le(le_text)) is None:
+            problem = f'bucket {sample.render_series()} has le="{le_text}", not a number'
+        else:
+            groups.setdefault(rest, []).append((le, sample.value, sample.line))
             continue
-        le = parse_le(le_text)
-        if le is None:
-            add(
-                "histogram-bad-le",
-                f'bucket {sample.render_series()} has le="{le_text}", not a number',
-                sample.line,
-            )
-            continue
-        groups.setdefault(rest, []).append((le, sample.value, sample.line))
-    for key in counts.keys() - groups.keys():
-        add(
-            "histogram-no-inf",
-            f'histogram {_series(family.name, key)} has a count but no buckets, so no le="+Inf" bucket',
-            counts[key][1],
-        )
-    for key, buckets in groups.items():
-        series = _series(family.name, key)
-        for (prev_le, _, _), (le, _, at) in pairwise(buckets):
-            if le <= prev_le:
-                add(
+        out.append(Finding("histogram-bad-le", "error", family.name, problem, sample.line))
+    return out, groups, counts
+
+
+def _bucket_problems(
+    series: str, buckets: list[_Bucket], count: tuple[float, int] | None, count_name: str
+) -> list[tuple[str, str, int]]:
+    """What is wrong with one series' buckets: order, cumulation, ``+Inf``, the count."""
+    out: list[tuple[str, str, int]] = []
+    for (prev_le, _, _), (le, _, at) in pairwise(buckets):
+        if le <= prev_le:
+            out.append(
+                (
                     "histogram-bucket-order",
                     f"bucket le={_fmt(le)} of {series} follows le={_fmt(prev_le)}; "
                     "buckets must be written in increasing le order",
                     at,
                 )
-                break
-        ordered = sorted(buckets)
-        for (prev_le, prev_value, _), (le, value, at) in pairwise(ordered):
-            if value < prev_value:
-                add(
+            )
+            break
+    for (prev_le, prev_value, _), (le, value, at) in pairwise(sorted(buckets)):
+        if value < prev_value:
+            out.append(
+                (
                     "histogram-not-cumulative",
                     f"bucket le={_fmt(le)} of {series} holds {value:g}, less than "
                     f"{prev_value:g} in le={_fmt(prev_le)}; buckets are cumulative",
                     at,
                 )
-                break
-        inf = [b for b in buckets if b[0] == math.inf]
-        if not inf:
-            add("histogram-no-inf", f'histogram {series} has no le="+Inf" bucket', buckets[0][2])
-            continue
-        if key in counts:
-            count, at = counts[key]
-            if count != inf[0][1]:
-                add(
-                    "histogram-count-mismatch",
-                    f'{count_name} is {count:g} but the le="+Inf" bucket of {series} is '
-                    f"{inf[0][1]:g} (line {inf[0][2]}); they must be equal",
-                    at,
-                )
+            )
+            break
+    inf = [b for b in buckets if b[0] == math.inf]
+    if not inf:
+        out.append(
+            ("histogram-no-inf", f'histogram {series} has no le="+Inf" bucket', buckets[0][2])
+        )
+    elif count is not None and count[0] != inf[0][1]:
+        out.append(
+            (
+                "histogram-count-mismatch",
+                f'{count_name} is {count[0]:g} but the le="+Inf" bucket of {series} is '
+                f"{inf[0][1]:g} (line {inf[0][2]}); they must be equal",
+                count[1],
+            )
+        )
     return out
 
 

@@ -191,29 +191,41 @@ class _Parser:
 
     # -- whole body ----------------------------------------------------------------------
     def parse(self, text: str) -> Exposition:
-        if text.startswith("\ufeff"):
-            self.lineno = 1
-            self.note(
-                "byte-order-mark",
-                "the body starts with a UTF-8 byte order mark; expositions must not",
-            )
-            text = text[1:]
+        text = self.without_bom(text)
         lines = text.split("\n")
         ends_with_newline = text.endswith("\n")
         if ends_with_newline:
             lines.pop()
+        eof_line = self.read_lines(lines)
+        self.lineno = len(lines) if lines else 0
+        self.check_ending(text, lines, eof_line=eof_line, ends_with_newline=ends_with_newline)
+        if self.om:
+            self.check_units()
+        families = {name: b.freeze() for name, b in self.families.items()}
+        return Exposition(
+            format=self.fmt,
+            content_type=self.content_type,
+            families=families,
+            structure=tuple(self.structure),
+            line_count=len(lines),
+        )
+
+    def without_bom(self, text: str) -> str:
+        if not text.startswith("\ufeff"):
+            return text
+        self.lineno = 1
+        self.note(
+            "byte-order-mark",
+            "the body starts with a UTF-8 byte order mark; expositions must not",
+        )
+        return text[1:]
+
+    def read_lines(self, lines: list[str]) -> int | None:
+        """Read every line in turn; the number of the ``# EOF`` line (None: none)."""
         eof_line: int | None = None
         for number, raw in enumerate(lines, 1):
             self.lineno = number
-            line = raw
-            if line.endswith("\r"):
-                line = line[:-1]
-                if not self.cr_reported:
-                    self.cr_reported = True
-                    self.note(
-                        "carriage-return",
-                        "line ends with \\r\\n; expositions use \\n line endings only",
-                    )
+            line = self.without_cr(raw) if raw.endswith("\r") else raw
             if eof_line is not None:
                 self.note(
                     "om-text-after-eof",
@@ -225,14 +237,27 @@ class _Parser:
                     self.note("om-blank-line", "blank line; OpenMetrics allows none")
                 continue
             body = line.lstrip(" \t")
-            if body[0] == "#":
-                if self.om and line == "# EOF":
-                    eof_line = number
-                    continue
-                self.comment(body)
-            else:
+            if body[0] != "#":
                 self.sample(body)
-        self.lineno = len(lines) if lines else 0
+            elif self.om and line == "# EOF":
+                eof_line = number
+            else:
+                self.comment(body)
+        return eof_line
+
+    def without_cr(self, line: str) -> str:
+        if not self.cr_reported:
+            self.cr_reported = True
+            self.note(
+                "carriage-return",
+                "line ends with \\r\\n; expositions use \\n line endings only",
+            )
+        return line[:-1]
+
+    def check_ending(
+        self, text: str, lines: list[str], *, eof_line: int | None, ends_with_newline: bool
+    ) -> None:
+        """``# EOF`` in OpenMetrics, the final newline in text, no ``# EOF`` read as text."""
         if self.om and eof_line is None:
             self.note(
                 "om-missing-eof",
@@ -249,16 +274,6 @@ class _Parser:
                 "the body ends with '# EOF' (OpenMetrics) but is read as text 0.0.4",
                 severity="warning",
             )
-        if self.om:
-            self.check_units()
-        families = {name: b.freeze() for name, b in self.families.items()}
-        return Exposition(
-            format=self.fmt,
-            content_type=self.content_type,
-            families=families,
-            structure=tuple(self.structure),
-            line_count=len(lines),
-        )
 
     def check_units(self) -> None:
         for fam in self.families.values():
@@ -513,27 +528,7 @@ class _Parser:
             if quoted and name is None and not labels and pos < len(line) and line[pos] in ",}":
                 name = label
             else:
-                if pos >= len(line) or line[pos] != "=":
-                    raise self.error(
-                        f"expected '=' after label name {label!r}",
-                        'label="value"',
-                        line,
-                    )
-                pos = _skip(line, pos + 1)
-                if pos >= len(line) or line[pos] != '"':
-                    raise self.error(
-                        f"expected the value of label {label!r} in double quotes",
-                        'label="value"',
-                        line,
-                    )
-                value, pos = self.quoted(line, pos, f"value of label {label!r}")
-                if label in labels:
-                    raise self.error(
-                        f"label {label!r} appears twice in one sample",
-                        "each label name at most once",
-                        line,
-                    )
-                labels[label] = value
+                pos = self.label_value(line, pos, label, labels)
             pos = _skip(line, pos)
             if pos < len(line) and line[pos] == ",":
                 pos += 1
@@ -545,6 +540,31 @@ class _Parser:
                 '{a="1",b="2"}',
                 line,
             )
+
+    def label_value(self, line: str, pos: int, label: str, labels: dict[str, str]) -> int:
+        """Read ``="value"`` at ``pos`` into ``labels[label]``; the position after it."""
+        if pos >= len(line) or line[pos] != "=":
+            raise self.error(
+                f"expected '=' after label name {label!r}",
+                'label="value"',
+                line,
+            )
+        pos = _skip(line, pos + 1)
+        if pos >= len(line) or line[pos] != '"':
+            raise self.error(
+                f"expected the value of label {label!r} in double quotes",
+                'label="value"',
+                line,
+            )
+        value, pos = self.quoted(line, pos, f"value of label {label!r}")
+        if label in labels:
+            raise self.error(
+                f"label {label!r} appears twice in one sample",
+                "each label name at most once",
+                line,
+            )
+        labels[label] = value
+        return pos
 
     def quoted(self, line: str, pos: int, what: str) -> tuple[str, int]:
         out: list[str] = []
