@@ -59,23 +59,28 @@ def schema_problems(body: object, *, require_time: bool = False) -> list[str]:
             problems.append(f"checks[{key!r}] is not a non-empty array of check objects")
             continue
         for i, entry in enumerate(entries):
-            where = f"checks[{key!r}][{i}]"
-            if not isinstance(entry, dict):
-                problems.append(f"{where} is not an object")
-                continue
-            if entry.get("status") not in STATUSES:
-                problems.append(f"{where}.status is {entry.get('status')!r}, not pass/warn/fail")
-            if "observedValue" in entry and not isinstance(entry.get("observedUnit"), str):
-                problems.append(f"{where} has observedValue without observedUnit")
-            for text_field in ("componentType", "componentId", "observedUnit", "output"):
-                if text_field in entry and not isinstance(entry[text_field], str):
-                    problems.append(f"{where}.{text_field} is not a string")
-            if "time" in entry and not _is_time(entry["time"]):
-                problems.append(f"{where}.time {entry['time']!r} is not an RFC 3339 date-time")
-            elif require_time and "time" not in entry:
-                problems.append(f"{where} has no 'time'")
-            if "required" in entry and not isinstance(entry["required"], bool):
-                problems.append(f"{where}.required is not true/false")
+            problems.extend(_entry_problems(entry, f"checks[{key!r}][{i}]", require_time))
+    return problems
+
+
+def _entry_problems(entry: object, where: str, require_time: bool) -> list[str]:
+    """Every way one check object breaks the schema."""
+    if not isinstance(entry, dict):
+        return [f"{where} is not an object"]
+    problems: list[str] = []
+    if entry.get("status") not in STATUSES:
+        problems.append(f"{where}.status is {entry.get('status')!r}, not pass/warn/fail")
+    if "observedValue" in entry and not isinstance(entry.get("observedUnit"), str):
+        problems.append(f"{where} has observedValue without observedUnit")
+    for text_field in ("componentType", "componentId", "observedUnit", "output"):
+        if text_field in entry and not isinstance(entry[text_field], str):
+            problems.append(f"{where}.{text_field} is not a string")
+    if "time" in entry and not _is_time(entry["time"]):
+        problems.append(f"{where}.time {entry['time']!r} is not an RFC 3339 date-time")
+    elif require_time and "time" not in entry:
+        problems.append(f"{where} has no 'time'")
+    if "required" in entry and not isinstance(entry["required"], bool):
+        problems.append(f"{where}.required is not true/false")
     return problems
 
 

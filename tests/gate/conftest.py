@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -132,49 +132,108 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         """Serve the misbehaviour named by the first path segment."""
         mode = self.path.lstrip("/").partition("/")[0]
+        fixed = _FIXED.get(mode)
+        if fixed is not None:
+            self._send(*fixed)
+            return
+        serve = self._MODES.get(mode)
+        if serve is None:
+            self._send(404, b"{}", "application/json")
+            return
+        serve(self)
+
+    @property
+    def _server(self) -> _QuietServer:
         server = self.server
         assert isinstance(server, _QuietServer)
-        if mode == "mismatch":  # body says fail, status says 200
-            self._json(200, {"status": "fail", "checks": {"db": [{"status": "fail", "time": NOW}]}})
-        elif mode == "notime":  # dependency checks without their time
-            self._json(200, {"status": "pass", "checks": {"db:responseTime": [{"status": "pass"}]}})
-        elif mode == "flaky":  # every other answer is 503
-            with server.lock:
-                server.count += 1
-                odd = server.count % 2
-            self._json(200 if odd else 503, {"status": "pass" if odd else "fail"})
-        elif mode == "fixedid":  # the same X-Request-ID for everyone
-            self._json(200, {"agents": []}, X_Request_ID="always-the-same")
-        elif mode == "badlog":  # logs the request ID, nothing else
-            request_id = self.headers.get("X-Request-ID", "")
-            with server.lock, server.log_path.open("a") as log:
-                log.write(json.dumps({"request_id": request_id, "message": "handled"}) + "\n")
-            self._json(200, {"agents": []}, X_Request_ID=request_id)
-        elif mode == "badhist":  # a histogram without its +Inf bucket
-            body = b'# HELP h A histogram.\n# TYPE h histogram\nh_bucket{le="0.1"} 1\nh_sum 0.05\nh_count 1\n'
-            self._send(200, body, "text/plain; version=0.0.4; charset=utf-8")
-        elif mode == "nohelp":  # a family without HELP: promtool complains
-            body = b"# TYPE hypersync_queue_depth gauge\nhypersync_queue_depth 0\n"
-            self._send(200, body, "text/plain; version=0.0.4; charset=utf-8")
-        elif mode == "omalways":  # OpenMetrics whatever the Accept header asks for
-            body = b"# HELP q A gauge.\n# TYPE q gauge\nq 0\n# EOF\n"
-            self._send(200, body, "application/openmetrics-text; version=1.0.0; charset=utf-8")
-        elif mode == "echotrace":  # continues the sent trace-id, even an all-zero one
-            trace_id = self.headers.get("traceparent", "").split("-")[1:2] or ["f" * 32]
-            response = f"00-{trace_id[0]}-{'1' * 16}-01"
-            self._json(200, {"agents": []}, traceresponse=response)
-        elif mode == "html":
-            self._send(200, b"<html><body>OK</body></html>", "text/html")
-        elif mode == "huge":
-            self._send(200, b"x" * (10 * 1024 * 1024 + 1), "text/plain; version=0.0.4")
-        elif mode == "garbage":
-            self._send(200, bytes(range(256)) * 64, "text/plain; version=0.0.4")
-        elif mode == "loop":
-            self._send(302, b"", None, Location=self.path)
-        elif mode == "slow":
-            time.sleep(30)
-        else:
-            self._send(404, b"{}", "application/json")
+        return server
+
+    def _mismatch(self) -> None:
+        """The body says fail, the status says 200."""
+        self._json(200, {"status": "fail", "checks": {"db": [{"status": "fail", "time": NOW}]}})
+
+    def _notime(self) -> None:
+        """Dependency checks without their time."""
+        self._json(200, {"status": "pass", "checks": {"db:responseTime": [{"status": "pass"}]}})
+
+    def _flaky(self) -> None:
+        """Every other answer is 503."""
+        server = self._server
+        with server.lock:
+            server.count += 1
+            odd = server.count % 2
+        self._json(200 if odd else 503, {"status": "pass" if odd else "fail"})
+
+    def _fixedid(self) -> None:
+        """The same X-Request-ID for everyone."""
+        self._json(200, {"agents": []}, X_Request_ID="always-the-same")
+
+    def _badlog(self) -> None:
+        """Logs the request ID, nothing else."""
+        server = self._server
+        request_id = self.headers.get("X-Request-ID", "")
+        with server.lock, server.log_path.open("a") as log:
+            log.write(json.dumps({"request_id": request_id, "message": "handled"}) + "\n")
+        self._json(200, {"agents": []}, X_Request_ID=request_id)
+
+    def _echotrace(self) -> None:
+        """Continues the sent trace-id, even an all-zero one."""
+        trace_id = self.headers.get("traceparent", "").split("-")[1:2] or ["f" * 32]
+        response = f"00-{trace_id[0]}-{'1' * 16}-01"
+        self._json(200, {"agents": []}, traceresponse=response)
+
+    def _huge(self) -> None:
+        """A body one byte over 10 MiB."""
+        self._send(200, b"x" * (10 * 1024 * 1024 + 1), "text/plain; version=0.0.4")
+
+    def _garbage(self) -> None:
+        """Every byte value, as 'text'."""
+        self._send(200, bytes(range(256)) * 64, "text/plain; version=0.0.4")
+
+    def _loop(self) -> None:
+        """A redirect to itself."""
+        self._send(302, b"", None, Location=self.path)
+
+    def _slow(self) -> None:
+        """No answer for 30 s."""
+        time.sleep(30)
+
+    _MODES: ClassVar[dict[str, Callable[[_Handler], None]]] = {
+        "mismatch": _mismatch,
+        "notime": _notime,
+        "flaky": _flaky,
+        "fixedid": _fixedid,
+        "badlog": _badlog,
+        "echotrace": _echotrace,
+        "huge": _huge,
+        "garbage": _garbage,
+        "loop": _loop,
+        "slow": _slow,
+    }
+
+
+#: Misbehaviours that are one fixed answer: mode -> (status, body, Content-Type).
+_FIXED: dict[str, tuple[int, bytes, str]] = {
+    # a histogram without its +Inf bucket
+    "badhist": (
+        200,
+        b'# HELP h A histogram.\n# TYPE h histogram\nh_bucket{le="0.1"} 1\nh_sum 0.05\nh_count 1\n',
+        "text/plain; version=0.0.4; charset=utf-8",
+    ),
+    # a family without HELP: promtool complains
+    "nohelp": (
+        200,
+        b"# TYPE hypersync_queue_depth gauge\nhypersync_queue_depth 0\n",
+        "text/plain; version=0.0.4; charset=utf-8",
+    ),
+    # OpenMetrics whatever the Accept header asks for
+    "omalways": (
+        200,
+        b"# HELP q A gauge.\n# TYPE q gauge\nq 0\n# EOF\n",
+        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+    ),
+    "html": (200, b"<html><body>OK</body></html>", "text/html"),
+}
 
 
 class _QuietServer(ThreadingHTTPServer):
