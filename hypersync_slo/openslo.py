@@ -187,49 +187,71 @@ def _objective(
     base: SloConfig,
 ) -> Objective:
     if "thresholdMetric" in sli:
-        query = _query(sli["thresholdMetric"], where)
-        op = str(item.get("op", ""))
-        if op not in _OPS or "value" not in item:
-            raise ConfigError(
-                f"{where}: a thresholdMetric objective needs op (lt|lte|gt|gte) and value."
-            )
-        value = float(item["value"])
-        kpi = annotation
-        if kpi is None:
-            found = _QUANTILE.search(query)
-            if found:
-                kpi = _latency_kpi(float(found.group(1)), where)
-            elif "rate(" in query and "_count" in query:
-                kpi = "throughput_rps"
-            else:
-                raise ConfigError(
-                    f"{where}: cannot tell which KPI {query!r} measures; use histogram_quantile "
-                    f"(latency) or rate(..._count) (throughput), or annotate '{ANNOTATION}'."
-                )
-        return _make(kpi, _OPS[op], value, where, base)
+        return _threshold_objective(item, sli, annotation, where, base)
     if "ratioMetric" in sli:
-        ratio = _map(sli["ratioMetric"], where, "ratioMetric")
-        target = _target(item, where)
-        good = _query(ratio["good"], where) if "good" in ratio else None
-        bad = _query(ratio["bad"], where) if "bad" in ratio else None
-        if "total" in ratio:
-            _query(ratio["total"], where)
-        if good is None and bad is None:
-            raise ConfigError(f"{where}: ratioMetric needs 'good' or 'bad' with 'total'.")
-        text = good or bad or ""
-        kpi = annotation
-        if kpi is None:
-            le = _LE.search(good or "")
-            if re.search(r"\b(up|probe_success)\b", text):
-                kpi = "availability"
-            elif le and good:
-                latency = _latency_kpi(target, where)
-                return _make(latency, "<=", float(le.group(1)), where, base)
-            elif bad:
-                kpi = "error_rate"
-            else:
-                kpi = "success_rate"
-        if kpi == "error_rate":
-            return _make(kpi, "<", round(1.0 - target, 12), where, base)
-        return _make(kpi, ">=", target, where, base)
+        return _ratio_objective(item, sli, annotation, where, base)
     raise ConfigError(f"{where}: the SLI has neither ratioMetric nor thresholdMetric.")
+
+
+def _threshold_objective(
+    item: Mapping[str, Any],
+    sli: Mapping[str, Any],
+    annotation: str | None,
+    where: str,
+    base: SloConfig,
+) -> Objective:
+    """A latency or throughput objective: ``op`` and ``value`` over a ``thresholdMetric``."""
+    query = _query(sli["thresholdMetric"], where)
+    op = str(item.get("op", ""))
+    if op not in _OPS or "value" not in item:
+        raise ConfigError(
+            f"{where}: a thresholdMetric objective needs op (lt|lte|gt|gte) and value."
+        )
+    value = float(item["value"])
+    kpi = annotation
+    if kpi is None:
+        found = _QUANTILE.search(query)
+        if found:
+            kpi = _latency_kpi(float(found.group(1)), where)
+        elif "rate(" in query and "_count" in query:
+            kpi = "throughput_rps"
+        else:
+            raise ConfigError(
+                f"{where}: cannot tell which KPI {query!r} measures; use histogram_quantile "
+                f"(latency) or rate(..._count) (throughput), or annotate '{ANNOTATION}'."
+            )
+    return _make(kpi, _OPS[op], value, where, base)
+
+
+def _ratio_objective(
+    item: Mapping[str, Any],
+    sli: Mapping[str, Any],
+    annotation: str | None,
+    where: str,
+    base: SloConfig,
+) -> Objective:
+    """Availability, error or success rate, or a latency share: a target over a ``ratioMetric``."""
+    ratio = _map(sli["ratioMetric"], where, "ratioMetric")
+    target = _target(item, where)
+    good = _query(ratio["good"], where) if "good" in ratio else None
+    bad = _query(ratio["bad"], where) if "bad" in ratio else None
+    if "total" in ratio:
+        _query(ratio["total"], where)
+    if good is None and bad is None:
+        raise ConfigError(f"{where}: ratioMetric needs 'good' or 'bad' with 'total'.")
+    text = good or bad or ""
+    kpi = annotation
+    if kpi is None:
+        le = _LE.search(good or "")
+        if re.search(r"\b(up|probe_success)\b", text):
+            kpi = "availability"
+        elif le and good:
+            latency = _latency_kpi(target, where)
+            return _make(latency, "<=", float(le.group(1)), where, base)
+        elif bad:
+            kpi = "error_rate"
+        else:
+            kpi = "success_rate"
+    if kpi == "error_rate":
+        return _make(kpi, "<", round(1.0 - target, 12), where, base)
+    return _make(kpi, ">=", target, where, base)

@@ -389,34 +389,15 @@ def _share(value: object, where: str) -> float:
 def _request(item: object, where: str) -> RequestSpec:
     data = _dict(item, where)
     _known(data, _REQUEST_KEYS, where)
-    method = data.get("method", "GET")
-    if not isinstance(method, str) or method.upper() not in METHODS:
-        raise ConfigError(f"{where}.method: expected one of {', '.join(METHODS)}, got {method!r}.")
-    method = method.upper()
-    path = _text(data.get("path"), f"{where}.path")
-    if not path.startswith("/") or any(c in path for c in " ?#"):
-        raise ConfigError(
-            f"{where}.path: expected a path starting with '/' without spaces, query or fragment, "
-            f"got {path!r}."
-        )
+    method = _method(data.get("method", "GET"), f"{where}.method")
+    path = _path(data.get("path"), f"{where}.path")
     name = data.get("name", f"{method} {path}")
     name = _text(name, f"{where}.name")
     params = _params(data.get("params") or {}, f"{where}.params")
     body = data.get("body")
     if body is not None:
         _check_json(body, f"{where}.body")
-    headers_raw = _dict(data.get("headers") or {}, f"{where}.headers")
-    headers: dict[str, str] = {}
-    for key, value in headers_raw.items():
-        if not _HEADER.match(key):
-            raise ConfigError(f"{where}.headers.{key}: not a valid header name.")
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise ConfigError(f"{where}.headers.{key}: expected a string value, got {value!r}.")
-        headers[key] = _text(str(value), f"{where}.headers.{key}", allow_empty=True)
-        if PLACEHOLDER.search(headers[key]):
-            raise ConfigError(
-                f"{where}.headers.{key}: header values are fixed; {{param}} is not allowed."
-            )
+    headers = _headers(data.get("headers") or {}, f"{where}.headers")
     weight = _number(data.get("weight", 1), f"{where}.weight")
     if weight < 0:
         raise ConfigError(f"{where}.weight: a weight cannot be negative, got {weight:g}.")
@@ -424,18 +405,7 @@ def _request(item: object, where: str) -> RequestSpec:
     counter = (
         _counter(data["counter"], f"{where}.counter") if data.get("counter") is not None else None
     )
-    used: dict[str, str] = {}
-    for match in PLACEHOLDER.finditer(path):
-        used.setdefault(match.group(1), f"{where}.path")
-    for text, key in _body_strings(body, f"{where}.body"):
-        for match in PLACEHOLDER.finditer(text):
-            used.setdefault(match.group(1), key)
-    if counter is not None:
-        for label, value in counter.labels.items():
-            if isinstance(value, str):
-                for match in PLACEHOLDER.finditer(value):
-                    used.setdefault(match.group(1), f"{where}.counter.labels.{label}")
-    for param, key in used.items():
+    for param, key in _placeholders(path, body, counter, where).items():
         if param not in params:
             raise ConfigError(
                 f"{key}: {{{param}}} has no values; declare it under {where}.params "
@@ -452,6 +422,53 @@ def _request(item: object, where: str) -> RequestSpec:
         expect=expect,
         counter=counter,
     )
+
+
+def _method(value: object, where: str) -> str:
+    if not isinstance(value, str) or value.upper() not in METHODS:
+        raise ConfigError(f"{where}: expected one of {', '.join(METHODS)}, got {value!r}.")
+    return value.upper()
+
+
+def _path(value: object, where: str) -> str:
+    path = _text(value, where)
+    if not path.startswith("/") or any(c in path for c in " ?#"):
+        raise ConfigError(
+            f"{where}: expected a path starting with '/' without spaces, query or fragment, "
+            f"got {path!r}."
+        )
+    return path
+
+
+def _headers(value: object, where: str) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for key, raw in _dict(value, where).items():
+        if not _HEADER.match(key):
+            raise ConfigError(f"{where}.{key}: not a valid header name.")
+        if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+            raise ConfigError(f"{where}.{key}: expected a string value, got {raw!r}.")
+        headers[key] = _text(str(raw), f"{where}.{key}", allow_empty=True)
+        if PLACEHOLDER.search(headers[key]):
+            raise ConfigError(f"{where}.{key}: header values are fixed; {{param}} is not allowed.")
+    return headers
+
+
+def _placeholders(
+    path: str, body: object, counter: CounterSpec | None, where: str
+) -> dict[str, str]:
+    """Every ``{param}`` the request uses, with the key of its first use."""
+    used: dict[str, str] = {}
+    for match in PLACEHOLDER.finditer(path):
+        used.setdefault(match.group(1), f"{where}.path")
+    for text, key in _body_strings(body, f"{where}.body"):
+        for match in PLACEHOLDER.finditer(text):
+            used.setdefault(match.group(1), key)
+    if counter is not None:
+        for label, value in counter.labels.items():
+            if isinstance(value, str):
+                for match in PLACEHOLDER.finditer(value):
+                    used.setdefault(match.group(1), f"{where}.counter.labels.{label}")
+    return used
 
 
 def _expect(value: object, where: str) -> tuple[int, ...]:
@@ -516,19 +533,7 @@ def _param(name: str, spec: object, where: str) -> ParamSpec:
     kind = kinds[0]
     _known(data, allowed.get(kind, (kind,)), where)
     if kind == "values":
-        raw = data["values"]
-        if not isinstance(raw, list) or not raw:
-            raise ConfigError(f"{where}.values: a parameter needs at least one value.")
-        values = tuple(_scalar(v, f"{where}.values[{i}]") for i, v in enumerate(raw))
-        weights: tuple[float, ...] = ()
-        if "weights" in data:
-            wraw = data["weights"]
-            if not isinstance(wraw, list) or len(wraw) != len(values):
-                raise ConfigError(f"{where}.weights: give one weight per value ({len(values)}).")
-            weights = tuple(_number(w, f"{where}.weights[{i}]") for i, w in enumerate(wraw))
-            if any(w < 0 for w in weights) or not math.fsum(weights) > 0:
-                raise ConfigError(f"{where}.weights: weights are >= 0 and not all 0.")
-        return ParamSpec(name, "values", values=values, weights=weights)
+        return _values_param(name, data, where)
     if kind in ("int", "float"):
         low, high = _range(data[kind], f"{where}.{kind}", whole=kind == "int")
         return ParamSpec(name, kind, low=low, high=high)  # type: ignore[arg-type]
@@ -537,12 +542,7 @@ def _param(name: str, spec: object, where: str) -> ParamSpec:
             raise ConfigError(f"{where}.uuid: write 'uuid: true'.")
         return ParamSpec(name, "uuid")
     if kind == "sequence":
-        start = data["sequence"]
-        if start is True:
-            start = 1
-        if isinstance(start, bool) or not isinstance(start, int) or abs(start) > 2**63:
-            raise ConfigError(f"{where}.sequence: write 'sequence: true' or a whole start number.")
-        return ParamSpec(name, "sequence", low=float(start))
+        return _sequence_param(name, data["sequence"], f"{where}.sequence")
     source = _text(data["from"], f"{where}.from")
     json_field = _text(data.get("json"), f"{where}.json")
     if not _FIELD.match(json_field):
@@ -550,6 +550,32 @@ def _param(name: str, spec: object, where: str) -> ParamSpec:
             f"{where}.json: expected a field such as 'id' or 'data.id', got {json_field!r}."
         )
     return ParamSpec(name, "capture", source=source, json_field=json_field)
+
+
+def _values_param(name: str, data: Mapping[str, Any], where: str) -> ParamSpec:
+    """``values: [...]`` with optional ``weights: [...]``, one per value."""
+    raw = data["values"]
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(f"{where}.values: a parameter needs at least one value.")
+    values = tuple(_scalar(v, f"{where}.values[{i}]") for i, v in enumerate(raw))
+    weights: tuple[float, ...] = ()
+    if "weights" in data:
+        wraw = data["weights"]
+        if not isinstance(wraw, list) or len(wraw) != len(values):
+            raise ConfigError(f"{where}.weights: give one weight per value ({len(values)}).")
+        weights = tuple(_number(w, f"{where}.weights[{i}]") for i, w in enumerate(wraw))
+        if any(w < 0 for w in weights) or not math.fsum(weights) > 0:
+            raise ConfigError(f"{where}.weights: weights are >= 0 and not all 0.")
+    return ParamSpec(name, "values", values=values, weights=weights)
+
+
+def _sequence_param(name: str, start: object, where: str) -> ParamSpec:
+    """``sequence: true`` (from 1) or ``sequence: N``."""
+    if start is True:
+        start = 1
+    if isinstance(start, bool) or not isinstance(start, int) or abs(start) > 2**63:
+        raise ConfigError(f"{where}: write 'sequence: true' or a whole start number.")
+    return ParamSpec(name, "sequence", low=float(start))
 
 
 def _counter(value: object, where: str) -> CounterSpec:
