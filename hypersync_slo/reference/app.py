@@ -124,6 +124,8 @@ class ReferenceApp:
             "list_agents": self.api.list_agents,
             "agent_action": self.api.agent_action,
         }
+        # --no-instrumentation serves through the bare pipeline, chosen once here.
+        self._http = self._http_traced if self.tracer is not None else self._http_bare
         self._tasks: list[asyncio.Task[None]] = []
         self._service = _quote(options.service_name)
         self.startup_error: str | None = None
@@ -147,7 +149,22 @@ class ReferenceApp:
         elif kind == "lifespan":
             await self._lifespan(receive, send)
 
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _http_bare(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """--no-instrumentation: the bare service, for the overhead benchmark only."""
+        route = match(scope["path"], admin=self.options.fault_admin)
+        clen = accept = None
+        for key, value in scope["headers"]:
+            if key == b"content-length":
+                clen = value
+            elif key == b"accept":
+                accept = value
+        method: str = scope["method"]
+        with contextlib.suppress(ClientGone):
+            response = await self._respond(route, method, scope, receive, clen, accept, None)
+            await _send(send, response, method)
+
+    async def _http_traced(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.tracer is not None
         start = time.perf_counter()
         method: str = scope["method"]
         route = match(scope["path"], admin=self.options.fault_admin)
@@ -164,26 +181,23 @@ class ReferenceApp:
                 clen = value
             elif key == b"accept":
                 accept = value
-        if self.tracer is None:
-            # --no-instrumentation: the bare service, for the overhead benchmark only
-            with contextlib.suppress(ClientGone):
-                response = await self._respond(route, method, scope, receive, clen, accept, None)
-                await _send(send, response, method)
-            return
-        faults = self.faults
-        breaks = faults.breaks
+        breaks = self.faults.breaks
         template = route.template if route is not None else UNMATCHED
-        tp_text = tp.decode("latin-1") if tp is not None and tp_count == 1 else None
-        parsed = parse_traceparent(tp_text)
-        forced: Response | None = None
-        if tp is not None and parsed is None and "bad-traceparent-400" in breaks:
-            forced = error(400, "bad_traceparent", "invalid traceparent header")
-        if "traceresponse-new-trace" in breaks:
-            parsed = None
+        parsed = parse_traceparent(
+            tp.decode("latin-1") if tp is not None and tp_count == 1 else None
+        )
+        forced = (
+            error(400, "bad_traceparent", "invalid traceparent header")
+            if tp is not None and parsed is None and "bad-traceparent-400" in breaks
+            else None
+        )
         method_label = method if method in KNOWN_METHODS else "_OTHER"
         span = self.tracer.start_span(
             f"{method_label} {template}",
-            context=parent_context(parsed, ts.decode("latin-1") if ts is not None else None),
+            context=parent_context(
+                None if "traceresponse-new-trace" in breaks else parsed,
+                ts.decode("latin-1") if ts is not None else None,
+            ),
             kind=SpanKind.SERVER,
             attributes={
                 "http.request.method": method_label,
@@ -204,15 +218,16 @@ class ReferenceApp:
         state.active_requests += 1
         status = 499
         try:
-            if forced is None:
-                child = (
-                    trace.set_span_in_context(span)
-                    if route is not None and route.endpoint in self._handlers
-                    else None
-                )
-                response = await self._respond(route, method, scope, receive, clen, accept, child)
-            else:
-                response = forced
+            child = (
+                trace.set_span_in_context(span)
+                if forced is None and route is not None and route.endpoint in self._handlers
+                else None
+            )
+            response = (
+                forced
+                if forced is not None
+                else await self._respond(route, method, scope, receive, clen, accept, child)
+            )
             status = response.status
             response.headers.append((b"x-request-id", rid_bytes))
             if "no-traceresponse" not in breaks:
@@ -222,33 +237,57 @@ class ReferenceApp:
             pass
         finally:
             state.active_requests -= 1
-            duration = time.perf_counter() - start
-            span.set_attribute("http.response.status_code", status)
-            if status >= 500:
-                span.set_status(Status(StatusCode.ERROR))
-            span.end()
-            if status != 499 and not (status >= 500 and "histogram-skips-errors" in breaks):
-                self.metrics.observe(
-                    method_label,
-                    scope["path"] if "route-label-raw-path" in breaks else template,
-                    status,
-                    duration,
-                )
-            if "log-zero-ids" in breaks:
-                trace_id, span_id = "0", "0"
-            else:
-                trace_id, span_id = f"{span_context.trace_id:032x}", f"{span_context.span_id:016x}"
-            # One JSON object per line, built by hand on the hot path: every value is either
-            # from a fixed set (method label, route template, hex IDs, numbers) or escaped.
-            self.log.write_line(
-                f'{{"timestamp":"{rfc3339(time.time())}","level":"{"error" if status >= 500 else "info"}",'
-                f'"message":"request","logger":"hypersync.reference.http","service.name":{self._service},'
-                f'"trace_id":"{trace_id}","span_id":"{span_id}",'
-                f'"trace_flags":"{int(span_context.trace_flags) & 1:02x}","request_id":{_quote(request_id)},'
-                f'"http.request.method":{_quote(method_label)},"http.route":{_quote(template)},'
-                f'"url.path":{_quote(scope["path"][:256])},"http.response.status_code":{status},'
-                f'"duration_ms":{duration * 1000:.3f}}}\n'
+            self._record(
+                span,
+                span_context,
+                breaks,
+                status,
+                time.perf_counter() - start,
+                method_label,
+                template,
+                scope,
+                request_id,
             )
+
+    def _record(  # noqa: PLR0917 - hot path: plain positional arguments
+        self,
+        span: trace.Span,
+        span_context: trace.SpanContext,
+        breaks: frozenset[str],
+        status: int,
+        duration: float,
+        method_label: str,
+        template: str,
+        scope: Scope,
+        request_id: str,
+    ) -> None:
+        """End the request's span, observe its latency and write its log line."""
+        span.set_attribute("http.response.status_code", status)
+        if status >= 500:
+            span.set_status(Status(StatusCode.ERROR))
+        span.end()
+        if status != 499 and not (status >= 500 and "histogram-skips-errors" in breaks):
+            self.metrics.observe(
+                method_label,
+                scope["path"] if "route-label-raw-path" in breaks else template,
+                status,
+                duration,
+            )
+        if "log-zero-ids" in breaks:
+            trace_id, span_id = "0", "0"
+        else:
+            trace_id, span_id = f"{span_context.trace_id:032x}", f"{span_context.span_id:016x}"
+        # One JSON object per line, built by hand on the hot path: every value is either
+        # from a fixed set (method label, route template, hex IDs, numbers) or escaped.
+        self.log.write_line(
+            f'{{"timestamp":"{rfc3339(time.time())}","level":"{"error" if status >= 500 else "info"}",'
+            f'"message":"request","logger":"hypersync.reference.http","service.name":{self._service},'
+            f'"trace_id":"{trace_id}","span_id":"{span_id}",'
+            f'"trace_flags":"{int(span_context.trace_flags) & 1:02x}","request_id":{_quote(request_id)},'
+            f'"http.request.method":{_quote(method_label)},"http.route":{_quote(template)},'
+            f'"url.path":{_quote(scope["path"][:256])},"http.response.status_code":{status},'
+            f'"duration_ms":{duration * 1000:.3f}}}\n'
+        )
 
     async def _respond(  # noqa: PLR0917 - hot path: plain positional arguments
         self,
@@ -287,18 +326,7 @@ class ReferenceApp:
             if endpoint in _HEALTH:
                 return await self._health(endpoint, method, scope)
             if endpoint == "metrics":
-                if method == "HEAD" and "head-405" in self.faults.breaks:
-                    return error(
-                        405, "method_not_allowed", "HEAD is not allowed here", [(b"allow", b"GET")]
-                    )
-                body, content_type = self.metrics.render(
-                    accept.decode("latin-1") if accept is not None else None, self.faults.breaks
-                )
-                headers: list[tuple[bytes, bytes]] = []
-                if len(body) > 1024 and _accepts_gzip(scope["headers"]):
-                    body = gzip.compress(body, compresslevel=5)
-                    headers = [(b"content-encoding", b"gzip"), (b"vary", b"Accept-Encoding")]
-                return Response(200, body, content_type.encode() if content_type else None, headers)
+                return self._metrics(method, scope, accept)
             if endpoint == "admin_faults":
                 return await self._admin(method, receive, clen)
             return error(404, "not_found", "no such endpoint")
@@ -313,6 +341,21 @@ class ReferenceApp:
                 exception="".join(traceback.format_exception(exc))[-4000:],
             )
             return error(500, "internal_error", f"internal error: {type(exc).__name__}")
+
+    def _metrics(self, method: str, scope: Scope, accept: bytes | None) -> Response:
+        """The exposition in the format ``accept`` asks for, gzipped when large and welcome."""
+        if method == "HEAD" and "head-405" in self.faults.breaks:
+            return error(
+                405, "method_not_allowed", "HEAD is not allowed here", [(b"allow", b"GET")]
+            )
+        body, content_type = self.metrics.render(
+            accept.decode("latin-1") if accept is not None else None, self.faults.breaks
+        )
+        headers: list[tuple[bytes, bytes]] = []
+        if len(body) > 1024 and _accepts_gzip(scope["headers"]):
+            body = gzip.compress(body, compresslevel=5)
+            headers = [(b"content-encoding", b"gzip"), (b"vary", b"Accept-Encoding")]
+        return Response(200, body, content_type.encode() if content_type else None, headers)
 
     # --- health ----------------------------------------------------------------------------
 

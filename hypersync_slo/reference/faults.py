@@ -164,49 +164,21 @@ class FaultState:
         unknown = sorted(set(data) - set(_KEYS))
         if unknown:
             raise FaultError(f"unknown key(s) {', '.join(unknown)}; known: {', '.join(_KEYS)}")
-        latency_raw = data.get("latency") or []
-        if not isinstance(latency_raw, list):
-            raise FaultError("latency: expected a list of {ratio, seconds}")
-        latency = []
-        for i, item in enumerate(latency_raw):
-            if not isinstance(item, Mapping) or set(item) != {"ratio", "seconds"}:
-                raise FaultError(f'latency[{i}]: expected {{"ratio": R, "seconds": S}}')
-            latency.append(
-                LatencyFault(
-                    _ratio(item["ratio"], f"latency[{i}].ratio"),
-                    _seconds(item["seconds"], f"latency[{i}].seconds"),
-                )
-            )
+        latency = _latency_json(data.get("latency") or [])
         error_ratio = _ratio(data.get("error_ratio", 0.0) or 0.0, "error_ratio")
         deps = data.get("dependencies_down") or []
         if not isinstance(deps, list):
             raise FaultError("dependencies_down: expected a list of dependency names")
-        live_raw = data.get("live", "ok")
-        live: str | float
-        if live_raw in (None, "ok"):
-            live = "ok"
-        elif live_raw == "fail":
-            live = "fail"
-        elif isinstance(live_raw, Mapping) and set(live_raw) == {"slow"}:
-            live = _seconds(live_raw["slow"], "live.slow", positive=True)
-        else:
-            raise FaultError(
-                f'live: expected "ok", "fail" or {{"slow": SECONDS}}, got {live_raw!r}'
-            )
+        live = _live_json(data.get("live", "ok"))
         stuck = data.get("ready_stuck", False)
         if not isinstance(stuck, bool):
             raise FaultError(f"ready_stuck: expected true or false, got {stuck!r}")
-        stall_raw = data.get("stall")
-        stall = None
-        if stall_raw is not None:
-            if not isinstance(stall_raw, Mapping) or set(stall_raw) != {"period", "duration"}:
-                raise FaultError('stall: expected null or {"period": P, "duration": D}')
-            stall = _stall(stall_raw["period"], stall_raw["duration"])
+        stall = _stall_json(data.get("stall"))
         breaks = data.get("breaks") or []
         if not isinstance(breaks, list):
             raise FaultError("breaks: expected a list of break names")
         return cls(
-            latency=tuple(latency),
+            latency=latency,
             error_ratio=error_ratio,
             dependencies_down=_dependencies(deps),
             live=live,
@@ -262,6 +234,43 @@ class FaultState:
             span_drop=_ratio(span_drop, "--fault-span-drop"),
             breaks=_breaks(list(breaks)),
         )
+
+
+def _latency_json(raw: object) -> tuple[LatencyFault, ...]:
+    """``latency``: a list of ``{"ratio": R, "seconds": S}``."""
+    if not isinstance(raw, list):
+        raise FaultError("latency: expected a list of {ratio, seconds}")
+    latency = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, Mapping) or set(item) != {"ratio", "seconds"}:
+            raise FaultError(f'latency[{i}]: expected {{"ratio": R, "seconds": S}}')
+        latency.append(
+            LatencyFault(
+                _ratio(item["ratio"], f"latency[{i}].ratio"),
+                _seconds(item["seconds"], f"latency[{i}].seconds"),
+            )
+        )
+    return tuple(latency)
+
+
+def _live_json(raw: object) -> str | float:
+    """``live``: ``"ok"`` (or null), ``"fail"``, or ``{"slow": SECONDS}``."""
+    if raw in (None, "ok"):
+        return "ok"
+    if raw == "fail":
+        return "fail"
+    if isinstance(raw, Mapping) and set(raw) == {"slow"}:
+        return _seconds(raw["slow"], "live.slow", positive=True)
+    raise FaultError(f'live: expected "ok", "fail" or {{"slow": SECONDS}}, got {raw!r}')
+
+
+def _stall_json(raw: object) -> StallFault | None:
+    """``stall``: null or ``{"period": P, "duration": D}``."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping) or set(raw) != {"period", "duration"}:
+        raise FaultError('stall: expected null or {"period": P, "duration": D}')
+    return _stall(raw["period"], raw["duration"])
 
 
 def _number(text: str, where: str) -> float:
