@@ -15,8 +15,7 @@ from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import UsageError
 from hypersync_slo.exitcodes import ExitCode, epilog
 from hypersync_slo.inputs import seconds_arg, url_arg
-from hypersync_slo.loadgen import launcher, safety
-from hypersync_slo.loadgen import verdict as verdicts
+from hypersync_slo.loadgen import launcher, load_verdict, safety
 from hypersync_slo.outputs import probe_dir
 from hypersync_slo.timestamps import file_stamp, parse_rfc3339
 
@@ -213,7 +212,7 @@ def handle(args: argparse.Namespace) -> int:
             + "\n  ".join(result["saturation_reasons"]),
             file=sys.stderr,
         )
-    code = verdicts.exit_code(verdict)
+    code = load_verdict.exit_code(verdict)
     if trace_code is not None and _RANK.get(trace_code, -1) > _RANK.get(code, 99):
         return int(trace_code)  # the worse of the two verdicts: fail > no_data > pass
     return int(code)

@@ -2,7 +2,7 @@
 
 Layers (who may import whom)::
 
-    commands/load.py ──> launcher ──> result, verdict, parts, histogram, safety   (parent process)
+    commands/load.py ──> launcher ──> result, load_verdict, parts, histogram, safety  (parent process)
                             │ starts `python -m locust -f loadgen/driver.py`
                             v
                          driver (locust, gevent) ──> schedule, traffic, recorder, parts, histogram
@@ -16,11 +16,11 @@ from __future__ import annotations
 from typing import Any
 
 from hypersync_slo.loadgen.histogram import LatencyHistogram
+from hypersync_slo.loadgen.load_verdict import critical_breach, evaluate, exit_code
 from hypersync_slo.loadgen.recorder import Recorder
 from hypersync_slo.loadgen.result import RunInfo, merge_parts, summary_markdown, write_result
 from hypersync_slo.loadgen.safety import check_duration, check_rate, check_target, parse_duration
 from hypersync_slo.loadgen.schedule import Schedule
-from hypersync_slo.loadgen.verdict import critical_breach, evaluate, exit_code
 from hypersync_slo.traffic import PlannedRequest, TrafficModel, TrafficSource, make_model
 
 __all__ = [

@@ -30,7 +30,7 @@ import httpx
 
 from hypersync_slo.config import SloConfig, format_value
 from hypersync_slo.errors import SuiteFault, TargetUnreachable, explain
-from hypersync_slo.loadgen import verdict as verdicts
+from hypersync_slo.loadgen import load_verdict
 from hypersync_slo.loadgen.histogram import LatencyHistogram
 from hypersync_slo.loadgen.parts import read_parts
 from hypersync_slo.loadgen.result import (
@@ -361,7 +361,7 @@ def run_load(plan: LoadPlan, config: SloConfig, *, display: TextIO | None = None
             if screen.due():  # decoding the histograms for it costs ~10 ms
                 screen.show(progress_line(parts, plan))
             if plan.abort_on_critical and parts and aborted is None:
-                aborted = verdicts.critical_breach(_window(parts), config.alerts.critical)
+                aborted = load_verdict.critical_breach(_window(parts), config.alerts.critical)
                 if aborted:
                     notes.append(f"aborted: {aborted}")
                     _stop_all(procs, parts_dir)

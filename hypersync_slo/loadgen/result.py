@@ -34,7 +34,7 @@ from typing import Any
 
 from hypersync_slo import markup
 from hypersync_slo.config import SloConfig, format_value
-from hypersync_slo.loadgen import verdict as verdicts
+from hypersync_slo.loadgen import load_verdict
 from hypersync_slo.loadgen.histogram import LatencyHistogram
 from hypersync_slo.outputs import write_text
 from hypersync_slo.redaction import redact_url
@@ -220,7 +220,7 @@ def merge_parts(
         "rate_over_time": [[float(i), float(n)] for i, n in enumerate(seconds)],
         "generator": info.generator,
     }
-    result["verdict"] = verdicts.evaluate(result, config)
+    result["verdict"] = load_verdict.evaluate(result, config)
     return result
 
 

@@ -13,6 +13,7 @@ import pytest
 from hypersync_slo.config import SloConfig
 from hypersync_slo.exitcodes import ExitCode
 from hypersync_slo.loadgen.histogram import LatencyHistogram
+from hypersync_slo.loadgen.load_verdict import CLIENT_KPIS, critical_breach, exit_code
 from hypersync_slo.loadgen.parts import read_parts, write_part
 from hypersync_slo.loadgen.recorder import Recorder
 from hypersync_slo.loadgen.result import (
@@ -23,7 +24,6 @@ from hypersync_slo.loadgen.result import (
     write_result,
 )
 from hypersync_slo.loadgen.schedule import Schedule
-from hypersync_slo.loadgen.verdict import CLIENT_KPIS, critical_breach, exit_code
 from hypersync_slo.verdicts import judge
 from tests.loadgen.schema import check_result
 
