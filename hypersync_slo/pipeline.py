@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from hypersync_slo.prometheus.client import PrometheusClient
 from hypersync_slo.outputs import write_text
 from hypersync_slo.redaction import redact_url
+from hypersync_slo.results import LOAD_RESULT_FILE, VERDICT_FILE
 from hypersync_slo.runpage import publish_run_page
 from hypersync_slo.timestamps import rfc3339
 
@@ -277,10 +278,10 @@ def run_job(settings: JobSettings) -> ExitCode:
                 args += ["--allow-target", host]
             args += list(settings.trace_args)
             results.append(
-                run_stage("load", args, {"load_result": str(load_dir / "load-result.json")})
+                run_stage("load", args, {"load_result": str(load_dir / LOAD_RESULT_FILE)})
             )
         if "report" in settings.stages and settings.prometheus_url:
-            load_result = out / "load" / "load-result.json"
+            load_result = out / "load" / LOAD_RESULT_FILE
             report_dir = out / "report"
             if load_result.exists():
                 # The report waits for every target's first scrape after the load's window.
@@ -303,17 +304,17 @@ def run_job(settings: JobSettings) -> ExitCode:
                         "report",
                         args,
                         {
-                            "verdict": str(report_dir / "verdict.json"),
+                            "verdict": str(report_dir / VERDICT_FILE),
                             "html": str(report_dir / "report.html"),
                             "markdown": str(report_dir / "report.md"),
                             "junit": str(report_dir / "junit.xml"),
                         },
                     )
                 )
-                if settings.history and (report_dir / "verdict.json").exists():
+                if settings.history and (report_dir / VERDICT_FILE).exists():
                     results.append(record_history(settings.history, report_dir))
             else:
-                print("\n=== report: skipped, the load wrote no load-result.json", flush=True)
+                print(f"\n=== report: skipped, the load wrote no {LOAD_RESULT_FILE}", flush=True)
                 results.append(
                     StageResult(
                         "report", [], int(ExitCode.NO_DATA), "no load window to report on", 0.0

@@ -32,6 +32,7 @@ from hypersync_slo.exitcodes import MEANINGS, ExitCode
 from hypersync_slo.junitxml import Case, Suite, document, read_suites
 from hypersync_slo.outputs import write_text
 from hypersync_slo.redaction import redact_url
+from hypersync_slo.results import LOAD_RESULT_FILE, VERDICT_FILE, LoadResult
 from hypersync_slo.timestamps import parse_rfc3339, rfc3339_seconds
 
 #: Directories with more files than this are linked as one line (a Prometheus TSDB, say).
@@ -97,7 +98,7 @@ class RunPage:
     summary: Mapping[str, Any]
     gate: list[GateCheck] | None = None
     gate_file: str | None = None
-    load: Mapping[str, Any] | None = None
+    load: LoadResult | None = None
     report: Mapping[str, Any] | None = None
     #: ``load/traces.json`` of a load run with ``--trace-sample``: its ``trace_completeness``.
     traces: Mapping[str, Any] | None = None
@@ -112,24 +113,23 @@ class RunPage:
     @property
     def load_void(self) -> bool:
         """True when the load was void (saturated or cut short): its KPIs are not judged."""
-        if self.load is None:
-            return False
-        verdict = self.load.get("verdict") or {}
-        return bool(self.load.get("saturated")) or verdict.get("status") == "void"
+        return self.load is not None and self.load.void
 
     @property
     def void_reasons(self) -> list[str]:
         """Why the load was void, in the load's own words."""
         if self.load is None:
             return []
-        reasons = list(self.load.get("saturation_reasons") or [])
-        verdict = self.load.get("verdict") or {}
+        reasons = list(self.load.saturation_reasons)
+        verdict = self.load.verdict
         reasons += [r for r in verdict.get("saturation_reasons") or [] if r not in reasons]
         return reasons or ["the load generator could not hold its rate"]
 
     def load_kpis(self) -> list[KpiRow]:
         """The load's KPIs (client); ``void`` for every one of them when the load was void."""
-        items = list(((self.load or {}).get("verdict") or {}).get("kpis") or [])
+        items: list[Mapping[str, Any]] = (
+            list(self.load.verdict.get("kpis") or []) if self.load else []
+        )
         if isinstance(self.traces, Mapping) and isinstance(self.traces.get("kpi"), Mapping):
             items.append(self.traces["kpi"])  # source "trace": the backend asked afterwards
         rows = [_kpi_row(item, "load") for item in items]
@@ -175,6 +175,14 @@ def _kpi_row(item: Mapping[str, Any], origin: str) -> KpiRow:
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _read_load(path: Path) -> LoadResult | None:
+    """The run's load result, or None when there is none or it is not a JSON object."""
+    try:
+        return LoadResult.from_json(path.read_text("utf-8"))
     except (OSError, ValueError):
         return None
 
@@ -238,8 +246,8 @@ def read_run(out: Path) -> RunPage:
     if gate_junit.is_file():
         page.gate = read_gate(gate_junit)
         page.gate_file = "contract/junit.xml"
-    page.load = _read_json(out / "load" / "load-result.json")
-    page.report = _read_json(out / "report" / "verdict.json")
+    page.load = _read_load(out / "load" / LOAD_RESULT_FILE)
+    page.report = _read_json(out / "report" / VERDICT_FILE)
     page.traces = _read_json(out / "load" / "traces.json")
     alerts = _read_json(out / "alerts-fired.json")
     page.alerts = alerts if isinstance(alerts, list) else None
@@ -271,8 +279,8 @@ def _stage_detail(page: RunPage, stage: Mapping[str, Any]) -> str:
     if name == "load" and page.load is not None:
         load = page.load
         text = (
-            f"{load.get('achieved_rps', 0):g} of {load.get('target_rps', 0):g} req/s, "
-            f"{load.get('requests', 0)} requests, {load.get('errors', 0)} errors (client)"
+            f"{load.achieved_rps or 0:g} of {load.target_rps or 0:g} req/s, "
+            f"{load.requests or 0} requests, {load.errors or 0} errors (client)"
         )
         return text + ("; saturated: " + "; ".join(page.void_reasons) if page.load_void else "")
     if name == "report" and page.report is not None:
@@ -385,18 +393,22 @@ def render_markdown(page: RunPage) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _load_facts(load: Mapping[str, Any]) -> list[str]:
+def _load_facts(load: LoadResult) -> list[str]:
     """Window, rate, counts and client latencies of the load, one sentence each."""
-    window = load.get("window") or {}
+    window = load.window
     facts = [
         f"window: {_iso(window.get('start'))} – {_iso(window.get('end'))}",
-        f"rate: asked {load.get('target_rps', 0):g} req/s, achieved "
-        f"{load.get('achieved_rps', 0):g} req/s; {load.get('requests', 0)} requests, "
-        f"{load.get('errors', 0)} errors, {load.get('dropped', 0)} dropped, "
-        f"{load.get('late', 0)} late sends",
+        f"rate: asked {load.target_rps or 0:g} req/s, achieved "
+        f"{load.achieved_rps or 0:g} req/s; {load.requests or 0} requests, "
+        f"{load.errors or 0} errors, {load.dropped or 0} dropped, "
+        f"{load.late or 0} late sends",
     ]
-    for kind in ("corrected", "uncorrected"):
-        lat = (load.get("latency") or {}).get(kind) or {}
+    latency = load.latency
+    for kind, block in (
+        ("corrected", latency.get("corrected")),
+        ("uncorrected", latency.get("uncorrected")),
+    ):
+        lat: Mapping[str, Any] = block or {}
         if lat:
             facts.append(
                 f"latency ({kind}, client, {lat.get('samples', '?')} samples): "
@@ -411,7 +423,7 @@ def _load_facts(load: Mapping[str, Any]) -> list[str]:
 
 def _load_markdown(page: RunPage) -> list[str]:
     if page.load is None:
-        return ["No load-result.json in this run."]
+        return [f"No {LOAD_RESULT_FILE} in this run."]
     lines = []
     if page.load_void:
         lines += [
@@ -628,7 +640,7 @@ def _gate_html(page: RunPage) -> list[str]:
 
 def _load_html(page: RunPage) -> list[str]:
     if page.load is None:
-        return ["<p>No load-result.json in this run.</p>"]
+        return [f"<p>No {LOAD_RESULT_FILE} in this run.</p>"]
     parts = []
     if page.load_void:
         parts.append(
@@ -718,13 +730,13 @@ def load_suite(page: RunPage) -> Suite | None:
         name="hypersync-slo load",
         cases=cases,
         properties=[
-            ("target_rps", str(page.load.get("target_rps"))),
-            ("achieved_rps", str(page.load.get("achieved_rps"))),
-            ("requests", str(page.load.get("requests"))),
-            ("errors", str(page.load.get("errors"))),
-            ("saturated", str(bool(page.load.get("saturated"))).lower()),
+            ("target_rps", str(page.load.target_rps)),
+            ("achieved_rps", str(page.load.achieved_rps)),
+            ("requests", str(page.load.requests)),
+            ("errors", str(page.load.errors)),
+            ("saturated", str(page.load.saturated).lower()),
         ],
-        timestamp=_parse_time((page.load.get("window") or {}).get("start")),
+        timestamp=_parse_time(page.load.window.get("start")),
         seconds=float(stage.get("seconds", 0) or 0),
     )
 

@@ -17,6 +17,7 @@ from hypersync_slo.audit.history import Entry, History
 from hypersync_slo.audit.model import AuditReport
 from hypersync_slo.errors import UsageError
 from hypersync_slo.report.model import Report
+from hypersync_slo.results import VERDICT_FILE
 from hypersync_slo.timestamps import parse_rfc3339
 
 
@@ -73,7 +74,7 @@ def record_report(history: History, report: Report, *, kind: str = "run") -> tup
 
 def entry_from_verdict_json(path: Path, *, kind: str = "run") -> Entry:
     """The history entry of a written verdict.json (a directory holding one, or the file)."""
-    file = path / "verdict.json" if path.is_dir() else path
+    file = path / VERDICT_FILE if path.is_dir() else path
     try:
         data: Any = json.loads(file.read_text("utf-8"))
     except (OSError, ValueError) as exc:  # ValueError: not UTF-8, not JSON

@@ -18,7 +18,7 @@ from hypersync_slo.errors import OutputUnwritable, explain
 from hypersync_slo.exitcodes import ExitCode
 from hypersync_slo.outputs import write_text
 from hypersync_slo.redaction import redact_url
-from hypersync_slo.report.json_report import finite
+from hypersync_slo.results import finite
 from hypersync_slo.timestamps import rfc3339_seconds
 from hypersync_slo.verdicts import Verdict, exit_code_for
 

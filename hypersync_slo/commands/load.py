@@ -17,6 +17,7 @@ from hypersync_slo.exitcodes import ExitCode, epilog
 from hypersync_slo.inputs import seconds_arg, url_arg
 from hypersync_slo.loadgen import launcher, load_verdict, safety
 from hypersync_slo.outputs import probe_dir
+from hypersync_slo.results import LOAD_SUMMARY_FILE, LoadResult
 from hypersync_slo.timestamps import file_stamp, parse_rfc3339
 
 DESCRIPTION = """\
@@ -192,7 +193,7 @@ def handle(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     result = outcome.result
-    print((out / "load-summary.md").read_text("utf-8"))
+    print((out / LOAD_SUMMARY_FILE).read_text("utf-8"))
     print(f"results: {outcome.path}")
     for note in outcome.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -202,14 +203,14 @@ def handle(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return int(ExitCode.INTERRUPTED)
-    verdict = result["verdict"]
+    verdict = result.verdict
     trace_code = None
     if trace_backend is not None:
         trace_code = check_traces(result, out, trace_backend, config, args.trace_wait)
-    if verdict["status"] == "void":
+    if verdict.get("status") == "void":
         print(
             "hypersync-slo: load generator saturated; the verdict is void:\n  "
-            + "\n  ".join(result["saturation_reasons"]),
+            + "\n  ".join(result.saturation_reasons),
             file=sys.stderr,
         )
     code = load_verdict.exit_code(verdict)
@@ -244,7 +245,7 @@ def trace_backend_arg(sample: float, backend: str | None) -> tuple[str, str] | N
 
 
 def check_traces(
-    result: dict[str, Any],
+    result: LoadResult,
     out: Path,
     backend: tuple[str, str],
     config: SloConfig,
@@ -255,7 +256,7 @@ def check_traces(
     from hypersync_slo.traces.check import TRACES_FILE, verify_traces  # noqa: PLC0415
     from hypersync_slo.verdicts import exit_code_for  # noqa: PLC0415
 
-    window = result.get("window") or {}
+    window = result.window
     now = datetime.now(UTC)
     start = _moment(window.get("start")) or now
     end = _moment(window.get("end")) or now

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,6 +33,7 @@ from hypersync_slo.report import (
     write_report,
 )
 from hypersync_slo.report.scrapes import Coverage
+from hypersync_slo.results import LoadResult, read_load_result
 from hypersync_slo.timestamps import file_stamp, from_epoch, parse_rfc3339, rfc3339
 from hypersync_slo.verdicts import Verdict, exit_code_for
 
@@ -159,21 +159,7 @@ def parse_time(text: str, flag: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def read_load_result(path: Path) -> dict[str, Any]:
-    """The load run's result: a directory holding load-result.json, or the file itself."""
-    file = path / "load-result.json" if path.is_dir() else path
-    try:
-        data = json.loads(file.read_text("utf-8"))
-    except OSError as exc:
-        raise UsageError(f"--load-result: cannot read {file}: {exc.strerror or exc}.") from exc
-    except ValueError as exc:  # not UTF-8, or not JSON
-        raise UsageError(f"--load-result: {file} is not JSON text: {exc}.") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"--load-result: {file} must hold a JSON object.")
-    return data
-
-
-def window_of(args: argparse.Namespace, load: dict[str, Any] | None) -> tuple[datetime, datetime]:
+def window_of(args: argparse.Namespace, load: LoadResult | None) -> tuple[datetime, datetime]:
     """The window from --start/--end, --last, or the load result."""
     if args.last and (args.start or args.end):
         raise UsageError("give either --start and --end, or --last, not both.")
@@ -186,7 +172,7 @@ def window_of(args: argparse.Namespace, load: dict[str, Any] | None) -> tuple[da
             raise UsageError("--start and --end go together.")
         return parse_time(args.start, "--start"), parse_time(args.end, "--end")
     if load is not None:
-        window = load.get("window") or {}
+        window = load.window
         if not (window.get("start") and window.get("end")):
             raise NoData(
                 explain(
@@ -206,7 +192,7 @@ def settle(
     args: argparse.Namespace,
     config: SloConfig,
     window: tuple[datetime, datetime],
-    load: dict[str, Any] | None,
+    load: LoadResult | None,
 ) -> Coverage:
     """Wait for every target's first successful scrape after the window (bounded), and say
     which scrapes bracket it."""
@@ -291,7 +277,7 @@ def _add_log(report: Report, log: LogSummary, config: SloConfig) -> None:
     report.log_summary = log.to_dict()
 
 
-def _log_only(args: argparse.Namespace, config: SloConfig, load: dict[str, Any] | None) -> int:
+def _log_only(args: argparse.Namespace, config: SloConfig, load: LoadResult | None) -> int:
     """The log source alone: its KPIs gate; the window is the given one, else the log's own."""
     from hypersync_slo.report.logs import log_counts, read_request_logs  # noqa: PLC0415
     from hypersync_slo.report.reconcile import reconcile_log  # noqa: PLC0415

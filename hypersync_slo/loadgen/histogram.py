@@ -21,6 +21,8 @@ from collections.abc import Sequence
 
 from hdrh.histogram import HdrHistogram
 
+from hypersync_slo.results import LatencyFigures
+
 LOWEST_US = 1
 HIGHEST_US = 3_600_000_000  # 1 h
 SIGNIFICANT_FIGURES = 3
@@ -161,15 +163,17 @@ class LatencyHistogram:
                 break
         return found
 
-    def summary(self) -> dict[str, float | int | None]:
+    def summary(self) -> LatencyFigures:
         """``{"p50", "p95", "p99", "p999", "max", "samples"}`` in seconds (None when empty)."""
-        values = self.quantiles([q for _, q in SUMMARY_QUANTILES])
-        out: dict[str, float | int | None] = {
-            key: value for (key, _), value in zip(SUMMARY_QUANTILES, values, strict=True)
+        p50, p95, p99, p999 = self.quantiles([q for _, q in SUMMARY_QUANTILES])
+        return {
+            "p50": p50,
+            "p95": p95,
+            "p99": p99,
+            "p999": p999,
+            "max": self.max,
+            "samples": self.count,
         }
-        out["max"] = self.max
-        out["samples"] = self.count
-        return out
 
     def merge(self, other: LatencyHistogram) -> LatencyHistogram:
         """Add every sample of ``other`` into this histogram; returns self."""

@@ -33,14 +33,9 @@ from hypersync_slo.errors import SuiteFault, TargetUnreachable, explain
 from hypersync_slo.loadgen import load_verdict
 from hypersync_slo.loadgen.histogram import LatencyHistogram
 from hypersync_slo.loadgen.parts import read_parts
-from hypersync_slo.loadgen.result import (
-    RESULT_FILE,
-    SUMMARY_FILE,
-    RunInfo,
-    merge_parts,
-    write_result,
-)
+from hypersync_slo.loadgen.result import RunInfo, merge_parts, write_result
 from hypersync_slo.processes import ManagedProcess, free_port
+from hypersync_slo.results import LOAD_RESULT_FILE, LOAD_SUMMARY_FILE, LoadResult
 
 DRIVER_LOCUSTFILE = Path(__file__).with_name("driver.py")
 PARTS_DIR = ".parts"
@@ -83,9 +78,9 @@ class LoadPlan:
 
 @dataclass
 class Outcome:
-    """What ``run_load`` returns: the result dict, where it was written, how the run ended."""
+    """What ``run_load`` returns: the result, where it was written, how the run ended."""
 
-    result: dict[str, Any]
+    result: LoadResult
     path: Path
     interrupted: bool = False
     notes: list[str] = field(default_factory=list)
@@ -331,7 +326,10 @@ def run_load(plan: LoadPlan, config: SloConfig, *, display: TextIO | None = None
     outcome says ``interrupted``.
     """
     out = plan.out_dir
-    for stale in (out / RESULT_FILE, out / SUMMARY_FILE):  # never leave an older run's verdict
+    for stale in (
+        out / LOAD_RESULT_FILE,
+        out / LOAD_SUMMARY_FILE,
+    ):  # never leave an older run's verdict
         stale.unlink(missing_ok=True)
     check_reachable(plan.target_url)
     parts_dir = out / PARTS_DIR

@@ -1,6 +1,6 @@
 """Budget checks of a load run on the client's own figures, against the SLO file.
 
-Pure functions over the merged result dict. Each KPI the client can measure is judged by the
+Pure functions over the merged ``LoadResult``. Each KPI the client can measure is judged by the
 shared verdict model (``hypersync_slo.verdicts.judge``: the minimum-samples rule, the no-data
 policy, report-only KPIs and the overall ranking are decided there, as for the reporter and
 the gate), with source ``client``, the run's window, its sample count and the computation as
@@ -20,12 +20,14 @@ the keys of a ``verdict.json`` KPI item (``KpiResult.to_dict``) plus ``message``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from hypersync_slo.config import AlertLevel, Objective, SloConfig, format_value
 from hypersync_slo.exitcodes import ExitCode
 from hypersync_slo.loadgen.histogram import LatencyHistogram
+from hypersync_slo.results import KpiItem, LoadResult, LoadVerdict, RunWindow
 from hypersync_slo.verdicts import KpiResult, Verdict, exit_code_for, judge, offered_below, overall
 
 #: KPIs the load generator measures itself (the others come from Prometheus or probes).
@@ -51,23 +53,22 @@ ABORT_MIN_REQUESTS = 50
 _NO_TIME = datetime.fromtimestamp(0, UTC)
 
 
-def run_window(result: dict[str, Any]) -> tuple[datetime, datetime]:
+def run_window(result: LoadResult) -> tuple[datetime, datetime]:
     """The run's arrival window as aware datetimes (the epoch when the run has none)."""
-    window = result.get("window") or {}
-    start, end = window.get("start_unix"), window.get("end_unix")
+    start, end = result.window.get("start_unix"), result.window.get("end_unix")
     if not isinstance(start, int | float) or not isinstance(end, int | float):
         return _NO_TIME, _NO_TIME
     return datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC)
 
 
-def client_kpis(result: dict[str, Any], config: SloConfig) -> list[KpiResult]:
+def client_kpis(result: LoadResult, config: SloConfig) -> list[KpiResult]:
     """Every client KPI of ``result`` (already merged), judged by the shared model."""
     window = run_window(result)
-    latency = result["latency"]["corrected"]
+    latency: Mapping[str, Any] = result.latency.get("corrected") or {}
     samples = int(latency.get("samples") or 0)
-    requests = int(result["requests"])
-    dropped = int(result["dropped"])
-    errors = int(result["errors"])
+    requests = int(result.requests or 0)
+    dropped = int(result.dropped or 0)
+    errors = int(result.errors or 0)
     attempts = requests + dropped
     error_share = (errors + dropped) / attempts if attempts else None
     judged: list[KpiResult] = []
@@ -113,8 +114,8 @@ def client_kpis(result: dict[str, Any], config: SloConfig) -> list[KpiResult]:
                 detail={"completed": requests, "failed": errors, "dropped": dropped},
             )
         elif kpi == "throughput_rps":
-            elapsed = float(result.get("elapsed") or 0.0)
-            offered = float(result["target_rps"])
+            elapsed = float(result.elapsed or 0.0)
+            offered = float(result.target_rps or 0.0)
             add(
                 kpi,
                 requests / elapsed if elapsed > 0 else None,
@@ -125,7 +126,7 @@ def client_kpis(result: dict[str, Any], config: SloConfig) -> list[KpiResult]:
             )
         else:  # availability: the health probes of the traffic mix
             health = config.traffic.health_name
-            probe = result["by_request"].get(health, {})
+            probe = result.by_request.get(health) or {}
             sent = int(probe.get("requests", 0))
             failed = int(probe.get("errors", 0))
             add(
@@ -138,7 +139,7 @@ def client_kpis(result: dict[str, Any], config: SloConfig) -> list[KpiResult]:
     return judged
 
 
-def _entry(kpi: KpiResult, objective: Objective, window: dict[str, Any]) -> dict[str, Any]:
+def _entry(kpi: KpiResult, objective: Objective, window: RunWindow) -> KpiItem:
     """One ``kpis`` item: the verdict.json keys, the run's own window strings, a message."""
     entry = kpi.to_dict()
     entry["window"] = {"start": window.get("start"), "end": window.get("end")}
@@ -148,24 +149,24 @@ def _entry(kpi: KpiResult, objective: Objective, window: dict[str, Any]) -> dict
     return entry
 
 
-def evaluate(result: dict[str, Any], config: SloConfig) -> dict[str, Any]:
+def evaluate(result: LoadResult, config: SloConfig) -> LoadVerdict:
     """The verdict block of ``load-result.json`` for ``result`` (already merged)."""
     judged = client_kpis(result, config)
     figures = overall(judged)
     status: str
-    if result.get("aborted"):
+    if result.aborted:
         # A critical breach (errors or p99 far over the page threshold) is the target's doing,
         # whatever the generator's own timing: the run failed.
         status = "fail"
-    elif result.get("saturated"):
+    elif result.saturated:
         status = "void"
-    elif result.get("interrupted"):
+    elif result.interrupted:
         # The run ended before its schedule did (Ctrl-C, or a load process that stopped or
         # timed out): its figures cover part of the plan, so they cannot pass it.
         status = Verdict.NO_DATA.value
     else:
         status = figures.value
-    window = result.get("window") or {}
+    window = result.window
     return {
         "status": status,
         "kpi_verdict": figures.value,
@@ -174,13 +175,13 @@ def evaluate(result: dict[str, Any], config: SloConfig) -> dict[str, Any]:
         "window": window,
         "failed": [k.name for k in judged if k.gating and k.verdict is Verdict.FAIL],
         "no_data": [k.name for k in judged if k.gating and k.verdict is Verdict.NO_DATA],
-        "aborted": result.get("aborted"),
-        "saturation_reasons": result.get("saturation_reasons", []),
+        "aborted": result.aborted,
+        "saturation_reasons": result.saturation_reasons,
         "kpis": [_entry(k, config.objective(k.name), window) for k in judged],
     }
 
 
-def exit_code(verdict: dict[str, Any]) -> ExitCode:
+def exit_code(verdict: LoadVerdict) -> ExitCode:
     """The process exit code for a verdict block (``void``: 9, else the shared mapping)."""
     if verdict["status"] == "void":
         return ExitCode.LOAD_SATURATED

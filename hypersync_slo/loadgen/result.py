@@ -1,33 +1,17 @@
 """The load result: merge the parts of every load process into ``load-result.json``.
 
-Output contract (other tools read it; keys are kept, new ones may be added). Times in seconds,
-timestamps RFC 3339 UTC::
-
-    {"target_url", "target_rps", "achieved_rps", "window": {"start", "end"}, "requests",
-     "errors", "errors_by_cause": {...}, "dropped", "late", "saturated": bool,
-     "latency": {"corrected": {"p50", "p95", "p99", "p999", "max", "samples"},
-                 "uncorrected": {...}, "source": "client"},
-     "by_request": {"<route template>": {"requests", "errors", "errors_by_cause", "latency"}},
-     "business_calls": {"<declared counter metric>": {"<label=value,...>" or "": n}},
-     "rate_over_time": [[t_offset_s, rps], ...],
-     "verdict": {"status": "pass"|"fail"|"no_data"|"void", "failed", "no_data", ...,
-                 "kpis": [<a verdict.json KPI item: name, source, observed, objective, unit,
-                          samples, window, query, verdict, reason, gating, detail> + message,
-                          min_samples, no_data_policy]}}
-
-``requests`` counts completed requests (answered or failed), ``errors`` those that failed (a
-transport error, or a status the traffic declaration does not count as success: its cause says
-which, ``unexpected status 200 (expected 202) on POST /v1/...`` or ``404 Not Found on GET ...``), ``dropped`` scheduled sends never made because
-the client-side queue was full. ``late`` sends started more than the late tolerance after their
-intended time: the generator's own delay.
+The output contract (the keys, their meaning and units) is ``hypersync_slo.results.LoadResult``;
+this module builds one from the parts, in steps: the parts' counts are added up
+(``_Totals.add``), per request (``_RequestTally``), the run's fidelity is judged
+(``saturation_reasons``), the figures are laid out as a ``LoadResult``, and the client KPIs are
+judged on it (``loadgen/load_verdict.py``).
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,12 +22,21 @@ from hypersync_slo.loadgen import load_verdict
 from hypersync_slo.loadgen.histogram import LatencyHistogram
 from hypersync_slo.outputs import write_text
 from hypersync_slo.redaction import redact_url
+from hypersync_slo.results import (
+    LOAD_RESULT_FILE,
+    LOAD_SUMMARY_FILE,
+    LoadResult,
+    RequestFigures,
+    RunWindow,
+)
 
-RESULT_FILE = "load-result.json"
-SUMMARY_FILE = "load-summary.md"
 #: Fidelity bounds: below these the run is "load generator saturated" and its verdict void.
 MIN_SENT_RATIO = 0.99
 MAX_LATE_FRACTION = 0.01
+#: How latency percentiles are computed from the histograms (stated in the result).
+LATENCY_METHOD = (
+    "nearest-rank over HDR buckets of 3 significant figures (<= 0.1 % above the true sample)"
+)
 
 
 def rfc3339(timestamp: float) -> str:
@@ -69,85 +62,118 @@ class RunInfo:
     locust_cpu_warning: bool = False
 
 
-def _merge_counts(into: Counter[str], more: dict[str, int]) -> None:
+def _merge_counts(into: Counter[str], more: Mapping[str, int]) -> None:
     for key, value in more.items():
         into[key] += int(value)
 
 
-def merge_parts(
-    parts: Sequence[dict[str, Any]], info: RunInfo, config: SloConfig
-) -> dict[str, Any]:
-    """The whole run's result from the per-process parts (one per load process)."""
-    by_name: dict[str, dict[str, Any]] = {}
-    corrected = LatencyHistogram()
-    uncorrected = LatencyHistogram()
-    lag = LatencyHistogram()
-    causes: Counter[str] = Counter()
-    business: dict[str, Counter[str]] = {}
-    seconds: list[int] = []
-    sent = late = dropped = scheduled = completed = 0
-    starts: list[float] = []
-    ends: list[float] = []
-    elapsed = 0.0
-    cpu_warning = info.locust_cpu_warning
-    for part in parts:
-        sent += int(part["sent"])
-        late += int(part["late"])
-        dropped += int(part["dropped"])
-        completed += int(part["completed"])
-        scheduled += int(part.get("scheduled_due", part["sent"] + part["dropped"]))
-        elapsed = max(elapsed, float(part["elapsed"]))
-        cpu_warning = cpu_warning or bool(part.get("cpu_warning"))
+@dataclass
+class _RequestTally:
+    """One declared request's counts and histograms, added up over the parts."""
+
+    requests: int = 0
+    errors: int = 0
+    errors_by_cause: Counter[str] = field(default_factory=Counter)
+    dropped: int = 0
+    corrected: LatencyHistogram = field(default_factory=LatencyHistogram)
+    uncorrected: LatencyHistogram = field(default_factory=LatencyHistogram)
+
+    def add(self, tally: Mapping[str, Any]) -> None:
+        """Add one part's tally of this request."""
+        self.requests += int(tally["requests"])
+        self.errors += int(tally["errors"])
+        _merge_counts(self.errors_by_cause, tally["errors_by_cause"])
+        self.corrected.merge(LatencyHistogram.decode(tally["corrected"]))
+        self.uncorrected.merge(LatencyHistogram.decode(tally["uncorrected"]))
+
+    def figures(self) -> RequestFigures:
+        """The ``by_request`` item of the result."""
+        return {
+            "requests": self.requests,
+            "errors": self.errors,
+            "errors_by_cause": dict(sorted(self.errors_by_cause.items())),
+            "dropped": self.dropped,
+            "latency": {
+                "corrected": self.corrected.summary(),
+                "uncorrected": self.uncorrected.summary(),
+            },
+        }
+
+
+@dataclass
+class _Totals:
+    """The parts' figures added up: counts, wall-clock bounds, histograms, per request."""
+
+    cpu_warning: bool = False
+    sent: int = 0
+    late: int = 0
+    dropped: int = 0
+    scheduled: int = 0
+    completed: int = 0
+    elapsed: float = 0.0
+    starts: list[float] = field(default_factory=list)
+    ends: list[float] = field(default_factory=list)
+    lag: LatencyHistogram = field(default_factory=LatencyHistogram)
+    sends_per_second: list[int] = field(default_factory=list)
+    business: dict[str, Counter[str]] = field(default_factory=dict)
+    by_name: dict[str, _RequestTally] = field(default_factory=dict)
+
+    def add(self, part: Mapping[str, Any]) -> None:
+        """Add one load process's part."""
+        self.sent += int(part["sent"])
+        self.late += int(part["late"])
+        self.dropped += int(part["dropped"])
+        self.completed += int(part["completed"])
+        self.scheduled += int(part.get("scheduled_due", part["sent"] + part["dropped"]))
+        self.elapsed = max(self.elapsed, float(part["elapsed"]))
+        self.cpu_warning = self.cpu_warning or bool(part.get("cpu_warning"))
         if "origin_wall" in part:
-            starts.append(float(part["origin_wall"]))
-            ends.append(float(part["origin_wall"]) + float(part["elapsed"]))
-        lag.merge(LatencyHistogram.decode(part.get("lag", "")))
+            self.starts.append(float(part["origin_wall"]))
+            self.ends.append(float(part["origin_wall"]) + float(part["elapsed"]))
+        self.lag.merge(LatencyHistogram.decode(part.get("lag", "")))
         for i, count in enumerate(part.get("sends_per_second", [])):
-            while len(seconds) <= i:
-                seconds.append(0)
-            seconds[i] += int(count)
+            while len(self.sends_per_second) <= i:
+                self.sends_per_second.append(0)
+            self.sends_per_second[i] += int(count)
         for kind, counts in part.get("business", {}).items():
-            _merge_counts(business.setdefault(kind, Counter()), counts)
+            _merge_counts(self.business.setdefault(kind, Counter()), counts)
         for name, tally in part.get("by_request", {}).items():
-            entry = by_name.setdefault(
-                name,
-                {
-                    "requests": 0,
-                    "errors": 0,
-                    "errors_by_cause": Counter(),
-                    "corrected": LatencyHistogram(),
-                    "uncorrected": LatencyHistogram(),
-                },
-            )
-            entry["requests"] += int(tally["requests"])
-            entry["errors"] += int(tally["errors"])
-            _merge_counts(entry["errors_by_cause"], tally["errors_by_cause"])
-            _merge_counts(causes, tally["errors_by_cause"])
-            entry["corrected"].merge(LatencyHistogram.decode(tally["corrected"]))
-            entry["uncorrected"].merge(LatencyHistogram.decode(tally["uncorrected"]))
+            self.by_name.setdefault(name, _RequestTally()).add(tally)
         for name, count in part.get("dropped_by_name", {}).items():
-            by_name.setdefault(
-                name,
-                {
-                    "requests": 0,
-                    "errors": 0,
-                    "errors_by_cause": Counter(),
-                    "corrected": LatencyHistogram(),
-                    "uncorrected": LatencyHistogram(),
-                },
-            )
-            by_name[name].setdefault("dropped", 0)
-            by_name[name]["dropped"] += int(count)
-    for entry in by_name.values():
-        corrected.merge(entry["corrected"])
-        uncorrected.merge(entry["uncorrected"])
-    if dropped:
-        causes["dropped_client_queue_full"] += dropped
-    requests = sum(e["requests"] for e in by_name.values())
-    errors = sum(e["errors"] for e in by_name.values())
-    start = min(starts) if starts else None
-    end = max(ends) if ends else None
-    achieved = sent / elapsed if elapsed > 0 else 0.0
+            self.by_name.setdefault(name, _RequestTally()).dropped += int(count)
+
+    def latency(self) -> tuple[LatencyHistogram, LatencyHistogram]:
+        """(corrected, uncorrected) of every request: the union of the per-request histograms."""
+        corrected, uncorrected = LatencyHistogram(), LatencyHistogram()
+        for tally in self.by_name.values():
+            corrected.merge(tally.corrected)
+            uncorrected.merge(tally.uncorrected)
+        return corrected, uncorrected
+
+    def causes(self) -> dict[str, int]:
+        """Errors by cause over every request, and the sends dropped on a full client queue."""
+        causes: Counter[str] = Counter()
+        for tally in self.by_name.values():
+            causes.update(tally.errors_by_cause)
+        if self.dropped:
+            causes["dropped_client_queue_full"] += self.dropped
+        return dict(sorted(causes.items()))
+
+    def window(self) -> RunWindow:
+        """The run's arrival window (None bounds when no part said when it started)."""
+        start = min(self.starts) if self.starts else None
+        end = max(self.ends) if self.ends else None
+        return {
+            "start": rfc3339(start) if start else None,
+            "end": rfc3339(end) if end else None,
+            "start_unix": start,
+            "end_unix": end,
+        }
+
+
+def saturation_reasons(totals: _Totals, *, any_part: bool) -> list[str]:
+    """Why the generator did not hold the schedule (empty when it did): the run is void."""
+    sent, late, scheduled = totals.sent, totals.late, totals.scheduled
     reasons: list[str] = []
     if scheduled and sent < MIN_SENT_RATIO * scheduled:
         reasons.append(
@@ -160,136 +186,152 @@ def merge_parts(
             f"tolerance after their intended time (> {MAX_LATE_FRACTION:.0%}): the "
             "generator's own delay"
         )
-    if cpu_warning:
+    if totals.cpu_warning:
         reasons.append("Locust reported its CPU above 90 %")
-    if not parts:
+    if not any_part:
         reasons.append("no load process reported any figures")
-    result: dict[str, Any] = {
-        "target_url": info.target_url,
-        "target_rps": info.target_rps,
-        "achieved_rps": achieved,
-        "scheduled": scheduled,
-        "sent": sent,
-        "elapsed": elapsed,
-        "duration": info.duration,
-        "arrival": info.arrival,
-        "seed": info.seed,
-        "workers": info.workers,
-        "connections": info.connections,
-        "window": {
-            "start": rfc3339(start) if start else None,
-            "end": rfc3339(end) if end else None,
-            "start_unix": start,
-            "end_unix": end,
-        },
-        "requests": requests,
-        "errors": errors,
-        "errors_by_cause": dict(sorted(causes.items())),
-        "dropped": dropped,
-        "late": late,
-        "unfinished": max(0, sent - completed),
-        "schedule_lag": {**lag.summary(), "source": "client, generator scheduling delay"},
-        "saturated": bool(reasons),
-        "saturation_reasons": reasons,
-        "interrupted": info.interrupted,
-        "aborted": info.aborted,
-        "latency": {
+    return reasons
+
+
+def merge_parts(parts: Sequence[Mapping[str, Any]], info: RunInfo, config: SloConfig) -> LoadResult:
+    """The whole run's result from the per-process parts (one per load process), judged."""
+    totals = _Totals(cpu_warning=info.locust_cpu_warning)
+    for part in parts:
+        totals.add(part)
+    return judged(laid_out(totals, info, saturation_reasons(totals, any_part=bool(parts))), config)
+
+
+def laid_out(totals: _Totals, info: RunInfo, reasons: list[str]) -> LoadResult:
+    """The merged figures as a ``LoadResult`` (not judged yet)."""
+    corrected, uncorrected = totals.latency()
+    by_name = sorted(totals.by_name.items())
+    return LoadResult(
+        target_url=info.target_url,
+        target_rps=info.target_rps,
+        achieved_rps=totals.sent / totals.elapsed if totals.elapsed > 0 else 0.0,
+        scheduled=totals.scheduled,
+        sent=totals.sent,
+        elapsed=totals.elapsed,
+        duration=info.duration,
+        arrival=info.arrival,
+        seed=info.seed,
+        workers=info.workers,
+        connections=info.connections,
+        window=totals.window(),
+        requests=sum(tally.requests for _, tally in by_name),
+        errors=sum(tally.errors for _, tally in by_name),
+        errors_by_cause=totals.causes(),
+        dropped=totals.dropped,
+        late=totals.late,
+        unfinished=max(0, totals.sent - totals.completed),
+        schedule_lag={**totals.lag.summary(), "source": "client, generator scheduling delay"},
+        saturated=bool(reasons),
+        saturation_reasons=reasons,
+        interrupted=info.interrupted,
+        aborted=info.aborted,
+        latency={
             "corrected": corrected.summary(),
             "uncorrected": uncorrected.summary(),
             "source": "client",
             "unit": "s",
-            "method": "nearest-rank over HDR buckets of 3 significant figures (<= 0.1 % "
-            "above the true sample)",
+            "method": LATENCY_METHOD,
         },
-        "by_request": {
-            name: {
-                "requests": e["requests"],
-                "errors": e["errors"],
-                "errors_by_cause": dict(sorted(e["errors_by_cause"].items())),
-                "dropped": e.get("dropped", 0),
-                "latency": {
-                    "corrected": e["corrected"].summary(),
-                    "uncorrected": e["uncorrected"].summary(),
-                },
-            }
-            for name, e in sorted(by_name.items())
+        by_request={name: tally.figures() for name, tally in by_name},
+        business_calls={
+            metric: dict(sorted(counts.items()))
+            for metric, counts in sorted(totals.business.items())
         },
-        "business_calls": {
-            metric: dict(sorted(counts.items())) for metric, counts in sorted(business.items())
-        },
-        "rate_over_time": [[float(i), float(n)] for i, n in enumerate(seconds)],
-        "generator": info.generator,
-    }
-    result["verdict"] = load_verdict.evaluate(result, config)
-    return result
+        rate_over_time=[[float(i), float(n)] for i, n in enumerate(totals.sends_per_second)],
+        generator=info.generator,
+    )
+
+
+def judged(result: LoadResult, config: SloConfig) -> LoadResult:
+    """``result`` with its verdict block: the client KPIs judged against ``config``."""
+    return replace(result, verdict=load_verdict.evaluate(result, config))
 
 
 def _ms(value: object) -> str:
     return "n/a" if not isinstance(value, int | float) else format_value(float(value), "s")
 
 
-def summary_markdown(result: dict[str, Any]) -> str:
-    """A short human summary of a result, every figure with its source."""
-    corrected = result["latency"]["corrected"]
-    uncorrected = result["latency"]["uncorrected"]
-    verdict = result["verdict"]
-    lines = [
-        f"# Load run against {markup.code(redact_url(str(result['target_url'])))}",
+def _headline(result: LoadResult) -> list[str]:
+    """Title and the run's window, rate, counts and verdict, every figure with its source."""
+    window = result.window
+    verdict = result.verdict
+    flags = ""
+    if result.saturated:
+        flags += f" (saturated: {markup.plain('; '.join(result.saturation_reasons))})"
+    if result.aborted:
+        flags += f" (aborted: {markup.plain(result.aborted)})"
+    if result.interrupted:
+        flags += " (interrupted: partial results)"
+    return [
+        f"# Load run against {markup.code(redact_url(str(result.target_url)))}",
         "",
-        f"- window: {result['window']['start']} – {result['window']['end']} "
-        f"({result['elapsed']:.1f} s, {result['arrival']} arrivals, seed {result['seed']}, "
-        f"{result['workers'] or 1} load process(es))",
-        f"- rate: target {result['target_rps']:g} req/s, achieved {result['achieved_rps']:.1f} "
-        f"req/s (client, {result['sent']} sent of {result['scheduled']} scheduled)",
-        f"- requests: {result['requests']} completed, {result['errors']} errors, "
-        f"{result['dropped']} dropped, {result['late']} late sends (client)",
-        f"- verdict: **{verdict['status']}**"
-        + (
-            f" (saturated: {markup.plain('; '.join(result['saturation_reasons']))})"
-            if result["saturated"]
-            else ""
-        )
-        + (f" (aborted: {markup.plain(result['aborted'])})" if result.get("aborted") else "")
-        + (" (interrupted: partial results)" if result.get("interrupted") else ""),
+        f"- window: {window.get('start')} – {window.get('end')} "
+        f"({result.elapsed:.1f} s, {result.arrival} arrivals, seed {result.seed}, "
+        f"{result.workers or 1} load process(es))",
+        f"- rate: target {result.target_rps:g} req/s, achieved {result.achieved_rps:.1f} "
+        f"req/s (client, {result.sent} sent of {result.scheduled} scheduled)",
+        f"- requests: {result.requests} completed, {result.errors} errors, "
+        f"{result.dropped} dropped, {result.late} late sends (client)",
+        f"- verdict: **{verdict.get('status')}**{flags}",
+    ]
+
+
+def _latency_rows(result: LoadResult) -> list[str]:
+    lines = [
         "",
         "| latency | p50 | p95 | p99 | p99.9 | max | source |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for label, figures in (("corrected", corrected), ("uncorrected", uncorrected)):
+    latency = result.latency
+    for label, block in (
+        ("corrected", latency.get("corrected")),
+        ("uncorrected", latency.get("uncorrected")),
+    ):
+        figures: Mapping[str, Any] = block or {}
         lines.append(
-            f"| {label} | {_ms(figures['p50'])} | {_ms(figures['p95'])} | {_ms(figures['p99'])} | "
-            f"{_ms(figures['p999'])} | {_ms(figures['max'])} | client, {label}, "
-            f"{figures['samples']} samples |"
+            f"| {label} | {_ms(figures.get('p50'))} | {_ms(figures.get('p95'))} | "
+            f"{_ms(figures.get('p99'))} | {_ms(figures.get('p999'))} | "
+            f"{_ms(figures.get('max'))} | client, {label}, {figures.get('samples')} samples |"
         )
-    lines += [
+    return lines
+
+
+def _request_rows(result: LoadResult) -> list[str]:
+    lines = [
         "",
         "| request | requests | errors | p50 | p95 | p99 | source |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for name, entry in result["by_request"].items():
+    for name, entry in result.by_request.items():
         lat = entry["latency"]["corrected"]
         lines.append(
-            f"| `{name}` | {entry['requests']} | {entry['errors']} | {_ms(lat['p50'])} | "
-            f"{_ms(lat['p95'])} | {_ms(lat['p99'])} | client, corrected, "
-            f"{lat['samples']} samples |"
+            f"| `{name}` | {entry['requests']} | {entry['errors']} | {_ms(lat.get('p50'))} | "
+            f"{_ms(lat.get('p95'))} | {_ms(lat.get('p99'))} | client, corrected, "
+            f"{lat.get('samples')} samples |"
         )
-    failing = [(name, e) for name, e in result["by_request"].items() if e.get("errors_by_cause")]
+    failing = [(name, e) for name, e in result.by_request.items() if e.get("errors_by_cause")]
     if failing:
         lines += ["", "| request | error cause (client) | count |", "| --- | --- | ---: |"]
         for name, entry in failing:
             for cause, count in entry["errors_by_cause"].items():
                 lines.append(f"| `{name}` | {cause.removesuffix(f' on {name}')} | {count} |")
-    if result["errors_by_cause"].get("dropped_client_queue_full"):
-        lines += [
-            "",
-            f"Dropped (client queue full): {result['errors_by_cause']['dropped_client_queue_full']}",
-        ]
-    lines += [
+    dropped = result.errors_by_cause.get("dropped_client_queue_full")
+    if dropped:
+        lines += ["", f"Dropped (client queue full): {dropped}"]
+    return lines
+
+
+def _kpi_rows(result: LoadResult) -> list[str]:
+    lines = [
         "",
         "| KPI | verdict | observed | objective | samples | source | reason |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for kpi in verdict["kpis"]:
+    for kpi in result.verdict.get("kpis", []):
         observed = "n/a" if kpi["observed"] is None else format_value(kpi["observed"], kpi["unit"])
         reason = kpi.get("reason") or ""
         if not kpi.get("gating", True) and "gate" not in reason and kpi["verdict"] != "pass":
@@ -298,14 +340,20 @@ def summary_markdown(result: dict[str, Any]) -> str:
             f"| {kpi['name']} | {kpi['verdict']} | {observed} | {kpi['objective']} | "
             f"{kpi['samples']} | {kpi['source']} | {markup.cell(reason)} |"
         )
+    return lines
+
+
+def summary_markdown(result: LoadResult) -> str:
+    """A short human summary of a result, every figure with its source."""
+    lines = _headline(result) + _latency_rows(result) + _request_rows(result) + _kpi_rows(result)
     return "\n".join(lines) + "\n"
 
 
-def write_result(result: dict[str, Any], out_dir: Path) -> Path:
+def write_result(result: LoadResult, out_dir: Path) -> Path:
     """Write ``load-result.json`` (atomically) and ``load-summary.md`` into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / RESULT_FILE
+    path = out_dir / LOAD_RESULT_FILE
     # atomic, secrets and URL userinfo masked
-    write_text(path, json.dumps(result, indent=2, sort_keys=False) + "\n")
-    write_text(out_dir / SUMMARY_FILE, summary_markdown(result))
+    write_text(path, result.to_json())
+    write_text(out_dir / LOAD_SUMMARY_FILE, summary_markdown(result))
     return path

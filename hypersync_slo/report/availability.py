@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
 
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import PrometheusUnavailable
@@ -16,15 +15,16 @@ from hypersync_slo.prometheus.client import PrometheusClient
 from hypersync_slo.prometheus.queries import Queries
 from hypersync_slo.report import kpis
 from hypersync_slo.report.model import Report, guard
+from hypersync_slo.results import LOAD_RESULT_FILE, LoadResult
 from hypersync_slo.verdicts import KpiResult, errored, judge
 
 
-def load_probes(load_result: Mapping[str, Any]) -> tuple[float, float, list[str]] | None:
+def load_probes(load_result: LoadResult) -> tuple[float, float, list[str]] | None:
     """(successful, all) health checks the load run sent (``by_request`` "GET /health/..."),
     or None when it sent none."""
     good = total = 0.0
     names: list[str] = []
-    for name, entry in (load_result.get("by_request") or {}).items():
+    for name, entry in load_result.by_request.items():
         route = str(name).partition(" ")[2] or str(name)
         if not route.startswith("/health/") or not isinstance(entry, Mapping):
             continue
@@ -41,7 +41,7 @@ def availability_kpi(
     config: SloConfig,
     q: Queries,
     report: Report,
-    load_result: Mapping[str, Any] | None,
+    load_result: LoadResult | None,
 ) -> KpiResult:
     """Availability from the load run's health checks, else ``probe_success``, else ``up``.
 
@@ -49,7 +49,7 @@ def availability_kpi(
     to ``up`` would swap its source silently.
     """
     objective = config.objective("availability")
-    probes = load_probes(load_result or {})
+    probes = load_probes(load_result) if load_result is not None else None
     if probes is not None:
         good, total, names = probes
         ratio = kpis.Ratio(good, total)
@@ -59,7 +59,7 @@ def availability_kpi(
             round(total),
             source="probe",
             window=report.window,
-            query="health checks sent by the load run: load-result.json by_request "
+            query=f"health checks sent by the load run: {LOAD_RESULT_FILE} by_request "
             + ", ".join(names),
             detail={"successful": good, "total": total, "checks": names},
         )

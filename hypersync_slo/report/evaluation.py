@@ -11,9 +11,7 @@ series for the plots and the query timings. This module orchestrates; the counti
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from hypersync_slo.config import KPIS, SloConfig
 from hypersync_slo.errors import PrometheusUnavailable, UsageError, explain
@@ -30,6 +28,7 @@ from hypersync_slo.report.plot_series import read_plot_series
 from hypersync_slo.report.reconcile import LogCounts, ServerCounts, reconcile, reconcile_log
 from hypersync_slo.report.scrapes import Coverage, read_coverage, wait_for_coverage
 from hypersync_slo.report.throughput import throughput_kpi, under_offered
+from hypersync_slo.results import LoadResult
 from hypersync_slo.verdicts import KpiResult
 
 
@@ -40,7 +39,7 @@ def evaluate_window(
     end: datetime,
     *,
     job: str | None = None,
-    load_result: Mapping[str, Any] | None = None,
+    load_result: LoadResult | None = None,
     routes: str | None = None,
     step: float | None = None,
     plots: bool = True,
@@ -125,7 +124,7 @@ def _compute(
     config: SloConfig,
     q: Queries,
     *,
-    load_result: Mapping[str, Any] | None,
+    load_result: LoadResult | None,
     routes: str | None,
     plots: bool,
     log: LogCounts | None = None,
@@ -188,7 +187,7 @@ def _reconcile(
     config: SloConfig,
     q: Queries,
     *,
-    load_result: Mapping[str, Any] | None,
+    load_result: LoadResult | None,
     log: LogCounts | None,
 ) -> None:
     """Add the server's counts per route (and business counters) and reconcile them with the

@@ -20,6 +20,7 @@ from hypersync_slo.errors import PrometheusUnavailable
 from hypersync_slo.exitcodes import ExitCode
 from hypersync_slo.report.reconcile import Discrepancy
 from hypersync_slo.report.scrapes import Coverage
+from hypersync_slo.results import LoadResult
 from hypersync_slo.verdicts import KpiResult, Verdict, errored, exit_code_for, overall
 
 #: The reason of a KPI that Ctrl-C stopped before it was computed.
@@ -55,7 +56,7 @@ class Report:
     log_kpis: list[KpiResult] = field(default_factory=list)
     log_summary: dict[str, Any] | None = None
     #: The load run's result (client figures: corrected latencies, per request), for the plots.
-    load: Mapping[str, Any] | None = None
+    load: LoadResult | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -128,13 +129,17 @@ def new_report(
     end: datetime,
     *,
     job: str | None = None,
-    load_result: Mapping[str, Any] | None = None,
+    load_result: LoadResult | None = None,
     coverage: Coverage | None = None,
 ) -> Report:
     """An empty report for the window (no KPI yet), with its target, source and budgets."""
     return Report(
         window=(start, end),
-        target=str((load_result or {}).get("target_url") or (job and f"job={job}") or "all jobs"),
+        target=str(
+            (load_result.target_url if load_result else None)
+            or (job and f"job={job}")
+            or "all jobs"
+        ),
         prometheus_url=prometheus_url,
         job=job,
         slo_file=config.source,

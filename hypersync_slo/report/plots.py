@@ -280,10 +280,10 @@ def latency_figure(report: Report) -> Figure:
 
 def _client_rate(report: Report) -> pd.Series:
     """The rate the load generator sent, per second, as a time series (client)."""
-    load = report.load or {}
-    points = load.get("rate_over_time") or []
-    window = load.get("window") or {}
-    start = window.get("start_unix")
+    if report.load is None:
+        return pd.Series(dtype=float)
+    points = report.load.rate_over_time
+    start = report.load.window.get("start_unix")
     if not points or not isinstance(start, int | float):
         return pd.Series(dtype=float)
     return pd.Series(
@@ -330,7 +330,7 @@ def client_vs_prometheus_figure(report: Report) -> Figure:
         "Latency of the whole window: client (load generator) beside prometheus; log scale",
         "ms (log scale)",
     )
-    latency = (report.load or {}).get("latency") or {}
+    latency: Mapping[str, Any] = report.load.latency if report.load else {}
     kpis = {k.name: k for k in report.kpis}
     groups: dict[str, list[float]] = {name: [] for name in SOURCE_COLORS}
     for short, name in QUANTILE_NAMES:
@@ -399,7 +399,7 @@ def _ms(value: float) -> str:
 
 def per_request_figures(report: Report) -> tuple[Figure, Figure]:
     """Per request (client, load generator): corrected latency percentiles, and the error share."""
-    by_request: Mapping[str, Any] = (report.load or {}).get("by_request") or {}
+    by_request: Mapping[str, Any] = report.load.by_request if report.load else {}
     names = sorted(by_request)
     height = max(3.2, 1.2 + 0.5 * len(names))
     latency_fig, lat = _figure(

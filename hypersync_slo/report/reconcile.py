@@ -1,11 +1,11 @@
 """Reconciliation: what the load generator sent and saw vs what the service recorded.
 
-Given a load run's ``load-result.json`` and the server's numbers for the same window, each
-disagreement beyond tolerance is a ``Discrepancy``: request counts (a scrape gap, series that
-disappeared, a target restart), error counts, client vs server percentiles (time spent before the
-service's timer starts, or a missing label) and business counters vs business calls sent: every
-counter the traffic declaration names (``business_plan``), keyed ``{metric: {"label=value,...":
-n}}`` on both sides.
+Given a load run's ``load-result.json`` (a ``LoadResult``) and the server's numbers for the same
+window, each disagreement beyond tolerance is a ``Discrepancy``: request counts (a scrape gap,
+series that disappeared, a target restart), error counts, client vs server percentiles (time
+spent before the service's timer starts, or a missing label) and business counters vs business
+calls sent: every counter the traffic declaration names (``business_plan``), keyed ``{metric:
+{"label=value,...": n}}`` on both sides.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import explain
 from hypersync_slo.report.kpis import QuantileEstimate
+from hypersync_slo.results import LoadResult
 from hypersync_slo.traffic import counter_name
 
 #: The load result's latency keys and the quantile each stands for.
@@ -147,16 +148,16 @@ def _count_finding(
 
 
 def client_requests(
-    load_result: Mapping[str, Any], routes: str | None
+    load_result: LoadResult, routes: str | None
 ) -> tuple[float | None, float | None, dict[str, float]]:
     """(requests, errors, requests per "METHOD route") the client sent to the judged routes.
 
     Uses ``by_request`` when the load result has it, so health probes in the traffic mix are
     not compared with the API routes' counters; else the totals.
     """
-    by_request = load_result.get("by_request")
-    if not isinstance(by_request, Mapping) or not by_request:
-        return _number(load_result.get("requests")), _number(load_result.get("errors")), {}
+    by_request = load_result.by_request
+    if not by_request:
+        return _number(load_result.requests), _number(load_result.errors), {}
     pattern = re.compile(routes) if routes else None
     requests = errors = 0.0
     per_route: dict[str, float] = {}
@@ -174,7 +175,7 @@ def client_requests(
 
 
 def reconcile(
-    load_result: Mapping[str, Any],
+    load_result: LoadResult,
     server: ServerCounts,
     tol: Tolerances | None = None,
     *,
@@ -274,12 +275,10 @@ def reconcile(
     return findings
 
 
-def _client_causes(load_result: Mapping[str, Any], routes: str | None) -> list[tuple[str, float]]:
+def _client_causes(load_result: LoadResult, routes: str | None) -> list[tuple[str, float]]:
     """The client's error causes on the judged routes, most frequent first (each names its
     request: ``404 Not Found on GET /x/{id}``; transport causes get `` on NAME`` added)."""
-    by_request = load_result.get("by_request")
-    if not isinstance(by_request, Mapping):
-        return []
+    by_request = load_result.by_request
     pattern = re.compile(routes) if routes else None
     found: dict[str, float] = {}
     for name, entry in by_request.items():
@@ -296,10 +295,10 @@ def _client_causes(load_result: Mapping[str, Any], routes: str | None) -> list[t
 
 
 def _latency_findings(
-    load_result: Mapping[str, Any], server: ServerCounts, tol: Tolerances
+    load_result: LoadResult, server: ServerCounts, tol: Tolerances
 ) -> list[Discrepancy]:
-    latency = load_result.get("latency") or {}
-    client = latency.get("uncorrected") or latency.get("corrected") or {}
+    latency = load_result.latency
+    client: Mapping[str, Any] = latency.get("uncorrected") or latency.get("corrected") or {}
     findings: list[Discrepancy] = []
     for key in CLIENT_QUANTILES:
         seen = _number(client.get(key))
@@ -374,13 +373,11 @@ def business_plan(config: SloConfig) -> list[BusinessQuery]:
 
 
 def _business_findings(
-    load_result: Mapping[str, Any], server: ServerCounts, tol: Tolerances
+    load_result: LoadResult, server: ServerCounts, tol: Tolerances
 ) -> list[Discrepancy]:
     """Each declared counter series the load moved vs the server's growth of that series."""
-    calls = load_result.get("business_calls") or {}
+    calls: Mapping[str, Any] = load_result.business_calls
     findings: list[Discrepancy] = []
-    if not isinstance(calls, Mapping):
-        return findings
     hint = (
         "the counter did not grow by the successful calls sent: a frozen or double-counting "
         "counter, a label that differs from the declaration, or a scrape gap"
@@ -432,7 +429,7 @@ class LogCounts:
 def reconcile_log(
     log: LogCounts,
     server: ServerCounts | None,
-    load_result: Mapping[str, Any] | None,
+    load_result: LoadResult | None,
     tol: Tolerances | None = None,
     *,
     routes: str | None = None,
@@ -562,7 +559,7 @@ def _log_vs_server(log: LogCounts, server: ServerCounts, tol: Tolerances) -> lis
 
 
 def _log_vs_client(
-    log: LogCounts, load_result: Mapping[str, Any], tol: Tolerances, routes: str | None
+    log: LogCounts, load_result: LoadResult, tol: Tolerances, routes: str | None
 ) -> list[Discrepancy]:
     findings: list[Discrepancy] = []
     sent, client_errors, _ = client_requests(load_result, routes)

@@ -7,7 +7,6 @@ floor (a service only completes what it is sent).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from typing import Any
 
 from hypersync_slo.config import SloConfig, format_value
@@ -17,6 +16,7 @@ from hypersync_slo.prometheus.queries import Queries
 from hypersync_slo.report import kpis
 from hypersync_slo.report.counting import SUBWINDOW, scrape_subwindows
 from hypersync_slo.report.model import Report, guard
+from hypersync_slo.results import LoadResult
 from hypersync_slo.verdicts import KpiResult, Verdict, errored, judge, offered_below
 
 
@@ -126,7 +126,7 @@ def throughput_kpi(
 
 
 def under_offered(
-    result: KpiResult, config: SloConfig, load_result: Mapping[str, Any] | None
+    result: KpiResult, config: SloConfig, load_result: LoadResult | None
 ) -> KpiResult:
     """A throughput floor cannot be judged from a load that offered less than the floor.
 
@@ -135,8 +135,8 @@ def under_offered(
     not ``fail``. Without a load result (an audit of real traffic) the figure is judged as is.
     """
     objective = config.objective("throughput_rps")
-    offered = (load_result or {}).get("target_rps")
-    reason = offered_below(objective, float(offered)) if isinstance(offered, int | float) else None
+    offered = load_result.target_rps if load_result else None
+    reason = offered_below(objective, float(offered)) if offered is not None else None
     if reason is None or result.verdict is not Verdict.FAIL:
         return result
     return dataclasses.replace(

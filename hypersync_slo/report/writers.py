@@ -13,9 +13,10 @@ from hypersync_slo.errors import OutputUnwritable, explain
 from hypersync_slo.outputs import write_text
 from hypersync_slo.report import html, json_report, junit, markdown
 from hypersync_slo.report.model import Report
+from hypersync_slo.results import VERDICT_FILE
 
 FILES: dict[str, tuple[str, Callable[[Report], str]]] = {
-    "verdict": ("verdict.json", json_report.render),
+    "verdict": (VERDICT_FILE, json_report.render),
     "markdown": ("report.md", markdown.render),
     "junit": ("junit.xml", junit.render),
     "html": ("report.html", html.render),
@@ -55,6 +56,6 @@ def write_report(report: Report, out_dir: Path) -> dict[str, Path]:
         )
     if failure is not None:
         # verdict.json again, so it lists the failure too.
-        write_text(out_dir / "verdict.json", json_report.render(report))
+        write_text(out_dir / VERDICT_FILE, json_report.render(report))
         raise failure
     return written

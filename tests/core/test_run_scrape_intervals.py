@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from hypersync_slo.report.reconcile import client_requests
+from hypersync_slo.results import LOAD_RESULT_FILE, LoadResult
 from hypersync_slo.stack import PrometheusServer, ReferenceService, ScrapeJob
 
 StartService = Callable[..., ReferenceService]
@@ -64,7 +65,7 @@ def test_run_counts_agree_exactly_at_real_scrape_intervals(
     summary = json.loads((out / "summary.json").read_text())
     stages = {stage["name"]: stage["exit_code"] for stage in summary["stages"]}
     assert stages["contract gate"] == 0, log
-    load = json.loads((out / "load" / "load-result.json").read_text())
+    load = LoadResult.from_json((out / "load" / LOAD_RESULT_FILE).read_text())
     verdict = json.loads((out / "report" / "verdict.json").read_text())
     kpis = {k["name"]: k for k in verdict["kpis"]}
     sent, _, _ = client_requests(load, "/v1/.*")

@@ -18,9 +18,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hypersync_slo.loadgen.parts import read_parts
 from hypersync_slo.processes import free_port
+from hypersync_slo.results import LOAD_RESULT_FILE
 from hypersync_slo.stack import ReferenceService
 from tests.conftest import StartService
-from tests.loadgen.schema import check_result
+from tests.loadgen.schema import check_file
 
 SLO = Path(__file__).parents[1] / "data" / "loadgen" / "slo-e2e.yaml"
 #: metric -> (the declared counter of the packaged traffic, the labels it is keyed by)
@@ -64,9 +65,10 @@ def run_load(
 
 
 def read_result(out: Path) -> dict[str, Any]:
-    """The load-result.json of a run, checked against the output contract."""
-    result: dict[str, Any] = json.loads((out / "load-result.json").read_text())
-    check_result(result)
+    """The load-result.json of a run, checked against the output contract (``LoadResult``)."""
+    text = (out / LOAD_RESULT_FILE).read_text()
+    check_file(text)
+    result: dict[str, Any] = json.loads(text)
     return result
 
 

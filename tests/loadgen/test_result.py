@@ -24,8 +24,9 @@ from hypersync_slo.loadgen.result import (
     write_result,
 )
 from hypersync_slo.loadgen.schedule import Schedule
+from hypersync_slo.results import LoadResult
 from hypersync_slo.verdicts import judge
-from tests.loadgen.schema import check_result
+from tests.loadgen.schema import check_file, check_result
 
 CONFIG = SloConfig.default()
 HEALTH_PROBE = CONFIG.traffic.health_name
@@ -86,23 +87,24 @@ def info(**kw: Any) -> RunInfo:
     return RunInfo(**base)
 
 
-def kpi(result: dict[str, Any], name: str) -> dict[str, Any]:
+def kpi(result: LoadResult, name: str) -> dict[str, Any]:
     """The verdict entry of one KPI."""
-    return next(k for k in result["verdict"]["kpis"] if k["name"] == name)
+    return next(k for k in result.verdict["kpis"] if k["name"] == name)
 
 
 def test_contract_keys_and_counts(tmp_path: Path) -> None:
     """A merged result holds every contract key; files land in the output directory."""
     result = merge_parts([make_part(0)], info(), CONFIG)
     check_result(result)
-    assert result["requests"] == 3000
-    assert result["errors"] == 0
-    assert result["achieved_rps"] == pytest.approx(1000.0)
-    assert result["business_calls"]["policy_evaluations"] == {"allow": 3000}
-    assert result["rate_over_time"] == [[0.0, 1000.0], [1.0, 1000.0], [2.0, 1000.0]]
-    assert result["window"]["start"] == rfc3339(1.8e9) == "2027-01-15T08:00:00.000Z"
+    assert result.requests == 3000
+    assert result.errors == 0
+    assert result.achieved_rps == pytest.approx(1000.0)
+    assert result.business_calls["policy_evaluations"] == {"allow": 3000}
+    assert result.rate_over_time == [[0.0, 1000.0], [1.0, 1000.0], [2.0, 1000.0]]
+    assert result.window["start"] == rfc3339(1.8e9) == "2027-01-15T08:00:00.000Z"
     path = write_result(result, tmp_path)
     assert json.loads(path.read_text())["requests"] == 3000
+    assert check_file(path.read_text()) == result
     summary = (tmp_path / "load-summary.md").read_text()
     assert "client, corrected, 3000 samples" in summary
 
@@ -111,13 +113,13 @@ def test_two_workers_merge_to_the_union() -> None:
     """Parts of two workers add up: counts, rate, histograms (merge = union)."""
     parts = [make_part(i, streams=2, slow_every=40) for i in range(2)]
     result = merge_parts(parts, info(workers=2), CONFIG)
-    assert result["requests"] == 3000
-    assert result["sent"] == 3000
+    assert result.requests == 3000
+    assert result.sent == 3000
     union = LatencyHistogram()
     for part in parts:
         for entry in part["by_request"].values():
             union.merge(LatencyHistogram.decode(entry["corrected"]))
-    assert result["latency"]["corrected"] == union.summary()
+    assert result.latency["corrected"] == union.summary()
 
 
 def test_budgets_pass_with_fast_answers() -> None:
@@ -127,16 +129,16 @@ def test_budgets_pass_with_fast_answers() -> None:
     assert kpi(result, "latency_p99")["verdict"] == "pass"
     assert kpi(result, "error_rate")["verdict"] == "pass"
     assert kpi(result, "throughput_rps")["verdict"] == "pass"
-    assert result["verdict"]["status"] == "pass"
-    assert exit_code(result["verdict"]) == ExitCode.PASS
+    assert result.verdict["status"] == "pass"
+    assert exit_code(result.verdict) == ExitCode.PASS
 
 
 def test_a_run_cut_short_cannot_pass() -> None:
     """A load process that stopped before its schedule ended: the figures look fine, still no_data."""
     result = merge_parts([make_part(0)], info(interrupted=True), CONFIG)
     assert kpi(result, "latency_p95")["verdict"] == "pass"
-    assert result["verdict"]["status"] == "no_data"
-    assert exit_code(result["verdict"]) == ExitCode.NO_DATA
+    assert result.verdict["status"] == "no_data"
+    assert exit_code(result.verdict) == ExitCode.NO_DATA
 
 
 def test_slow_tail_fails_p99_not_p95() -> None:
@@ -152,8 +154,8 @@ def test_slow_tail_fails_p99_not_p95() -> None:
         in p99["message"]
     )
     assert "corrected for coordinated omission" in p99["query"]
-    assert result["verdict"]["failed"] == ["latency_p99"]
-    assert exit_code(result["verdict"]) == ExitCode.FAIL
+    assert result.verdict["failed"] == ["latency_p99"]
+    assert exit_code(result.verdict) == ExitCode.FAIL
 
 
 def test_too_few_samples_is_no_data() -> None:
@@ -164,8 +166,8 @@ def test_too_few_samples_is_no_data() -> None:
     assert p99["gating"] is True
     assert p99["min_samples"] == 1000
     assert p99["reason"] == "only 300 samples; at least 1000 needed to judge latency_p99"
-    assert result["verdict"]["no_data"] == ["latency_p99", "throughput_rps"]
-    assert exit_code(result["verdict"]) == ExitCode.NO_DATA
+    assert result.verdict["no_data"] == ["latency_p99", "throughput_rps"]
+    assert exit_code(result.verdict) == ExitCode.NO_DATA
 
 
 def test_throughput_below_objective_rate_is_no_data() -> None:
@@ -178,30 +180,30 @@ def test_throughput_below_objective_rate_is_no_data() -> None:
         "the load offered 200 req/s, which cannot show >= 1000 req/s: "
         "offer more than the objective to judge capacity"
     )
-    assert result["verdict"]["status"] == "no_data"
+    assert result.verdict["status"] == "no_data"
 
 
 def test_generator_lag_marks_saturated_and_voids_the_verdict() -> None:
     """Every send 20 ms late (generator delay): saturated, verdict void, exit 9."""
     result = merge_parts([make_part(0, lag=0.02)], info(), CONFIG)
-    assert result["saturated"] is True
-    assert "generator's own delay" in result["saturation_reasons"][0]
-    assert result["verdict"]["status"] == "void"
-    assert exit_code(result["verdict"]) == ExitCode.LOAD_SATURATED
+    assert result.saturated is True
+    assert "generator's own delay" in result.saturation_reasons[0]
+    assert result.verdict["status"] == "void"
+    assert exit_code(result.verdict) == ExitCode.LOAD_SATURATED
 
 
 def test_unsent_schedule_marks_saturated() -> None:
     """Sending 90 % of the scheduled requests is saturation, with the counts in the reason."""
     result = merge_parts([make_part(0, sent_fraction=0.9)], info(), CONFIG)
-    assert result["saturated"] is True
-    assert result["saturation_reasons"] == ["sent 2700 of 3000 scheduled requests (90.00% < 99%)"]
+    assert result.saturated is True
+    assert result.saturation_reasons == ["sent 2700 of 3000 scheduled requests (90.00% < 99%)"]
 
 
 def test_errors_count_and_fail_error_rate() -> None:
     """1 % HTTP 500s: error rate fails, errors by cause names the status."""
     result = merge_parts([make_part(0, error_every=100)], info(), CONFIG)
-    assert result["errors"] == 30
-    assert result["errors_by_cause"] == {"http_500": 30}
+    assert result.errors == 30
+    assert result.errors_by_cause == {"http_500": 30}
     assert kpi(result, "error_rate")["verdict"] == "fail"
 
 
@@ -245,16 +247,16 @@ def test_kpi_entries_carry_the_reporter_keys() -> None:
     result = merge_parts([make_part(0, slow_every=50)], info(), CONFIG)
     config_kpi = CONFIG.objective("latency_p99")
     reporter = judge(config_kpi, 0.2, 1000, source="prometheus", window=WINDOW, query="q")
-    for entry in result["verdict"]["kpis"]:
+    for entry in result.verdict["kpis"]:
         assert set(reporter.to_dict()) <= set(entry), entry["name"]
         assert entry["source"] == "client"
         assert entry["window"] == {
-            "start": result["window"]["start"],
-            "end": result["window"]["end"],
+            "start": result.window["start"],
+            "end": result.window["end"],
         }
         assert entry["verdict"] in ("pass", "fail", "no_data")
-    assert [e["name"] for e in result["verdict"]["kpis"]] == list(CLIENT_KPIS)
-    assert result["verdict"]["kpi_verdict"] == "fail"
+    assert [e["name"] for e in result.verdict["kpis"]] == list(CLIENT_KPIS)
+    assert result.verdict["kpi_verdict"] == "fail"
 
 
 def test_report_only_kpis_never_gate() -> None:
@@ -264,8 +266,8 @@ def test_report_only_kpis_never_gate() -> None:
     assert (p50["verdict"], p50["reason"], p50["gating"]) == ("pass", "report only", False)
     assert (p999["verdict"], p999["gating"]) == ("no_data", False)
     assert p999["reason"] == "only 3000 samples; at least 10000 needed to judge latency_p999"
-    assert result["verdict"]["no_data"] == []
-    assert result["verdict"]["status"] == "pass"
+    assert result.verdict["no_data"] == []
+    assert result.verdict["status"] == "pass"
 
 
 def test_no_data_policy_pass_does_not_gate() -> None:
@@ -286,13 +288,13 @@ def test_no_data_policy_pass_does_not_gate() -> None:
     assert p99["verdict"] == "no_data"
     assert p99["gating"] is False
     assert "no_data policy 'pass': does not gate" in p99["reason"]
-    assert result["verdict"]["status"] == "pass"
-    assert exit_code(result["verdict"]) == ExitCode.PASS
+    assert result.verdict["status"] == "pass"
+    assert exit_code(result.verdict) == ExitCode.PASS
 
 
 def test_aborted_run_fails_even_when_saturated() -> None:
     """A run stopped on a critical breach has failed, whatever its figures or its generator."""
     result = merge_parts([make_part(0, lag=0.02)], info(aborted="error rate 9 %"), CONFIG)
-    assert result["saturated"] is True
-    assert result["verdict"]["status"] == "fail"
-    assert exit_code(result["verdict"]) == ExitCode.FAIL
+    assert result.saturated is True
+    assert result.verdict["status"] == "fail"
+    assert exit_code(result.verdict) == ExitCode.FAIL

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from hypersync_slo import cli
-from hypersync_slo.commands.report import parse_time, read_load_result, window_of
+from hypersync_slo.commands.report import parse_time, window_of
 from hypersync_slo.errors import UsageError
+from hypersync_slo.results import read_load_result
 
 
 def _args(**kwargs: object) -> argparse.Namespace:

@@ -15,6 +15,7 @@ from hypersync_slo.config import SloConfig
 from hypersync_slo.prometheus.client import PrometheusClient, RecordedAnswers
 from hypersync_slo.report import evaluate_window, html, markdown, write_report
 from hypersync_slo.report.scrapes import read_coverage
+from hypersync_slo.results import LoadResult
 from hypersync_slo.verdicts import Verdict
 from tests.junit_schema import assert_valid_junit
 
@@ -123,10 +124,14 @@ def healthy(**overrides: Reply) -> FakePrometheus:
     return FakePrometheus(dict(sorted(answers.items(), key=lambda kv: -len(kv[0]))))
 
 
-def evaluate(fake: FakePrometheus, **kwargs: Any) -> Any:
-    """evaluate_window over the test window with the default SLO file."""
+def evaluate(
+    fake: FakePrometheus, *, load_result: dict[str, Any] | None = None, **kwargs: Any
+) -> Any:
+    """evaluate_window over the test window with the default SLO file (and a load result
+    written as its JSON document)."""
+    load = LoadResult.from_dict(load_result) if load_result is not None else None
     return evaluate_window(
-        fake.client(), SloConfig.default(), START, END, job="hypersync", **kwargs
+        fake.client(), SloConfig.default(), START, END, job="hypersync", load_result=load, **kwargs
     )
 
 

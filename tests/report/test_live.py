@@ -23,6 +23,7 @@ from hypersync_slo.report import (
     write_report,
 )
 from hypersync_slo.report.scrapes import Coverage, wait_for_coverage
+from hypersync_slo.results import LoadResult
 from hypersync_slo.stack import PrometheusServer, ReferenceService, ScrapeJob
 from hypersync_slo.verdicts import Verdict
 
@@ -182,15 +183,17 @@ def test_clean_window_every_kpi_present_with_source_and_samples(
     assert (
         check_thresholds_are_buckets(config, bucket_bounds_in_prometheus(client, config, JOB)) == []
     )
-    load_result = {
-        "target_url": service.url,
-        "requests": sent["requests"],
-        "errors": sent["errors"],
-        "business_calls": {
-            "operator_executions": {"operator=transform,outcome=success": sent["transform"]},
-            "policy_evaluations": {"decision=allow": sent["allow"]},
-        },
-    }
+    load_result = LoadResult.from_dict(
+        {
+            "target_url": service.url,
+            "requests": sent["requests"],
+            "errors": sent["errors"],
+            "business_calls": {
+                "operator_executions": {"operator=transform,outcome=success": sent["transform"]},
+                "policy_evaluations": {"decision=allow": sent["allow"]},
+            },
+        }
+    )
     report = evaluate_window(
         client, config, start, end, job=JOB, load_result=load_result, coverage=settle
     )
@@ -317,7 +320,7 @@ def test_target_restart_mid_window_counts_through_the_reset(
         start,
         end,
         job=JOB,
-        load_result={"target_url": service.url, "requests": sent, "errors": 0},
+        load_result=LoadResult(target_url=service.url, requests=sent, errors=0),
         coverage=settle,
     )
     p95 = report.kpi("latency_p95")

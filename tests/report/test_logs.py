@@ -31,6 +31,7 @@ from hypersync_slo.report.logs import (
     stamp,
 )
 from hypersync_slo.report.reconcile import LogCounts, ServerCounts, reconcile_log
+from hypersync_slo.results import LoadResult
 from hypersync_slo.stack import PrometheusServer, ReferenceService, ScrapeJob
 from hypersync_slo.verdicts import Verdict
 
@@ -234,12 +235,12 @@ def test_reconcile_finds_a_histogram_that_drops_errors() -> None:
 
 def test_reconcile_log_with_the_client() -> None:
     """Fewer request lines than requests sent, or more 5xx lines than client errors, are findings."""
-    load = {
-        "by_request": {
+    load = LoadResult(
+        by_request={
             "GET /v1/agents": {"requests": 1000, "errors": 0},
             "GET /health/ready": {"requests": 50, "errors": 0},
         }
-    }
+    )
     agree = LogCounts(requests=1000, errors=0, where="svc.log")
     assert reconcile_log(agree, None, load, routes="/v1/.*") == []
     short = LogCounts(requests=900, errors=30, where="svc.log")

@@ -15,6 +15,7 @@ from hypersync_slo.report.plots import (
     lines_figure,
     render_all,
 )
+from hypersync_slo.results import LoadResult
 
 START = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 END = START + timedelta(minutes=10)
@@ -69,26 +70,28 @@ def test_every_plot_renders_without_data() -> None:
 
 def with_load(report: Report) -> Report:
     """``report`` with a load result: client percentiles, rate over time, per request."""
-    report.load = {
-        "window": {"start_unix": START.timestamp()},
-        "latency": {
-            "corrected": {"p50": 0.002, "p95": 0.03, "p99": 0.09, "p999": 0.2, "samples": 9000},
-            "uncorrected": {"p50": 0.0015, "p95": 0.01, "p99": 0.02, "p999": 0.05},
-        },
-        "rate_over_time": [[15.0 * i, 1000.0] for i in range(40)],
-        "by_request": {
-            "GET /v1/agents": {
-                "requests": 3000,
-                "errors": 0,
-                "latency": {"corrected": {"p50": 0.002, "p95": 0.03, "p99": 0.09}},
+    report.load = LoadResult.from_dict(
+        {
+            "window": {"start_unix": START.timestamp()},
+            "latency": {
+                "corrected": {"p50": 0.002, "p95": 0.03, "p99": 0.09, "p999": 0.2, "samples": 9000},
+                "uncorrected": {"p50": 0.0015, "p95": 0.01, "p99": 0.02, "p999": 0.05},
             },
-            "POST /v1/receipts": {
-                "requests": 1000,
-                "errors": 7,
-                "latency": {"corrected": {"p50": 0.003, "p95": 0.04, "p99": 0.12}},
+            "rate_over_time": [[15.0 * i, 1000.0] for i in range(40)],
+            "by_request": {
+                "GET /v1/agents": {
+                    "requests": 3000,
+                    "errors": 0,
+                    "latency": {"corrected": {"p50": 0.002, "p95": 0.03, "p99": 0.09}},
+                },
+                "POST /v1/receipts": {
+                    "requests": 1000,
+                    "errors": 7,
+                    "latency": {"corrected": {"p50": 0.003, "p95": 0.04, "p99": 0.12}},
+                },
             },
-        },
-    }
+        }
+    )
     report.series["error_rate"] = pd.Series([0.0] * 41, index=report.series["latency_p50"].index)
     return report
 

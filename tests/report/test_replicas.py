@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from hypersync_slo.prometheus.client import PrometheusClient
 from hypersync_slo.report import evaluate_window, scrapes, settle_window
+from hypersync_slo.results import LoadResult
 from hypersync_slo.stack import PrometheusServer, ReferenceService, ScrapeJob
 from tests.report.test_live import JOB, drive, thin_tail_config
 
@@ -62,7 +63,7 @@ def test_three_replicas_one_restarted_mid_window_count_every_request(
         end,
         job=JOB,
         coverage=coverage,
-        load_result={"target_url": replicas[0].url, "requests": sent, "errors": 0},
+        load_result=LoadResult(target_url=replicas[0].url, requests=sent, errors=0),
     )
     assert sent == 506
     for name in ("error_rate", "latency_p95", "throughput_rps"):

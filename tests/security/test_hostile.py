@@ -36,6 +36,7 @@ from hypersync_slo.exitcodes import ExitCode
 from hypersync_slo.pipeline import StageResult, job_verdict
 from hypersync_slo.prometheus.client import PrometheusClient
 from hypersync_slo.report.reconcile import ServerCounts, reconcile
+from hypersync_slo.results import LoadResult
 from tests.security.conftest import CANARY_PASSWORD, CANARY_TOKEN
 from tests.security.servers import Server
 
@@ -758,7 +759,7 @@ def test_the_overall_deadline_stops_every_query() -> None:
 
 def test_a_failed_query_is_unknown_never_absent() -> None:
     """A server count missing because its query failed is 'unknown (the query failed)'."""
-    load = {"requests": 100, "errors": 0, "by_route": {}, "latency": {}}
+    load = LoadResult(requests=100, errors=0)
     findings = reconcile(load, ServerCounts(unreadable="Prometheus could not be reached."))
     messages = " ".join(f.message for f in findings)
     assert "absent" not in messages
