@@ -17,7 +17,6 @@ from hypersync_slo.alerting.render import render_files, write_files
 from hypersync_slo.alerting.rules import Timing
 from hypersync_slo.commands.jobargs import (
     add_job_arguments,
-    check_rate,
     check_traffic,
     default_out_dir,
     probe_outputs,
@@ -84,7 +83,10 @@ def register(sub: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Start the stack, run the job, stop the stack."""
-    check_rate(args.rps, args.duration)
+    from hypersync_slo.loadgen import safety  # noqa: PLC0415 - the [load] extra may be absent
+
+    safety.check_rate(args.rps)
+    safety.check_duration(args.duration)
     require("reference", *(() if "load" in args.skip else ("load",)), command="demo")
     config = check_traffic(  # fail fast, before anything starts
         SloConfig.load(args.slo_config), args.traffic, args.traffic_class, args.auth_token_env

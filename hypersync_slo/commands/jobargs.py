@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hypersync_slo.audit.history import resolve_path
 from hypersync_slo.config import SloConfig, parse_quantity
-from hypersync_slo.errors import ConfigError, UsageError
+from hypersync_slo.errors import ConfigError
 from hypersync_slo.outputs import probe_dir, probe_file
 from hypersync_slo.timestamps import file_stamp
 from hypersync_slo.traffic import make_model
@@ -135,14 +135,6 @@ def probe_outputs(out: Path, history: Path | None) -> None:
     probe_dir(out)
     if history is not None:
         probe_file(resolve_path(history), option="--history")
-
-
-def check_rate(rps: float, duration: float) -> None:
-    """Refuse rates and durations outside the safe bounds."""
-    if not 0 < rps <= 20000:
-        raise UsageError(f"--rps must be in (0, 20000], got {rps:g}.")
-    if duration > 3600:
-        raise UsageError(f"--duration is bounded to 1 h, got {duration:g} s.")
 
 
 def add_trace_arguments(parser: argparse.ArgumentParser) -> None:

@@ -8,7 +8,6 @@ from typing import Any
 from hypersync_slo.commands.jobargs import (
     add_job_arguments,
     add_trace_arguments,
-    check_rate,
     check_traffic,
     default_out_dir,
     probe_outputs,
@@ -71,7 +70,8 @@ def register(sub: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Run the job."""
-    check_rate(args.rps, args.duration)
+    safety.check_rate(args.rps)
+    safety.check_duration(args.duration)
     if "load" not in args.skip:
         require("load", command="run")
     if "report" not in args.skip and not args.prometheus_url:

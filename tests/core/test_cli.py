@@ -48,7 +48,10 @@ def test_bad_slo_file_is_a_paragraph_and_exit_7(
 def test_out_of_bounds_rate_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     """A rate beyond the safety bound is refused with exit 2."""
     assert main(["run", "--target-url", "http://127.0.0.1:1", "--rps", "1e9"]) == 2
-    assert "--rps must be in (0, 20000]" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "the load rate is out of bounds." in err
+    assert "observed: 1e+09 requests/s" in err
+    assert "allowed: more than 0 and at most 20000 requests/s per run" in err
 
 
 def test_run_without_prometheus_must_say_it_skips_the_report(
