@@ -83,6 +83,7 @@ def check_duration(seconds: float) -> float:
         raise UsageError(
             explain(
                 "the load duration is out of bounds.",
+                option="--duration",
                 observed=f"{seconds:g} s",
                 allowed=f"more than 0 s and at most {MAX_DURATION:g} s (1 h)",
                 to_proceed="split a longer soak into several runs",
@@ -97,6 +98,7 @@ def check_rate(rps: float, workers: int = 0) -> float:
         raise UsageError(
             explain(
                 "the load rate is out of bounds.",
+                option="--rps",
                 observed=f"{rps:g} requests/s",
                 allowed=f"more than 0 and at most {MAX_RPS:g} requests/s per run",
             )
@@ -105,6 +107,7 @@ def check_rate(rps: float, workers: int = 0) -> float:
         raise UsageError(
             explain(
                 "the number of load workers is out of bounds.",
+                option="--workers",
                 observed=str(workers),
                 allowed=f"0 (one process) to {MAX_WORKERS}",
             )

@@ -49,7 +49,7 @@ def test_out_of_bounds_rate_is_a_usage_error(capsys: pytest.CaptureFixture[str])
     """A rate beyond the safety bound is refused with exit 2."""
     assert main(["run", "--target-url", "http://127.0.0.1:1", "--rps", "1e9"]) == 2
     err = capsys.readouterr().err
-    assert "the load rate is out of bounds." in err
+    assert "the load rate is out of bounds.\n  option: --rps\n" in err
     assert "observed: 1e+09 requests/s" in err
     assert "allowed: more than 0 and at most 20000 requests/s per run" in err
 
