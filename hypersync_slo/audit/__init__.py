@@ -21,14 +21,21 @@ from hypersync_slo.audit.budget import (
     time_to_exhaustion,
 )
 from hypersync_slo.audit.criteria import Criteria, Evaluation, evaluate
-from hypersync_slo.audit.history import Entry, History
+from hypersync_slo.audit.history import DEFAULT_PATH, Entry, History, resolve_path
 from hypersync_slo.audit.model import AuditReport, Coverage, SloAudit
 from hypersync_slo.audit.period import audit_period
-from hypersync_slo.audit.publish import publish
-from hypersync_slo.audit.recording import entry_from_audit, entry_from_report, record_report
-from hypersync_slo.audit.writers import audit_exit_code, write_audit
+from hypersync_slo.audit.publish import PUSH_JOB, publish
+from hypersync_slo.audit.recording import (
+    entry_from_audit,
+    entry_from_report,
+    entry_from_verdict_json,
+    record_report,
+)
+from hypersync_slo.audit.writers import audit_exit_code, summary_lines, write_audit
 
 __all__ = [
+    "DEFAULT_PATH",
+    "PUSH_JOB",
     "AuditReport",
     "BurnRate",
     "Coverage",
@@ -45,9 +52,12 @@ __all__ = [
     "compliance_time_slice_based",
     "entry_from_audit",
     "entry_from_report",
+    "entry_from_verdict_json",
     "evaluate",
     "publish",
     "record_report",
+    "resolve_path",
+    "summary_lines",
     "time_to_exhaustion",
     "write_audit",
 ]
