@@ -10,15 +10,13 @@ Public API (used by the ``report`` and ``run`` commands and the contract gate's 
 set, KPIs not yet computed ``error`` with reason ``INTERRUPTED``); ``new_report`` and
 ``mark_interrupted`` build one when Ctrl-C came before the evaluation started.
 ``wait_for_scrape_after`` and ``Coverage`` are the scrapes bracketing a window (scrapes.py);
-``finite`` makes a document JSON-safe (NaN, ±Inf -> null). The log source (``read_request_logs``,
-``log_counts``, ``log_kpis``, ``LogSummary``; logs.py) serves ``report --logs``, and
-``reconcile_log`` holds the log's figures against Prometheus's.
+the log source (``read_request_logs``, ``log_counts``, ``log_kpis``, ``LogSummary``; logs.py)
+serves ``report --logs``, and ``reconcile_log`` holds the log's figures against Prometheus's.
 """
 
 from __future__ import annotations
 
 from hypersync_slo.report.evaluation import evaluate_window, settle_window
-from hypersync_slo.report.json_report import finite
 from hypersync_slo.report.logs import LogSummary, log_counts, log_kpis, read_request_logs
 from hypersync_slo.report.model import INTERRUPTED, Report, mark_interrupted, new_report
 from hypersync_slo.report.preflight import bucket_bounds_in_prometheus, check_thresholds_are_buckets
@@ -35,7 +33,6 @@ __all__ = [
     "bucket_bounds_in_prometheus",
     "check_thresholds_are_buckets",
     "evaluate_window",
-    "finite",
     "log_counts",
     "log_kpis",
     "mark_interrupted",
