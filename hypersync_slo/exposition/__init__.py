@@ -28,7 +28,7 @@ from hypersync_slo.exposition.lint import (
     lint_exposition,
 )
 from hypersync_slo.exposition.model import Exposition, Family, Finding, Sample
-from hypersync_slo.exposition.parser import ExpositionSyntaxError, parse_exposition
+from hypersync_slo.exposition.parser import ExpositionSyntaxError, media_type, parse_exposition
 from hypersync_slo.exposition.promtool import (
     Comparison,
     PromtoolResult,
@@ -61,6 +61,7 @@ __all__ = [
     "fetch_exposition",
     "histogram_buckets",
     "lint_exposition",
+    "media_type",
     "parse_exposition",
     "promtool_path",
     "read_bounded",

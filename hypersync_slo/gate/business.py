@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hypersync_slo.config import SloConfig
-from hypersync_slo.exposition import Exposition
+from hypersync_slo.exposition import ACCEPT_TEXT, Exposition
 from hypersync_slo.gate.client import Answer, TargetClient
-from hypersync_slo.gate.scrape import TEXT_ACCEPT, parse_answer, scrape
+from hypersync_slo.gate.scrape import parse_answer, scrape
 from hypersync_slo.traffic import PlannedRequest, TrafficModel, counter_name
 from hypersync_slo.traffic_spec import TrafficSpec
 
@@ -97,7 +97,7 @@ def probe_request(config: SloConfig) -> PlannedRequest:
 def run_business_calls(target: TargetClient, config: SloConfig) -> BusinessTraffic:
     """Scrape, send each declared request that names a counter, scrape again."""
     model = TrafficModel(config.traffic, seed="hypersync-slo gate")
-    before_answer = scrape(target, TEXT_ACCEPT)
+    before_answer = scrape(target, ACCEPT_TEXT)
     before = parse_answer(before_answer)
     made: list[MadeCall] = []
     counted = config.traffic.counted
@@ -126,6 +126,6 @@ def run_business_calls(target: TargetClient, config: SloConfig) -> BusinessTraff
                 )
             )
             break
-    after_answer = scrape(target, TEXT_ACCEPT)
+    after_answer = scrape(target, ACCEPT_TEXT)
     after = parse_answer(after_answer)
     return BusinessTraffic(before, after, before_answer, after_answer, tuple(made))

@@ -15,9 +15,9 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 
-from hypersync_slo.exposition import Exposition
+from hypersync_slo.exposition import ACCEPT_TEXT, Exposition
 from hypersync_slo.gate.client import Answer, TargetClient
-from hypersync_slo.gate.scrape import TEXT_ACCEPT, parse_answer, scrape
+from hypersync_slo.gate.scrape import parse_answer, scrape
 from hypersync_slo.traffic_spec import TrafficSpec
 
 #: Labels that carry the raw URL instead of the route template (OTel: never on metrics).
@@ -63,8 +63,8 @@ def run_route_probe(
     A first scrape is thrown away: on a fresh target it creates ``/metrics``'s own series, which
     would otherwise count as a new route value.
     """
-    scrape(target, TEXT_ACCEPT)
-    before = parse_answer(scrape(target, TEXT_ACCEPT))
+    scrape(target, ACCEPT_TEXT)
+    before = parse_answer(scrape(target, ACCEPT_TEXT))
     ids = tuple(str(uuid.uuid4()) for _ in range(count)) if template is not None else ()
     statuses = tuple(
         target.get(
@@ -72,7 +72,7 @@ def run_route_probe(
         ).status_code
         for rid in ids
     )
-    after_answer = scrape(target, TEXT_ACCEPT)
+    after_answer = scrape(target, ACCEPT_TEXT)
     return RouteProbe(ids, before, parse_answer(after_answer), after_answer, statuses, template)
 
 

@@ -20,12 +20,12 @@ import pytest
 
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import UsageError
-from hypersync_slo.exposition import Exposition
+from hypersync_slo.exposition import ACCEPT_TEXT, Exposition
 from hypersync_slo.gate.business import BusinessTraffic, run_business_calls
 from hypersync_slo.gate.client import Answer, TargetClient
 from hypersync_slo.gate.faultadmin import FaultAdmin
 from hypersync_slo.gate.options import SloSettings
-from hypersync_slo.gate.scrape import TEXT_ACCEPT, parse_answer, scrape
+from hypersync_slo.gate.scrape import parse_answer, scrape
 from hypersync_slo.gate.state import GateState, gate_state
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def evidence(request: pytest.FixtureRequest) -> Evidence:
 @pytest.fixture(scope="session")
 def metrics_answer(target: TargetClient) -> Answer:
     """One ``GET /metrics`` asking for text 0.0.4 (what promtool reads)."""
-    return scrape(target, TEXT_ACCEPT)
+    return scrape(target, ACCEPT_TEXT)
 
 
 @pytest.fixture(scope="session")

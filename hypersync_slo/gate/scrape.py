@@ -1,25 +1,17 @@
 """Scraping ``/metrics`` the way Prometheus does, and parsing what comes back.
 
-``PROMETHEUS3_ACCEPT`` is the exact ``Accept`` line Prometheus 3 sends by default (research
-checklist section 2.1); ``VALID_CONTENT_TYPES`` are the five media-type/version pairs it
-accepts in reply.
+The ``Accept`` lines (``PROMETHEUS3_ACCEPT``, the exact line Prometheus 3 sends by default,
+research checklist section 2.1) and the Content-Type splitter are the exposition package's;
+``VALID_CONTENT_TYPES`` are the five media-type/version pairs Prometheus 3 accepts in reply.
 """
 
 from __future__ import annotations
 
 from hypersync_slo.errors import MalformedExposition, explain
-from hypersync_slo.exposition import MAX_METRICS_BYTES, Exposition, parse_exposition
+from hypersync_slo.exposition import MAX_METRICS_BYTES, Exposition, media_type, parse_exposition
 from hypersync_slo.gate.client import Answer, TargetClient
 
 METRICS_PATH = "/metrics"
-PROMETHEUS3_ACCEPT = (
-    "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,"
-    "application/openmetrics-text;version=0.0.1;q=0.4,"
-    "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,"
-    "text/plain;version=0.0.4;q=0.2,*/*;q=0.1"
-)
-TEXT_ACCEPT = "text/plain;version=0.0.4"
-OPENMETRICS_ACCEPT = "application/openmetrics-text;version=1.0.0"
 
 #: (media type, version) pairs Prometheus 3 accepts as a scrape's Content-Type.
 VALID_CONTENT_TYPES: frozenset[tuple[str, str]] = frozenset(
@@ -33,24 +25,11 @@ VALID_CONTENT_TYPES: frozenset[tuple[str, str]] = frozenset(
 )
 
 
-def content_type_parts(content_type: str | None) -> tuple[str, dict[str, str]]:
-    """``text/plain; version=0.0.4; charset=utf-8`` -> (``text/plain``, {version: 0.0.4, ...})."""
-    if not content_type:
-        return "", {}
-    media, *params = content_type.split(";")
-    parsed: dict[str, str] = {}
-    for param in params:
-        key, sep, value = param.partition("=")
-        if sep:
-            parsed[key.strip().lower()] = value.strip().strip('"')
-    return media.strip().lower(), parsed
-
-
 def content_type_problem(content_type: str | None) -> str | None:
     """Why Prometheus 3 would refuse this Content-Type, or None when it is valid."""
     if not content_type:
         return "no Content-Type header (Prometheus 3 fails such a scrape)"
-    media, params = content_type_parts(content_type)
+    media, params = media_type(content_type)
     if media == "application/vnd.google.protobuf":
         return None
     version = params.get("version")

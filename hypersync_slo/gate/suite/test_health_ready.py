@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from hypersync_slo.config import SloConfig
-from hypersync_slo.exposition import Exposition
+from hypersync_slo.exposition import ACCEPT_TEXT, Exposition
 from hypersync_slo.gate.client import Answer, TargetClient
 from hypersync_slo.gate.contracts import violation
 from hypersync_slo.gate.fixtures import Evidence
@@ -20,7 +20,7 @@ from hypersync_slo.gate.health import (
     health_json,
     schema_problems,
 )
-from hypersync_slo.gate.scrape import TEXT_ACCEPT, parse_answer, scrape
+from hypersync_slo.gate.scrape import parse_answer, scrape
 
 READY = "/health/ready"
 DEPENDENCIES = "/health/dependencies"
@@ -175,7 +175,7 @@ def test_concurrent_ready_calls_share_dependency_probes(
     target: TargetClient, evidence: Evidence
 ) -> None:
     """20 concurrent GET /health/ready cost a few dependency probes, not 20 (probe counter)."""
-    before = probe_counts(parse_answer(scrape(target, TEXT_ACCEPT)))
+    before = probe_counts(parse_answer(scrape(target, ACCEPT_TEXT)))
     if not before:
         pytest.skip(
             f"the target exposes no {PROBE_COUNTER} counter: the dependency probes that "
@@ -185,7 +185,7 @@ def test_concurrent_ready_calls_share_dependency_probes(
     with ThreadPoolExecutor(FAN_OUT_CALLS) as pool:
         answers = list(pool.map(lambda _: target.get(READY), range(FAN_OUT_CALLS)))
     burst = time.monotonic() - start
-    after_answer = scrape(target, TEXT_ACCEPT)
+    after_answer = scrape(target, ACCEPT_TEXT)
     after = probe_counts(parse_answer(after_answer))
     deltas = {dep: after.get(dep, value) - value for dep, value in before.items()}
     worst_dep, most = max(deltas.items(), key=lambda item: item[1])

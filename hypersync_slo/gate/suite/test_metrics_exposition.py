@@ -8,30 +8,27 @@ import pytest
 
 from hypersync_slo.errors import MalformedExposition
 from hypersync_slo.exposition import (
+    ACCEPT_OPENMETRICS,
+    ACCEPT_TEXT,
+    PROMETHEUS3_ACCEPT,
     Exposition,
     Finding,
     compare,
     lint_exposition,
+    media_type,
     parse_exposition,
     run_promtool,
 )
 from hypersync_slo.gate.client import Answer, TargetClient
 from hypersync_slo.gate.contracts import violation
 from hypersync_slo.gate.fixtures import Evidence
-from hypersync_slo.gate.scrape import (
-    OPENMETRICS_ACCEPT,
-    PROMETHEUS3_ACCEPT,
-    TEXT_ACCEPT,
-    content_type_parts,
-    content_type_problem,
-    scrape,
-)
+from hypersync_slo.gate.scrape import content_type_problem, scrape
 
 #: Accept headers a scraper may send, and the media type each must produce.
 ACCEPTS = {
     "prometheus3-default": (PROMETHEUS3_ACCEPT, "application/openmetrics-text"),
-    "openmetrics": (OPENMETRICS_ACCEPT, "application/openmetrics-text"),
-    "text-0.0.4": (TEXT_ACCEPT, "text/plain"),
+    "openmetrics": (ACCEPT_OPENMETRICS, "application/openmetrics-text"),
+    "text-0.0.4": (ACCEPT_TEXT, "text/plain"),
     "any": ("*/*", None),
     "none": (None, None),
 }
@@ -120,7 +117,7 @@ def test_metrics_content_type_names_format(target: TargetClient, accept: str) ->
     else:
         problem = content_type_problem(answer.content_type)
     if problem is None:
-        media, _params = content_type_parts(answer.content_type)
+        media, _params = media_type(answer.content_type)
         if expected_media is not None and media != expected_media:
             raise violation(
                 "M-01",
@@ -155,7 +152,7 @@ def test_metrics_answers_openmetrics_when_asked(
     """/metrics answers OpenMetrics 1.0.0 (ending in # EOF) when Accept prefers it, and it parses."""
     header, _ = ACCEPTS[accept]
     answer = scrape(target, header)
-    media, params = content_type_parts(answer.content_type)
+    media, params = media_type(answer.content_type)
     if media != "application/openmetrics-text" or params.get("version") != "1.0.0":
         raise violation(
             "M-02",
@@ -194,7 +191,7 @@ def test_metrics_parses_as_text_004(metrics_answer: Answer, evidence: Evidence) 
         raise violation(
             "M-03",
             "the text 0.0.4 exposition is malformed.",
-            url=f"GET {metrics_answer.url} (Accept: {TEXT_ACCEPT})",
+            url=f"GET {metrics_answer.url} (Accept: {ACCEPT_TEXT})",
             expected="a valid text 0.0.4 body",
             observed=render(bad),
         )
@@ -217,7 +214,7 @@ def _duplicates(expo: Exposition) -> list[str]:
 @pytest.mark.parametrize("fmt", ["text-0.0.4", "openmetrics"])
 def test_metrics_has_no_duplicate_series(target: TargetClient, fmt: str) -> None:
     """No two samples of /metrics share a name and label set, in either format."""
-    header = TEXT_ACCEPT if fmt == "text-0.0.4" else OPENMETRICS_ACCEPT
+    header = ACCEPT_TEXT if fmt == "text-0.0.4" else ACCEPT_OPENMETRICS
     answer = scrape(target, header)
     try:
         expo = parse_exposition(answer.text, answer.content_type)

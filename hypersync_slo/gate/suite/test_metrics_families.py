@@ -11,7 +11,7 @@ import pytest
 
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import ContractViolation
-from hypersync_slo.exposition import counter_values, histogram_buckets
+from hypersync_slo.exposition import ACCEPT_TEXT, counter_values, histogram_buckets
 from hypersync_slo.gate.business import BusinessTraffic, counter_total
 from hypersync_slo.gate.cardinality import (
     RAW_URL_LABELS,
@@ -28,7 +28,7 @@ from hypersync_slo.gate.client import TargetClient
 from hypersync_slo.gate.contracts import violation
 from hypersync_slo.gate.fixtures import Evidence
 from hypersync_slo.gate.options import SloSettings
-from hypersync_slo.gate.scrape import TEXT_ACCEPT, parse_answer, scrape
+from hypersync_slo.gate.scrape import parse_answer, scrape
 from hypersync_slo.gate.state import gate_state
 from hypersync_slo.prometheus.promql import ROUTE_LABEL
 from hypersync_slo.traffic_spec import TrafficSpec
@@ -148,7 +148,7 @@ def test_counters_never_decrease(
     business_traffic: BusinessTraffic, target: TargetClient, evidence: Evidence
 ) -> None:
     """No counter series falls between consecutive scrapes (three scrapes, unless it restarted)."""
-    third_answer = scrape(target, TEXT_ACCEPT)
+    third_answer = scrape(target, ACCEPT_TEXT)
     scrapes = [business_traffic.before, business_traffic.after, parse_answer(third_answer)]
     started = [{s.value for s in expo.series() if s.name == START_TIME} for expo in scrapes]
     if any(a and b and a != b for a, b in pairwise(started)):
