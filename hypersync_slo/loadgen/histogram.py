@@ -64,13 +64,24 @@ def to_micros(seconds: float) -> int:
 class LatencyHistogram:
     """Recorded latencies (seconds in, seconds out), HDR buckets of 3 significant figures."""
 
-    __slots__ = ("_counts", "_hdr", "_max_us", "_min_us")
+    __slots__ = ("_counts", "_hdr", "_max_us", "_min_us", "_total")
 
     def __init__(self) -> None:
         self._hdr = HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_FIGURES)
         self._counts = self._hdr.counts
         self._max_us = 0
         self._min_us = 0
+        #: The sample count; the HdrHistogram's own total/min/max are set from ours only when
+        #: it is read (``_synced``), not on every record.
+        self._total = 0
+
+    def _synced(self) -> HdrHistogram:
+        """The HdrHistogram with its total, min and max brought up to date."""
+        hdr = self._hdr
+        hdr.total_count = self._total
+        hdr.max_value = self._max_us
+        hdr.min_value = self._min_us if self._total else sys.maxsize
+        return hdr
 
     def record(self, seconds: float, count: int = 1) -> None:
         """Record one latency of ``seconds`` (``count`` times)."""
@@ -84,7 +95,7 @@ class LatencyHistogram:
         The hot path of the load generator (five records per request): the HDR bucket index is
         computed here in a few integer operations, the same index ``HdrHistogram.record_value``
         computes through five method calls (``tests/loadgen/test_histogram.py`` proves both
-        agree over the whole range).
+        agree over the whole range), and only the bucket, our count and min/max are touched.
         """
         if micros < LOWEST_US:
             micros = LOWEST_US
@@ -92,13 +103,11 @@ class LatencyHistogram:
             micros = HIGHEST_US
         bucket = (micros | _SUB_BUCKET_MASK).bit_length() - _BUCKET_SHIFT
         self._counts[((bucket + 1) << _HALF_MAGNITUDE) + (micros >> bucket) - _HALF_COUNT] += count
-        hdr = self._hdr
-        hdr.total_count += count
-        if micros > self._max_us:
-            self._max_us = hdr.max_value = micros
-        if self._min_us == 0 or micros < self._min_us:
+        self._total += count
+        if micros > self._max_us:  # noqa: PLR1730 - the hot path: a compare, not a call to max()
+            self._max_us = micros
+        if micros < self._min_us or self._min_us == 0:
             self._min_us = micros
-            hdr.min_value = min(hdr.min_value, micros)
 
     def reset(self) -> None:
         """Forget every sample (the buckets are kept for reuse).
@@ -116,11 +125,12 @@ class LatencyHistogram:
         hdr.end_time_stamp_msec = 0
         self._max_us = 0
         self._min_us = 0
+        self._total = 0
 
     @property
     def count(self) -> int:
         """Number of samples recorded."""
-        return int(self._hdr.get_total_count())
+        return self._total
 
     @property
     def max(self) -> float | None:
@@ -146,7 +156,8 @@ class LatencyHistogram:
                 raise ValueError(f"a quantile must lie in (0, 1], got {q!r}")
         ranks = sorted((max(1, math.ceil(q * total - 1e-9)), i) for i, q in enumerate(qs))
         found: list[float | None] = [None for _ in qs]
-        counts = self._hdr.counts
+        hdr = self._synced()
+        counts = hdr.counts
         cumulative = 0
         pending = 0
         for index, bucket_count in enumerate(counts):
@@ -154,9 +165,7 @@ class LatencyHistogram:
                 continue
             cumulative += bucket_count
             while pending < len(ranks) and ranks[pending][0] <= cumulative:
-                value = self._hdr.get_highest_equivalent_value(
-                    self._hdr.get_value_from_index(index)
-                )
+                value = hdr.get_highest_equivalent_value(hdr.get_value_from_index(index))
                 found[ranks[pending][1]] = min(int(value), self._max_us) / 1e6
                 pending += 1
             if pending == len(ranks):
@@ -179,7 +188,8 @@ class LatencyHistogram:
         """Add every sample of ``other`` into this histogram; returns self."""
         if other.count == 0:
             return self
-        self._hdr.add(other._hdr)
+        self._synced().add(other._synced())
+        self._total = int(self._hdr.total_count)
         self._max_us = max(self._max_us, other._max_us)
         self._min_us = other._min_us if self._min_us == 0 else min(self._min_us, other._min_us)
         return self
@@ -192,7 +202,7 @@ class LatencyHistogram:
         """Compact text form: ``min_us:max_us:<HdrHistogram base64>`` (empty histogram: ``""``)."""
         if self.count == 0:
             return ""
-        return f"{self._min_us}:{self._max_us}:{self._hdr.encode().decode('ascii')}"
+        return f"{self._min_us}:{self._max_us}:{self._synced().encode().decode('ascii')}"
 
     @classmethod
     def decode(cls, text: str) -> LatencyHistogram:
@@ -204,6 +214,7 @@ class LatencyHistogram:
             low, high, payload = text.split(":", 2)
             hist._hdr.decode_and_add(payload.encode("ascii"))
             hist._min_us, hist._max_us = int(low), int(high)
+            hist._total = int(hist._hdr.total_count)
         except (ValueError, TypeError) as exc:
             raise ValueError(f"not an encoded latency histogram: {text[:40]!r}…") from exc
         return hist

@@ -136,7 +136,10 @@ class Recorder:
             tally.errors_by_cause[cause] += 1
         elif business is not None:
             kind, label = business
-            self.business.setdefault(kind, Counter())[label] += 1
+            counts = self.business.get(kind)
+            if counts is None:
+                counts = self.business[kind] = Counter()
+            counts[label] += 1
         self.completed += 1
         second = int(ended - self.origin)
         recent = self._recent[-1] if self._recent else None

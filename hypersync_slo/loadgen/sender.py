@@ -1,13 +1,14 @@
 """Lean HTTP/1.1 sending for the open-model driver: keep-alive sockets driven by one loop.
 
-The driver's scheduler calls ``submit`` at each intended send time and ``poll`` whenever it
-wakes; nothing else runs per request: no greenlet, no header objects, no readiness wake-up per
-response. Each connection is a plain non-blocking socket registered once in an epoll set; a
-request is written with one ``send`` of its precomputed bytes and its response is read when the
-scheduler next wakes, however late that is, because the latency is taken from the **kernel's
-receive timestamp** of the response's last segment (``SO_TIMESTAMPNS``), not from the moment
-the loop got round to reading it. The scheduler therefore wakes once per send (not twice per
-request), and what the generator adds to a latency is only what it adds to the send.
+The driver's scheduler calls ``submit`` at each intended send time and ``poll`` every few
+milliseconds; nothing else runs per request: no greenlet, no header objects, no readiness
+wake-up per response. Each connection is a plain non-blocking socket registered once in an
+epoll set; a request is written with one ``send`` of its precomputed bytes and its response is
+read at the scheduler's next ``poll``, however late that is, because the latency is taken from
+the **kernel's receive timestamp** of the response's last segment (``SO_TIMESTAMPNS``), not
+from the moment the loop got round to reading it. The scheduler therefore wakes once per send
+(not twice per request), and what the generator adds to a latency is only what it adds to the
+send.
 
 Where the kernel gives no timestamps the sender says so (``timestamps`` False) and the driver
 wakes on readiness instead, so latencies stay exact either way.
@@ -86,11 +87,14 @@ class Response:
     keep_alive: bool
 
 
-def parse_response(buf: bytearray, *, eof: bool, head_request: bool = False) -> Response | None:
+def parse_response(
+    buf: bytes | bytearray, *, eof: bool, head_request: bool = False
+) -> Response | None:
     """The response at the start of ``buf`` if it is complete, else None (read more).
 
     Content-Length, chunked transfer coding and read-until-close bodies; interim 1xx responses
-    are skipped. Raises ``ProtocolError`` for what cannot be an HTTP/1.x response.
+    are skipped (``buf`` is not changed: the caller drops it whole once a response is complete).
+    Raises ``ProtocolError`` for what cannot be an HTTP/1.x response.
     """
     end = buf.find(b"\r\n\r\n")
     if end < 0:
@@ -102,10 +106,9 @@ def parse_response(buf: bytearray, *, eof: bool, head_request: bool = False) -> 
         status = int(buf[9:12])
     except ValueError as exc:
         raise ProtocolError(f"bad status line: {bytes(buf[:40])!r}") from exc
-    if 100 <= status < 200 and status != 101:
-        del buf[: end + 4]  # interim response (100 Continue, 103 Early Hints)
-        return parse_response(buf, eof=eof, head_request=head_request)
-    head = bytes(buf[:end]).lower()
+    if 100 <= status < 200 and status != 101:  # interim response (100 Continue, 103 Early Hints)
+        return parse_response(buf[end + 4 :], eof=eof, head_request=head_request)
+    head = buf[:end].lower()
     length: int | None = None
     chunked = False
     keep_alive = buf[7] != 0x30  # HTTP/1.0 closes unless it says keep-alive
@@ -155,20 +158,20 @@ def parse_response(buf: bytearray, *, eof: bool, head_request: bool = False) -> 
     return Response(status, body, keep_alive)
 
 
-def _incomplete_head(buf: bytearray, eof: bool) -> None:
+def _incomplete_head(buf: bytes | bytearray, eof: bool) -> None:
     if eof:
         raise ProtocolError("connection closed before the response headers ended")
     if len(buf) > 1 << 20:
         raise ProtocolError("response headers longer than 1 MiB")
 
 
-def _header_value(head: bytes, start: int) -> bytes:
+def _header_value(head: bytes | bytearray, start: int) -> bytes | bytearray:
     """The value of the header line whose name ends just before ``start``."""
     stop = head.find(b"\r\n", start)
     return head[start : stop if stop >= 0 else len(head)].strip()
 
 
-def _dechunk(buf: bytearray, pos: int) -> tuple[bytes, int] | None:
+def _dechunk(buf: bytes | bytearray, pos: int) -> tuple[bytes, int] | None:
     parts: list[bytes] = []
     while True:
         line_end = buf.find(b"\r\n", pos)
@@ -322,8 +325,14 @@ class Sender:
         ).encode("latin-1") + body
 
     def submit(self, request: Planned, intended: float) -> None:
-        """Send ``request`` now on an idle connection, or queue it until one is free."""
+        """Send ``request`` now on an idle connection, or queue it until one is free.
+
+        With every connection busy the answers that arrived are read first (the caller may read
+        them only now and then), so a connection they free takes the request at once.
+        """
         self.waiting.append((request, intended))
+        if not (self.idle or self.closed):
+            self.poll()
         self._pump()
 
     def poll(self) -> None:
@@ -461,13 +470,19 @@ class Sender:
         if conn.state != "busy":  # an idle connection is readable: the server closed it
             self._drop(conn)
             return
-        conn.buf += data
+        if conn.buf:
+            conn.buf += data
+            received: bytes | bytearray = conn.buf
+        else:  # the usual case: the whole answer in one read, parsed without a copy
+            received = data
         try:
-            response = parse_response(conn.buf, eof=eof, head_request=conn.request.method == "HEAD")
+            response = parse_response(received, eof=eof, head_request=conn.request.method == "HEAD")
         except ProtocolError:
             self._fail(conn, "connection_reset" if eof else "error_ProtocolError")
             return
         if response is None:
+            if received is data:
+                conn.buf += data
             return
         now = time.perf_counter()
         if data and conn.stamp is None and not self._stamped:
@@ -487,7 +502,8 @@ class Sender:
     def _release(self, conn: _Conn, *, keep: bool) -> None:
         """The request on ``conn`` is over: reuse the connection for the next waiting one."""
         conn.request = None
-        conn.buf = bytearray()
+        if conn.buf:
+            conn.buf = bytearray()
         self.busy -= 1
         if keep:
             conn.state = "idle"
