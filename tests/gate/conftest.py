@@ -258,7 +258,7 @@ class Misbehaving:
     log_path: Path
 
     def url(self, mode: str) -> str:
-        """Base URL whose every path misbehaves as ``mode`` (see ``_Handler.do_GET``)."""
+        """Base URL whose every path misbehaves as ``mode`` (see ``_FIXED`` and ``_Handler._MODES``)."""
         return f"{self.http}/{mode}"
 
 
