@@ -223,103 +223,128 @@ def wait_for_scrape(settings: JobSettings, moment: float) -> bool:
     return True
 
 
+def _stage_options(settings: JobSettings) -> tuple[list[str], list[str]]:
+    """(SLO file and traffic options, auth options) that several stages take alike."""
+    slo = ["--slo-config", str(settings.slo_config)] if settings.slo_config else []
+    if settings.traffic:
+        slo += ["--traffic", str(settings.traffic)]
+    auth = ["--auth-token-env", settings.auth_token_env] if settings.auth_token_env else []
+    return slo, auth
+
+
+def run_gate(settings: JobSettings, slo: Sequence[str], auth: Sequence[str]) -> StageResult:
+    """The contract gate stage (``check``), its JUnit file in ``contract/``."""
+    junit = settings.out_dir / "contract" / "junit.xml"
+    junit.parent.mkdir(parents=True, exist_ok=True)
+    args = ["check", "--target-url", settings.target_url, "--junit-xml", str(junit), *slo]
+    if settings.log_file:
+        args += ["--log-file", str(settings.log_file)]
+    if settings.fault_admin:
+        args += ["--fault-admin"]
+    if auth:
+        args += [*auth, "--auth-header", settings.auth_header or "Authorization"]
+    return run_stage("contract gate", args, {"junit": str(junit)})
+
+
+def quiet_moment(settings: JobSettings) -> float | None:
+    """The moment after which nothing of ours reached the target before the load, once every
+    target has been scraped after it (None when there is no such scrape or no report)."""
+    if not ("load" in settings.stages and settings.prometheus_url and "report" in settings.stages):
+        return None
+    # Nothing of ours reaches the target from here to the load: once every target has
+    # been scraped after this moment, the load's window starts on a covered edge.
+    quiet_since = time.time()
+    return quiet_since if wait_for_scrape(settings, quiet_since) else None
+
+
+def run_load_stage(settings: JobSettings, slo: Sequence[str], auth: Sequence[str]) -> StageResult:
+    """The load stage, its files in ``load/``."""
+    load_dir = settings.out_dir / "load"
+    args = [
+        "load",
+        "--target-url",
+        settings.target_url,
+        "--rps",
+        f"{settings.rps:g}",
+        "--duration",
+        f"{settings.duration:g}s",
+        "--out",
+        str(load_dir),
+        *slo,
+    ]
+    if settings.workers:
+        args += ["--workers", str(settings.workers)]
+    if settings.traffic_class:
+        args += ["--traffic-class", settings.traffic_class]
+    if settings.late_tolerance is not None:
+        args += ["--late-tolerance", f"{settings.late_tolerance:g}"]
+    args += auth
+    for host in settings.allow_targets:
+        args += ["--allow-target", host]
+    args += list(settings.trace_args)
+    return run_stage("load", args, {"load_result": str(load_dir / LOAD_RESULT_FILE)})
+
+
+def run_report_stages(
+    settings: JobSettings,
+    slo: Sequence[str],
+    quiet_since: float | None,
+    results: list[StageResult],
+) -> None:
+    """The report for the load's window (then the history), appended to ``results`` as each
+    ends; without a load result the report is skipped as no data."""
+    assert settings.prometheus_url is not None
+    out = settings.out_dir
+    load_result = out / "load" / LOAD_RESULT_FILE
+    report_dir = out / "report"
+    if not load_result.exists():
+        print(f"\n=== report: skipped, the load wrote no {LOAD_RESULT_FILE}", flush=True)
+        results.append(
+            StageResult("report", [], int(ExitCode.NO_DATA), "no load window to report on", 0.0)
+        )
+        return
+    # The report waits for every target's first scrape after the load's window.
+    args = [
+        "report",
+        "--prometheus-url",
+        settings.prometheus_url,
+        "--load-result",
+        str(load_result.parent),
+        "--out",
+        str(report_dir),
+        *slo,
+    ]
+    if settings.job:
+        args += ["--job", settings.job]
+    if quiet_since is not None:
+        args += ["--quiet-since", f"{quiet_since:.3f}"]
+    outputs = {
+        "verdict": str(report_dir / VERDICT_FILE),
+        "html": str(report_dir / "report.html"),
+        "markdown": str(report_dir / "report.md"),
+        "junit": str(report_dir / "junit.xml"),
+    }
+    results.append(run_stage("report", args, outputs))
+    if settings.history and (report_dir / VERDICT_FILE).exists():
+        results.append(record_history(settings.history, report_dir))
+
+
 def run_job(settings: JobSettings) -> ExitCode:
     """Run the stages in order; write the summary whatever happens; return the combined code."""
     out = settings.out_dir
     out.mkdir(parents=True, exist_ok=True)
     started_at = datetime.now(UTC)
     results: list[StageResult] = []
-    slo = ["--slo-config", str(settings.slo_config)] if settings.slo_config else []
-    if settings.traffic:
-        slo += ["--traffic", str(settings.traffic)]
-    auth = ["--auth-token-env", settings.auth_token_env] if settings.auth_token_env else []
+    slo, auth = _stage_options(settings)
     interrupted = False
     try:
         if "check" in settings.stages:
-            junit = out / "contract" / "junit.xml"
-            junit.parent.mkdir(parents=True, exist_ok=True)
-            args = ["check", "--target-url", settings.target_url, "--junit-xml", str(junit), *slo]
-            if settings.log_file:
-                args += ["--log-file", str(settings.log_file)]
-            if settings.fault_admin:
-                args += ["--fault-admin"]
-            if auth:
-                args += [*auth, "--auth-header", settings.auth_header or "Authorization"]
-            results.append(run_stage("contract gate", args, {"junit": str(junit)}))
-        quiet_since: float | None = None
-        if "load" in settings.stages and settings.prometheus_url and "report" in settings.stages:
-            # Nothing of ours reaches the target from here to the load: once every target has
-            # been scraped after this moment, the load's window starts on a covered edge.
-            quiet_since = time.time()
-            if not wait_for_scrape(settings, quiet_since):
-                quiet_since = None
+            results.append(run_gate(settings, slo, auth))
+        quiet_since = quiet_moment(settings)
         if "load" in settings.stages:
-            load_dir = out / "load"
-            args = [
-                "load",
-                "--target-url",
-                settings.target_url,
-                "--rps",
-                f"{settings.rps:g}",
-                "--duration",
-                f"{settings.duration:g}s",
-                "--out",
-                str(load_dir),
-                *slo,
-            ]
-            if settings.workers:
-                args += ["--workers", str(settings.workers)]
-            if settings.traffic_class:
-                args += ["--traffic-class", settings.traffic_class]
-            if settings.late_tolerance is not None:
-                args += ["--late-tolerance", f"{settings.late_tolerance:g}"]
-            args += auth
-            for host in settings.allow_targets:
-                args += ["--allow-target", host]
-            args += list(settings.trace_args)
-            results.append(
-                run_stage("load", args, {"load_result": str(load_dir / LOAD_RESULT_FILE)})
-            )
+            results.append(run_load_stage(settings, slo, auth))
         if "report" in settings.stages and settings.prometheus_url:
-            load_result = out / "load" / LOAD_RESULT_FILE
-            report_dir = out / "report"
-            if load_result.exists():
-                # The report waits for every target's first scrape after the load's window.
-                args = [
-                    "report",
-                    "--prometheus-url",
-                    settings.prometheus_url,
-                    "--load-result",
-                    str(load_result.parent),
-                    "--out",
-                    str(report_dir),
-                    *slo,
-                ]
-                if settings.job:
-                    args += ["--job", settings.job]
-                if quiet_since is not None:
-                    args += ["--quiet-since", f"{quiet_since:.3f}"]
-                results.append(
-                    run_stage(
-                        "report",
-                        args,
-                        {
-                            "verdict": str(report_dir / VERDICT_FILE),
-                            "html": str(report_dir / "report.html"),
-                            "markdown": str(report_dir / "report.md"),
-                            "junit": str(report_dir / "junit.xml"),
-                        },
-                    )
-                )
-                if settings.history and (report_dir / VERDICT_FILE).exists():
-                    results.append(record_history(settings.history, report_dir))
-            else:
-                print(f"\n=== report: skipped, the load wrote no {LOAD_RESULT_FILE}", flush=True)
-                results.append(
-                    StageResult(
-                        "report", [], int(ExitCode.NO_DATA), "no load window to report on", 0.0
-                    )
-                )
+            run_report_stages(settings, slo, quiet_since, results)
     except StageInterrupted as stop:
         results.append(stop.result)
         interrupted = True

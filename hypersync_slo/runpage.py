@@ -32,7 +32,7 @@ from hypersync_slo.exitcodes import MEANINGS, ExitCode
 from hypersync_slo.junitxml import Case, Suite, document, read_suites
 from hypersync_slo.outputs import write_text
 from hypersync_slo.redaction import redact_url
-from hypersync_slo.results import LOAD_RESULT_FILE, VERDICT_FILE, LoadResult
+from hypersync_slo.results import LOAD_RESULT_FILE, VERDICT_FILE, LoadResult, ReportVerdict
 from hypersync_slo.timestamps import parse_rfc3339, rfc3339_seconds
 
 #: Directories with more files than this are linked as one line (a Prometheus TSDB, say).
@@ -99,7 +99,7 @@ class RunPage:
     gate: list[GateCheck] | None = None
     gate_file: str | None = None
     load: LoadResult | None = None
-    report: Mapping[str, Any] | None = None
+    report: ReportVerdict | None = None
     #: ``load/traces.json`` of a load run with ``--trace-sample``: its ``trace_completeness``.
     traces: Mapping[str, Any] | None = None
     alerts: list[Mapping[str, Any]] | None = None
@@ -152,7 +152,7 @@ class RunPage:
 
     def report_kpis(self) -> list[KpiRow]:
         """The report's KPIs (Prometheus over the load's window)."""
-        return [_kpi_row(item, "report") for item in (self.report or {}).get("kpis") or []]
+        return [_kpi_row(item, "report") for item in (self.report.kpis if self.report else [])]
 
 
 def _kpi_row(item: Mapping[str, Any], origin: str) -> KpiRow:
@@ -183,6 +183,14 @@ def _read_load(path: Path) -> LoadResult | None:
     """The run's load result, or None when there is none or it is not a JSON object."""
     try:
         return LoadResult.from_json(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _read_verdict(path: Path) -> ReportVerdict | None:
+    """The report's verdict, or None when there is none or it is not a JSON object."""
+    try:
+        return ReportVerdict.from_json(path.read_text("utf-8"))
     except (OSError, ValueError):
         return None
 
@@ -247,7 +255,7 @@ def read_run(out: Path) -> RunPage:
         page.gate = read_gate(gate_junit)
         page.gate_file = "contract/junit.xml"
     page.load = _read_load(out / "load" / LOAD_RESULT_FILE)
-    page.report = _read_json(out / "report" / VERDICT_FILE)
+    page.report = _read_verdict(out / "report" / VERDICT_FILE)
     page.traces = _read_json(out / "load" / "traces.json")
     alerts = _read_json(out / "alerts-fired.json")
     page.alerts = alerts if isinstance(alerts, list) else None
@@ -284,7 +292,7 @@ def _stage_detail(page: RunPage, stage: Mapping[str, Any]) -> str:
         )
         return text + ("; saturated: " + "; ".join(page.void_reasons) if page.load_void else "")
     if name == "report" and page.report is not None:
-        kpis = page.report.get("kpis", [])
+        kpis = page.report.kpis
         failed = [k["name"] for k in kpis if k.get("verdict") != "pass"]
         sources = ", ".join(sorted({str(k.get("source")) for k in kpis}))
         text = f"{len(kpis)} KPIs ({sources})"
@@ -498,7 +506,7 @@ def _kpi_markdown(page: RunPage) -> list[str]:
 def _reconciliation(page: RunPage) -> list[str]:
     if page.report is None:
         return ["No report in this run: nothing to reconcile."]
-    findings = page.report.get("findings") or []
+    findings = page.report.findings
     if not findings:
         if page.load is None:
             return ["No client figures (no load in this run): nothing to reconcile."]
@@ -589,7 +597,7 @@ def render_html(page: RunPage) -> str:
     parts += _kpi_html(page)
     parts.append("<h2>Reconciliation (client vs Prometheus)</h2>")
     findings = _reconciliation(page)
-    if page.report is not None and page.report.get("findings"):
+    if page.report is not None and page.report.findings:
         parts += [f"<pre>{escape(f)}</pre>" for f in findings]
     else:
         parts += [f"<p>{escape(f)}</p>" for f in findings]

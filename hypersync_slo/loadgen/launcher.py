@@ -318,6 +318,58 @@ def _stop_all(procs: Sequence[ManagedProcess], parts_dir: Path) -> None:
     procs[0].stop(timeout=10)
 
 
+@dataclass
+class _Watched:
+    """How the watched run ended: Ctrl-C, a critical breach (why), notes for the operator."""
+
+    interrupted: bool = False
+    aborted: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _watch(
+    procs: Sequence[ManagedProcess],
+    parts_dir: Path,
+    plan: LoadPlan,
+    config: SloConfig,
+    screen: _Display,
+) -> _Watched:
+    """Start the Locust processes and watch their parts until the run ends, is aborted on a
+    critical breach, overruns its deadline or is interrupted; every process is stopped after."""
+    watched = _Watched()
+    deadline = time.monotonic() + plan.duration + plan.timeout + END_GRACE + 30.0
+    try:
+        for proc in procs:
+            proc.start()
+        while True:
+            parts = read_parts(parts_dir)
+            if screen.due():  # decoding the histograms for it costs ~10 ms
+                screen.show(progress_line(parts, plan))
+            if plan.abort_on_critical and parts and watched.aborted is None:
+                watched.aborted = load_verdict.critical_breach(
+                    _window(parts), config.alerts.critical
+                )
+                if watched.aborted:
+                    watched.notes.append(f"aborted: {watched.aborted}")
+                    _stop_all(procs, parts_dir)
+                    break
+            if not procs[0].running:
+                break
+            if time.monotonic() > deadline:
+                watched.notes.append("the load processes did not end in time; stopped them")
+                _stop_all(procs, parts_dir)
+                break
+            time.sleep(POLL)
+    except KeyboardInterrupt:
+        watched.interrupted = True
+        _stop_all(procs, parts_dir)
+    finally:
+        for proc in procs:
+            proc.stop(timeout=5)
+        screen.done()
+    return watched
+
+
 def run_load(plan: LoadPlan, config: SloConfig, *, display: TextIO | None = None) -> Outcome:
     """Run the load described by ``plan``; write and return the result.
 
@@ -347,37 +399,8 @@ def run_load(plan: LoadPlan, config: SloConfig, *, display: TextIO | None = None
         for name, argv in zip(names, commands, strict=True)
     ]
     screen = _Display(display)
-    interrupted = False
-    aborted: str | None = None
-    notes: list[str] = []
-    deadline = time.monotonic() + plan.duration + plan.timeout + END_GRACE + 30.0
-    try:
-        for proc in procs:
-            proc.start()
-        while True:
-            parts = read_parts(parts_dir)
-            if screen.due():  # decoding the histograms for it costs ~10 ms
-                screen.show(progress_line(parts, plan))
-            if plan.abort_on_critical and parts and aborted is None:
-                aborted = load_verdict.critical_breach(_window(parts), config.alerts.critical)
-                if aborted:
-                    notes.append(f"aborted: {aborted}")
-                    _stop_all(procs, parts_dir)
-                    break
-            if not procs[0].running:
-                break
-            if time.monotonic() > deadline:
-                notes.append("the load processes did not end in time; stopped them")
-                _stop_all(procs, parts_dir)
-                break
-            time.sleep(POLL)
-    except KeyboardInterrupt:
-        interrupted = True
-        _stop_all(procs, parts_dir)
-    finally:
-        for proc in procs:
-            proc.stop(timeout=5)
-        screen.done()
+    watch = _watch(procs, parts_dir, plan, config, screen)
+    interrupted, aborted, notes = watch.interrupted, watch.aborted, watch.notes
     parts = read_parts(parts_dir)
     if not parts and not interrupted:
         raise SuiteFault(
