@@ -52,6 +52,25 @@ from typing import Any, TypedDict, cast
 
 from hypersync_slo.errors import UsageError
 
+__all__ = [
+    "LOAD_RESULT_FILE",
+    "LOAD_SUMMARY_FILE",
+    "VERDICT_FILE",
+    "ClientLatency",
+    "KpiItem",
+    "LatencyFigures",
+    "LoadResult",
+    "LoadVerdict",
+    "ReportVerdict",
+    "ReportWindow",
+    "RequestFigures",
+    "RequestLatency",
+    "RunWindow",
+    "finite",
+    "load_result_file",
+    "read_load_result",
+]
+
 LOAD_RESULT_FILE = "load-result.json"
 LOAD_SUMMARY_FILE = "load-summary.md"
 VERDICT_FILE = "verdict.json"

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from hypersync_slo.results import (
     RequestFigures,
     RunWindow,
 )
+from hypersync_slo.timestamps import rfc3339_millis
 
 #: Fidelity bounds: below these the run is "load generator saturated" and its verdict void.
 MIN_SENT_RATIO = 0.99
@@ -37,12 +37,6 @@ MAX_LATE_FRACTION = 0.01
 LATENCY_METHOD = (
     "nearest-rank over HDR buckets of 3 significant figures (<= 0.1 % above the true sample)"
 )
-
-
-def rfc3339(timestamp: float) -> str:
-    """Epoch seconds as RFC 3339 UTC with milliseconds, e.g. ``2026-11-27T03:30:00.123Z``."""
-    moment = datetime.fromtimestamp(timestamp, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 @dataclass(frozen=True)
@@ -164,8 +158,8 @@ class _Totals:
         start = min(self.starts) if self.starts else None
         end = max(self.ends) if self.ends else None
         return {
-            "start": rfc3339(start) if start else None,
-            "end": rfc3339(end) if end else None,
+            "start": rfc3339_millis(start) if start else None,
+            "end": rfc3339_millis(end) if end else None,
             "start_unix": start,
             "end_unix": end,
         }

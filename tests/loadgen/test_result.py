@@ -19,12 +19,12 @@ from hypersync_slo.loadgen.recorder import Recorder
 from hypersync_slo.loadgen.result import (
     RunInfo,
     merge_parts,
-    rfc3339,
     summary_markdown,
     write_result,
 )
 from hypersync_slo.loadgen.schedule import Schedule
 from hypersync_slo.results import LoadResult
+from hypersync_slo.timestamps import rfc3339_millis
 from hypersync_slo.verdicts import judge
 from tests.loadgen.schema import check_file, check_result
 
@@ -101,7 +101,7 @@ def test_contract_keys_and_counts(tmp_path: Path) -> None:
     assert result.achieved_rps == pytest.approx(1000.0)
     assert result.business_calls["policy_evaluations"] == {"allow": 3000}
     assert result.rate_over_time == [[0.0, 1000.0], [1.0, 1000.0], [2.0, 1000.0]]
-    assert result.window["start"] == rfc3339(1.8e9) == "2027-01-15T08:00:00.000Z"
+    assert result.window["start"] == rfc3339_millis(1.8e9) == "2027-01-15T08:00:00.000Z"
     path = write_result(result, tmp_path)
     assert json.loads(path.read_text())["requests"] == 3000
     assert check_file(path.read_text()) == result
