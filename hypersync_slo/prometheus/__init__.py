@@ -19,21 +19,13 @@ Public API::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from hypersync_slo.prometheus.burn_windows import (
     BURN_WINDOWS,
     SLI_WINDOWS,
     SLO_PERIOD_DAYS,
     BurnWindow,
-)
-from hypersync_slo.prometheus.client import (
-    MAX_POINTS,
-    InstantSample,
-    PrometheusClient,
-    QueryStats,
-    RangeSeries,
-    RecordedAnswers,
-    choose_step,
-    points_in,
 )
 from hypersync_slo.prometheus.promql import (
     DEFAULT_ROUTES,
@@ -46,6 +38,18 @@ from hypersync_slo.prometheus.promql import (
     quote_label,
 )
 from hypersync_slo.prometheus.queries import Queries, buckets_in_seconds, default_routes
+
+if TYPE_CHECKING:
+    from hypersync_slo.prometheus.client import (
+        MAX_POINTS,
+        InstantSample,
+        PrometheusClient,
+        QueryStats,
+        RangeSeries,
+        RecordedAnswers,
+        choose_step,
+        points_in,
+    )
 
 __all__ = [
     "BURN_WINDOWS",
@@ -72,3 +76,24 @@ __all__ = [
     "points_in",
     "quote_label",
 ]
+
+#: The adapter is loaded on first use: the pure helpers (layer 2) must not bring
+#: prometheus_api_client, requests and pandas' import time to `render` or the gate's plugin.
+_CLIENT = (
+    "MAX_POINTS",
+    "InstantSample",
+    "PrometheusClient",
+    "QueryStats",
+    "RangeSeries",
+    "RecordedAnswers",
+    "choose_step",
+    "points_in",
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CLIENT:
+        from hypersync_slo.prometheus import client  # noqa: PLC0415  (loaded on first use)
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'hypersync_slo.prometheus' has no attribute {name!r}")
