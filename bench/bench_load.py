@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_load.py                  # the whole table (about 4 minutes)
     .venv/bin/python bench/bench_load.py --duration 20 --skip-workers
     .venv/bin/python bench/bench_load.py --profile 10     # + a py-spy profile of the driver
+    .venv/bin/python bench/bench_load.py --baseline /tmp/baseline --nice -10 --rt 20
 
 Needs ``taskset`` (util-linux) and Debian's ``wrk`` (``apt-get install wrk``) for the closed-loop
 ceiling; without wrk that row says so. It installs nothing. The reference service runs pinned to
@@ -29,7 +30,10 @@ With ``--profile S`` a py-spy profile (``--nonblocking``, 250 Hz) of the driver'
 is taken for S seconds during section 1 and summarised (own and inclusive samples per function).
 
 The machine is shared: the load average is printed before each section; compare the columns of
-one run (ratios), not absolute figures across runs.
+one run (ratios), not absolute figures across runs. ``--rt PRIO`` runs section 1's target and
+generators under SCHED_FIFO (the target goes back to SCHED_OTHER before wrk's closed loop), so
+that the other jobs on the two cores cannot delay them: the latency columns then compare the
+generators, not the machine's neighbours.
 """
 
 from __future__ import annotations
@@ -256,6 +260,12 @@ class Target:
 
     def __exit__(self, *_exc: object) -> None:
         self.process.stop()
+
+    def normal_policy(self) -> None:
+        """Put every thread of the target back under SCHED_OTHER (after a ``chrt`` start)."""
+        proc = self.process.proc
+        if proc is not None:
+            subprocess.run(["chrt", "-a", "-o", "-p", "0", str(proc.pid)], check=True)
 
     def mark(self) -> None:
         """Forget the log lines so far: the next ``server_latencies`` reads only newer ones."""
@@ -660,6 +670,16 @@ def main() -> None:
         help="run target and generators at this niceness (negative needs root): on a shared "
         "machine it keeps other jobs from deciding the figures; say so when you quote them",
     )
+    parser.add_argument(
+        "--rt",
+        type=int,
+        default=0,
+        help="section 1 only: target and generators under SCHED_FIFO at this priority "
+        "(chrt -f, needs root) so that other jobs on the shared cores cannot delay them, the "
+        "nearest this machine has to cores of their own; wrk's row and sections 2-3 stay "
+        "SCHED_OTHER (a closed loop at full speed would take the cores from every other job); "
+        "say so when you quote them",
+    )
     parser.add_argument("--profile", type=float, default=0.0, help="py-spy seconds (0: none)")
     parser.add_argument(
         "--baseline",
@@ -679,30 +699,32 @@ def main() -> None:
     nice = ["nice", "-n", str(args.nice)] if args.nice else []
     target_pin = [*nice, taskset, "-c", str(args.target_core)]
     gen_pin = [*nice, taskset, "-c", str(args.generator_core)]
+    rt = ["chrt", "-f", str(args.rt)] if args.rt else []
     wrk = shutil.which("wrk")
     print(
         f"bench_load {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC, "
         f"{os.cpu_count()} cores, target on core {args.target_core}, generators on core "
-        f"{args.generator_core}, nice {args.nice}, "
+        f"{args.generator_core}, nice {args.nice}, section 1 SCHED_FIFO {args.rt or 'no'}, "
         f"wrk: {wrk or 'not installed (apt-get install wrk)'}",
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         base = Path(tmp)
-        with Target(base / "full", target_pin, bare=False) as target:
+        with Target(base / "full", [*rt, *target_pin], bare=False) as target:
             print(
                 f"\n== 1. {args.rps:g} req/s for {args.duration:g} s, instrumented target "
                 f"(load average {loadavg()}) ==",
                 flush=True,
             )
-            rows = [run_driver(target, base / "driver", gen_pin, args.rps, args.duration)]
+            gen_pin_1 = [*rt, *gen_pin]
+            rows = [run_driver(target, base / "driver", gen_pin_1, args.rps, args.duration)]
             print(f"  driver: {fidelity(rows[0])}", flush=True)
             if args.baseline is not None:
                 rows.append(
                     run_driver(
                         target,
                         base / "baseline",
-                        gen_pin,
+                        gen_pin_1,
                         args.rps,
                         args.duration,
                         baseline=args.baseline.resolve(),
@@ -711,7 +733,9 @@ def main() -> None:
                 print(f"  baseline: {fidelity(rows[-1])}", flush=True)
             if not args.only_driver:
                 if not args.skip_locust:
-                    rows.append(run_locust_usual(target, base / "locust", gen_pin, args.duration))
+                    rows.append(run_locust_usual(target, base / "locust", gen_pin_1, args.duration))
+                if rt:
+                    target.normal_policy()
                 ceiling = run_wrk(target, base, gen_pin, args.duration, wrk)
                 if ceiling is not None:
                     rows.append(ceiling)

@@ -19,6 +19,7 @@ import math
 import sys
 from collections.abc import Sequence
 
+import numpy
 from hdrh.histogram import HdrHistogram
 
 from hypersync_slo.results import LatencyFigures
@@ -52,6 +53,12 @@ def _index_constants() -> tuple[int, int, int, int]:
 
 
 _SUB_BUCKET_MASK, _BUCKET_SHIFT, _HALF_MAGNITUDE, _HALF_COUNT = _index_constants()
+
+
+def _index(micros: int) -> int:
+    """The bucket index of a value in whole microseconds (within the range)."""
+    bucket = (micros | _SUB_BUCKET_MASK).bit_length() - _BUCKET_SHIFT
+    return ((bucket + 1) << _HALF_MAGNITUDE) + (micros >> bucket) - _HALF_COUNT
 
 
 def to_micros(seconds: float) -> int:
@@ -185,11 +192,18 @@ class LatencyHistogram:
         }
 
     def merge(self, other: LatencyHistogram) -> LatencyHistogram:
-        """Add every sample of ``other`` into this histogram; returns self."""
-        if other.count == 0:
+        """Add every sample of ``other`` into this histogram; returns self.
+
+        One vector add over the buckets up to ``other``'s largest sample (numpy views of the
+        two counter arrays): ``HdrHistogram.add`` adds all 23 552 counters, and the load
+        generator merges ten histograms every second for its sliding window, between sends.
+        """
+        if other._total == 0:
             return self
-        self._synced().add(other._synced())
-        self._total = int(self._hdr.total_count)
+        top = _index(other._max_us) + 1
+        mine = numpy.frombuffer(self._counts, dtype=numpy.uint64, count=top)
+        mine += numpy.frombuffer(other._counts, dtype=numpy.uint64, count=top)
+        self._total += other._total
         self._max_us = max(self._max_us, other._max_us)
         self._min_us = other._min_us if self._min_us == 0 else min(self._min_us, other._min_us)
         return self
