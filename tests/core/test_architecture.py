@@ -175,3 +175,16 @@ def test_importing_the_package_and_cli_never_loads_locust() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_render_and_the_gate_plugin_never_load_the_prometheus_client() -> None:
+    """The PromQL helpers and burn windows come without prometheus_api_client (loaded on first use)."""
+    code = (
+        "import sys, hypersync_slo.alerting, hypersync_slo.gate.plugin, hypersync_slo.prometheus;"
+        "print(sorted(m for m in ('prometheus_api_client', 'hypersync_slo.prometheus.client')"
+        " if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
