@@ -18,7 +18,7 @@ from hypersync_slo.outputs import probe_dir
 DESCRIPTION = """\
 Generate the monitoring that goes with the SLO file, ready to deploy and to review:
 
-  OUT/prometheus/rules/hypersync-alerts.rules.yml   critical / warning / info alerts (CONTRACT §4)
+  OUT/prometheus/rules/hypersync-alerts.rules.yml   critical / warning / info alerts (docs/contracts.md §4)
   OUT/prometheus/rules/hypersync-slo.rules.yml      SLI recording rules, multi-window burn-rate alerts
   OUT/prometheus/rules/hypersync-alerts.test.yml    promtool unit tests: each alert at / below its threshold
   OUT/prometheus/rules/hypersync-slo.test.yml       promtool unit tests of the burn-rate alerts
