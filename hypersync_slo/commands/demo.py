@@ -83,10 +83,13 @@ def register(sub: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Start the stack, run the job, stop the stack."""
-    from hypersync_slo.loadgen import safety  # noqa: PLC0415 - the [load] extra may be absent
+    from hypersync_slo.loadgen.safety import (  # noqa: PLC0415 - the [load] extra may be absent
+        check_duration,
+        check_rate,
+    )
 
-    safety.check_rate(args.rps)
-    safety.check_duration(args.duration)
+    check_rate(args.rps)
+    check_duration(args.duration)
     require("reference", *(() if "load" in args.skip else ("load",)), command="demo")
     config = check_traffic(  # fail fast, before anything starts
         SloConfig.load(args.slo_config), args.traffic, args.traffic_class, args.auth_token_env

@@ -15,7 +15,9 @@ from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import UsageError
 from hypersync_slo.exitcodes import ExitCode, epilog
 from hypersync_slo.inputs import seconds_arg, url_arg
-from hypersync_slo.loadgen import launcher, load_verdict, safety
+from hypersync_slo.loadgen.launcher import PARTS_DIR, LoadPlan, run_load
+from hypersync_slo.loadgen.load_verdict import exit_code as load_exit_code
+from hypersync_slo.loadgen.safety import check_rate, check_target, parse_duration
 from hypersync_slo.outputs import probe_dir
 from hypersync_slo.results import LOAD_SUMMARY_FILE, LoadResult
 from hypersync_slo.timestamps import file_stamp, parse_rfc3339
@@ -161,15 +163,15 @@ def handle(args: argparse.Namespace) -> int:
     config = check_traffic(
         SloConfig.load(args.slo_config), args.traffic, args.traffic_class, args.auth_token_env
     )
-    duration = safety.parse_duration(str(args.duration))
-    safety.check_rate(args.rps, args.workers)
-    safety.check_target(args.target_url, [*config.allow_targets, *args.allow_target])
+    duration = parse_duration(str(args.duration))
+    check_rate(args.rps, args.workers)
+    check_target(args.target_url, [*config.allow_targets, *args.allow_target])
     if args.connections < 1 or args.timeout <= 0 or args.late_tolerance <= 0:
         raise UsageError("--connections, --timeout and --late-tolerance must be positive.")
     trace_backend = trace_backend_arg(args.trace_sample, args.trace_backend)
     out = args.out or Path("reports") / f"load-{file_stamp()}"
     probe_dir(out)  # an unwritable output is exit 10 before any request is sent
-    plan = launcher.LoadPlan(
+    plan = LoadPlan(
         target_url=args.target_url.rstrip("/"),
         rps=args.rps,
         duration=duration,
@@ -189,7 +191,7 @@ def handle(args: argparse.Namespace) -> int:
     )
     previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
-        outcome = launcher.run_load(plan, config, display=None if args.quiet else sys.stderr)
+        outcome = run_load(plan, config, display=None if args.quiet else sys.stderr)
     finally:
         signal.signal(signal.SIGTERM, previous)
     result = outcome.result
@@ -213,7 +215,7 @@ def handle(args: argparse.Namespace) -> int:
             + "\n  ".join(result.saturation_reasons),
             file=sys.stderr,
         )
-    code = load_verdict.exit_code(verdict)
+    code = load_exit_code(verdict)
     if trace_code is not None and _RANK.get(trace_code, -1) > _RANK.get(code, 99):
         return int(trace_code)  # the worse of the two verdicts: fail > no_data > pass
     return int(code)
@@ -252,7 +254,6 @@ def check_traces(
     wait: float,
 ) -> ExitCode:
     """Ask the backend for the tagged requests' traces; print the KPI; its exit code."""
-    from hypersync_slo.loadgen.launcher import PARTS_DIR  # noqa: PLC0415
     from hypersync_slo.traces.check import TRACES_FILE, verify_traces  # noqa: PLC0415
     from hypersync_slo.verdicts import exit_code_for  # noqa: PLC0415
 

@@ -20,7 +20,7 @@ from hypersync_slo.errors import UsageError, explain
 from hypersync_slo.exitcodes import ExitCode, epilog
 from hypersync_slo.extras import require
 from hypersync_slo.inputs import url_arg
-from hypersync_slo.loadgen import safety
+from hypersync_slo.loadgen.safety import check_duration, check_rate, check_target
 from hypersync_slo.pipeline import JobSettings, run_job
 
 EXAMPLES = """\
@@ -70,8 +70,8 @@ def register(sub: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Run the job."""
-    safety.check_rate(args.rps)
-    safety.check_duration(args.duration)
+    check_rate(args.rps)
+    check_duration(args.duration)
     if "load" not in args.skip:
         require("load", command="run")
     if "report" not in args.skip and not args.prometheus_url:
@@ -88,7 +88,7 @@ def handle(args: argparse.Namespace) -> int:
         trace_backend_arg(args.trace_sample, args.trace_backend)
     if "load" not in args.skip:
         # A safety refusal comes before any traffic, the contract gate's included.
-        safety.check_target(args.target_url, [*config.allow_targets, *args.allow_target])
+        check_target(args.target_url, [*config.allow_targets, *args.allow_target])
     out = args.out or default_out_dir("run")
     probe_outputs(out, None if args.no_history else args.history)
     settings = JobSettings(

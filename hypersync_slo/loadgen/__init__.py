@@ -21,9 +21,11 @@ from hypersync_slo.loadgen.recorder import Recorder
 from hypersync_slo.loadgen.result import RunInfo, merge_parts, summary_markdown, write_result
 from hypersync_slo.loadgen.safety import check_duration, check_rate, check_target, parse_duration
 from hypersync_slo.loadgen.schedule import Schedule
+from hypersync_slo.loadgen.tracetags import read_tagged
 from hypersync_slo.traffic import PlannedRequest, TrafficModel, TrafficSource, make_model
 
 __all__ = [
+    "PARTS_DIR",
     "LatencyHistogram",
     "LoadPlan",
     "Outcome",
@@ -42,12 +44,13 @@ __all__ = [
     "make_model",
     "merge_parts",
     "parse_duration",
+    "read_tagged",
     "run_load",
     "summary_markdown",
     "write_result",
 ]
 
-_LAUNCHER = ("LoadPlan", "Outcome", "run_load")
+_LAUNCHER = ("PARTS_DIR", "LoadPlan", "Outcome", "run_load")
 
 
 def __getattr__(name: str) -> Any:
