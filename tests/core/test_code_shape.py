@@ -95,3 +95,130 @@ def test_every_check_comes_through_the_star_import(name: str) -> None:
         f"slo_tests/{name}.py does not re-export these names of hypersync_slo/gate/suite/{name}.py "
         f"(an __all__ there that leaves them out?): {missing}"
     )
+
+
+# -- public names across packages ----------------------------------------------------------------
+#
+# The rule: each subpackage of hypersync_slo (a folder with __init__.py: report, audit, gate, ...)
+# has one public face, the ``__all__`` of its ``__init__.py``. A module outside package X may
+# import from X (from the package or from the submodule that defines the name, at module level,
+# inside a function or under TYPE_CHECKING) only names listed in X's ``__all__``; it never takes
+# one of X's submodules as a module (``from hypersync_slo.X import Y``, ``import
+# hypersync_slo.X.Y``). Inside X, modules import each other freely. The root package's own modules
+# (config.py, verdicts.py, markup.py, ...) are shared foundations, imported by name or as modules;
+# nowhere does a module import another module's private (``_name``) names.
+
+PACKAGE = ROOT / "hypersync_slo"
+
+
+def subpackages() -> set[str]:
+    """The first-level subpackages of hypersync_slo (folders with an ``__init__.py``)."""
+    return {path.parent.name for path in PACKAGE.glob("*/__init__.py")}
+
+
+def declared_all(package: str) -> list[str] | None:
+    """The literal ``__all__`` of ``hypersync_slo/<package>/__init__.py`` (None: there is none)."""
+    tree = ast.parse((PACKAGE / package / "__init__.py").read_text("utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        if any(isinstance(target, ast.Name) and target.id == "__all__" for target in targets):
+            return [str(name) for name in ast.literal_eval(value)]
+    return None
+
+
+def owner(path: Path) -> str | None:
+    """The first-level subpackage a module belongs to (None: a module of the root package)."""
+    parts = path.relative_to(PACKAGE).parts
+    return parts[0] if len(parts) > 1 else None
+
+
+def is_module(package: str, dotted: str, name: str) -> bool:
+    """Whether ``from <dotted> import <name>`` takes a submodule or subpackage of the package."""
+    folder = PACKAGE.joinpath(*dotted.split(".")[1:])
+    return (folder / f"{name}.py").is_file() or (folder / name / "__init__.py").is_file()
+
+
+def cross_package_offences() -> list[str]:
+    """Every cross-package import that takes a name outside the owner's ``__all__``."""
+    packages = subpackages()
+    public = {package: declared_all(package) for package in packages}
+    offences: list[str] = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        here = owner(path)
+        where = path.relative_to(ROOT)
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    parts = alias.name.split(".")
+                    if (
+                        len(parts) > 2
+                        and parts[0] == PACKAGE.name
+                        and parts[1] in packages
+                        and parts[1] != here
+                    ):
+                        offences.append(
+                            f"{where}:{node.lineno}: import {alias.name} "
+                            f"(takes a module of {parts[1]}/; import names from its __all__)"
+                        )
+                continue
+            if not isinstance(node, ast.ImportFrom) or node.level or not node.module:
+                continue
+            parts = node.module.split(".")
+            if parts[0] != PACKAGE.name or len(parts) < 2 or parts[1] not in packages:
+                continue
+            package = parts[1]
+            if package == here:
+                continue
+            names = public[package]
+            for alias in node.names:
+                if is_module(package, node.module, alias.name):
+                    offences.append(
+                        f"{where}:{node.lineno}: from {node.module} import {alias.name} "
+                        f"(takes a module of {package}/; import names from its __all__)"
+                    )
+                elif names is None or alias.name not in names:
+                    offences.append(
+                        f"{where}:{node.lineno}: from {node.module} import {alias.name} "
+                        f"({alias.name!r} is not in hypersync_slo.{package}.__all__)"
+                    )
+    return offences
+
+
+def test_cross_package_imports_take_only_public_names() -> None:
+    """A module outside package X imports from X only names in X's __init__ ``__all__``."""
+    offences = cross_package_offences()
+    assert not offences, (
+        f"{len(offences)} cross-package import(s) take names outside the owner's __all__ "
+        "(add the name to the owner's __all__ if it is meant to be public, else use a public "
+        "one):\n" + "\n".join(offences)
+    )
+
+
+@pytest.mark.parametrize("package", sorted(subpackages()))
+def test_every_package_declares_a_true_all(package: str) -> None:
+    """Each subpackage's ``__init__`` has an ``__all__``, and every name in it is importable."""
+    names = declared_all(package)
+    assert names is not None, f"hypersync_slo/{package}/__init__.py has no literal __all__"
+    module = importlib.import_module(f"hypersync_slo.{package}")
+    missing = [name for name in names if not hasattr(module, name)]
+    duplicated = sorted({name for name in names if names.count(name) > 1})
+    assert not missing, f"hypersync_slo.{package}.__all__ names what it does not have: {missing}"
+    assert not duplicated, f"hypersync_slo.{package}.__all__ lists twice: {duplicated}"
+
+
+def test_no_module_imports_private_names() -> None:
+    """No module of hypersync_slo imports another module's private (``_name``) names."""
+    offences = [
+        f"{path.relative_to(ROOT)}:{node.lineno}: from {node.module} import {alias.name}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text("utf-8")))
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(PACKAGE.name)
+        for alias in node.names
+        if alias.name.startswith("_") and not alias.name.startswith("__")
+    ]
+    assert not offences, "private names imported from another module:\n" + "\n".join(offences)
