@@ -191,6 +191,19 @@ def test_render_and_the_gate_plugin_never_load_the_prometheus_client() -> None:
     assert result.stdout.strip() == "[]"
 
 
+def test_the_load_bounds_come_without_the_load_extra() -> None:
+    """`demo --skip load` checks --rps/--duration with loadgen.safety; that import needs no hdrh."""
+    code = (
+        "import sys; sys.modules.update(hdrh=None, locust=None, gevent=None);"
+        "import hypersync_slo.commands.demo;"
+        "from hypersync_slo.loadgen import safety; print(safety.check_rate(10.0))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
 # -- every module placed in its layer, and imports going downwards ------------------------------
 #
 # The layer diagram of ARCHITECTURE.md (the fenced block under "## Layers") is read as a table:
