@@ -152,8 +152,14 @@ def _number(value: object) -> float | None:
 
 
 def _count(value: object) -> int | None:
-    """A JSON integer, else None."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """A JSON integer (or a float with no fraction, as other tools write counts), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
 
 
 def _text(value: object) -> str | None:

@@ -54,6 +54,13 @@ def test_a_figure_the_file_lacks_or_mistypes_is_none_never_zero() -> None:
     assert result.void is False
 
 
+def test_counts_written_as_whole_floats_are_read_as_counts() -> None:
+    """Other tools write counts as 1200.0: read as 1200, so the reconciliation still runs."""
+    result = LoadResult.from_json(json.dumps({"requests": 1200.0, "errors": 3.0, "late": 2.5}))
+    assert (result.requests, result.errors) == (1200, 3)
+    assert result.late is None
+
+
 def test_a_void_load_is_void_by_saturation_or_by_its_verdict() -> None:
     """``void`` is true for a saturated run and for a verdict whose status is void."""
     assert LoadResult(saturated=True).void
