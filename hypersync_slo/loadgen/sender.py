@@ -330,6 +330,9 @@ class Sender:
         With every connection busy the answers that arrived are read first (the caller may read
         them only now and then), so a connection they free takes the request at once.
         """
+        if self.idle and not self.waiting:  # the usual case: the warmest idle connection
+            self._start(self.idle.pop(), request, intended)
+            return
         self.waiting.append((request, intended))
         if not (self.idle or self.closed):
             self.poll()
