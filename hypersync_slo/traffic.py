@@ -59,9 +59,30 @@ FORMS = 4
 _decode_json = json.JSONDecoder().decode
 
 
+def _orjson() -> Callable[[bytes], Any] | None:
+    """orjson's ``loads`` (the load extra: an answer's JSON in a quarter of json's time)."""
+    try:
+        from orjson import loads  # noqa: PLC0415 - optional: the gate's install has no orjson
+    except ImportError:
+        return None
+    return loads
+
+
+_orjson_loads = _orjson()
+
+
 def _loads(body: bytes) -> Any:
-    """The JSON of an answer's body (UTF-8, the usual case, decoded without ``json.loads``'s
-    encoding detection); raises ``ValueError`` as ``json.loads`` does."""
+    """The JSON of an answer's body, as ``json.loads`` reads it; raises ``ValueError`` as it does.
+
+    With orjson installed it reads first; whatever it refuses (NaN, integers beyond 64 bits,
+    UTF-16, a byte-order mark, ...) goes to ``json.loads``, whose answer is the answer. Without
+    it, UTF-8 is decoded without ``json.loads``'s encoding detection.
+    """
+    if _orjson_loads is not None:
+        try:
+            return _orjson_loads(body)
+        except ValueError:
+            return json.loads(body)
     try:
         return _decode_json(body.decode())
     except ValueError:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from hypersync_slo import traffic
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import ConfigError, UsageError
 from hypersync_slo.traffic import TrafficModel, make_model, status_cause
@@ -191,3 +192,30 @@ def test_a_traffic_class_replaces_the_declared_model() -> None:
         make_model(SloConfig.default().traffic, 0, traffic_class=f"{__name__}:Nope")
     with pytest.raises(ConfigError, match="module:Class"):
         make_model(SloConfig.default().traffic, 0, traffic_class="no_colon")
+
+
+ANSWERS = [
+    b'{"decision": "allow", "n": 3, "x": [1.5, null, true]}',
+    b'{"a": NaN, "b": Infinity, "big": 123456789012345678901234567890}',
+    b'\xef\xbb\xbf{"bom": 1}',
+    '{"utf16": "\u00e9"}'.encode("utf-16"),
+    b'{"dup": 1, "dup": 2}',
+    b"  [1, 2]  ",
+]
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["orjson", "json-only"])
+def test_answers_are_read_as_json_loads_reads_them(
+    fast: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer reader (orjson first, or not installed) equals json.loads, errors included."""
+    if not fast:
+        monkeypatch.setattr(traffic, "_orjson_loads", None)
+    elif traffic._orjson_loads is None:
+        pytest.skip("orjson is not installed (the load extra)")
+    for body in ANSWERS:
+        got, want = traffic._loads(body), json.loads(body)
+        assert json.dumps(got) == json.dumps(want), body
+    for bad in (b"{bad", b"\xff\xfe\xfa", b""):
+        with pytest.raises(ValueError, match=r"\w"):
+            traffic._loads(bad)
