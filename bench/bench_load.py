@@ -650,8 +650,8 @@ def fidelity(m: Measured) -> str:
     )
 
 
-def main() -> None:
-    """Run the sections and print the figures."""
+def arguments() -> argparse.Namespace:
+    """The command line."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -692,114 +692,146 @@ def main() -> None:
     parser.add_argument("--skip-ceiling", action="store_true")
     parser.add_argument("--skip-workers", action="store_true")
     parser.add_argument("--only-driver", action="store_true", help="section 1 driver row only")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def section_one(args: argparse.Namespace, target: Target, base: Path, pins: Pins) -> None:
+    """1000 req/s against the instrumented target: the driver, the baseline, Locust, wrk."""
+    print(
+        f"\n== 1. {args.rps:g} req/s for {args.duration:g} s, instrumented target "
+        f"(load average {loadavg()}) ==",
+        flush=True,
+    )
+    gen_pin_1 = [*pins.rt, *pins.gen]
+    rows = [run_driver(target, base / "driver", gen_pin_1, args.rps, args.duration)]
+    print(f"  driver: {fidelity(rows[0])}", flush=True)
+    if args.baseline is not None:
+        rows.append(
+            run_driver(
+                target,
+                base / "baseline",
+                gen_pin_1,
+                args.rps,
+                args.duration,
+                baseline=args.baseline.resolve(),
+            )
+        )
+        print(f"  baseline: {fidelity(rows[-1])}", flush=True)
+    if not args.only_driver:
+        if not args.skip_locust:
+            rows.append(run_locust_usual(target, base / "locust", gen_pin_1, args.duration))
+        if pins.rt:
+            target.normal_policy()
+        ceiling = run_wrk(target, base, pins.gen, args.duration, pins.wrk)
+        if ceiling is not None:
+            rows.append(ceiling)
+    print(table(rows, args.rps))
+    drv = rows[0]
+    if drv.server_samples and drv.client_p50 is not None and drv.client_p99 is not None:
+        assert drv.server_p50 is not None
+        assert drv.server_p99 is not None
+        print(
+            f"driver client - server: p50 +{(drv.client_p50 - drv.server_p50) * 1000:.2f}"
+            f" ms (target <= 0.3), p99 +{(drv.client_p99 - drv.server_p99) * 1000:.2f} ms"
+            f" (target <= 2)"
+        )
+    if args.profile:
+        # A run of its own: py-spy reading the process's memory 250 times a second
+        # costs CPU and cache, so its run's figures are not the table's.
+        profiler = Profiler(args.profile, base / "profile.txt")
+        run_driver(
+            target,
+            base / "profiled",
+            pins.gen,
+            args.rps,
+            max(args.duration, args.profile + 10),
+            profiler=profiler,
+        )
+        print("\n-- py-spy profile of the driver's Locust process (a separate run) --")
+        print(profiler.summary())
+    print(f"load average after section 1: {loadavg()}", flush=True)
+
+
+def section_ceiling(args: argparse.Namespace, base: Path, pins: Pins) -> None:
+    """2. the driver's ceiling against a static target, and wrk's."""
+    with Target(base / "static", pins.target, bare=True, static=True) as bare:
+        print(
+            f"\n== 2. ceiling against a static target (uvloop, fixed answers) "
+            f"(load average {loadavg()}) ==",
+            flush=True,
+        )
+        m = run_driver(bare, base / "ceiling", pins.gen, args.ceiling_rps, args.step)
+        print(f"  driver at {args.ceiling_rps:g} req/s for {args.step:g} s: {fidelity(m)}")
+        top = run_wrk(bare, base, pins.gen, args.step, pins.wrk)
+        if top is not None:
+            print(
+                f"  wrk closed-loop on the same target: {top.achieved_rps:.0f} req/s, "
+                f"p50/p99 {ms(top.client_p50)} / {ms(top.client_p99)} ms"
+            )
+
+
+def section_workers(args: argparse.Namespace, base: Path, pins: Pins) -> None:
+    """3. --workers N on one core against a static target."""
+    with Target(base / "workers", pins.target, bare=True, static=True) as bare:
+        print(
+            f"\n== 3. --workers N at {args.workers_rps:g} req/s, all on core "
+            f"{args.generator_core}, static target (load average {loadavg()}) ==",
+            flush=True,
+        )
+        for n in [int(x) for x in args.workers_list.split(",") if x.strip()]:
+            m = run_driver(
+                bare,
+                base / f"workers-{n}",
+                pins.gen,
+                args.workers_rps,
+                args.step,
+                workers=n,
+            )
+            print(
+                f"  --workers {n}: {m.achieved_rps / max(1, n):.0f} req/s per worker; "
+                f"{fidelity(m)}; whole tree {us(m.total_us)} µs/request with start-up",
+                flush=True,
+            )
+
+
+@dataclass(frozen=True)
+class Pins:
+    """The command prefixes that pin (and prioritise) the target and the generators."""
+
+    target: list[str]
+    gen: list[str]
+    rt: list[str]
+    wrk: str | None
+
+
+def main() -> None:
+    """Run the sections and print the figures."""
+    args = arguments()
     taskset = shutil.which("taskset")
     if taskset is None or (os.cpu_count() or 1) < 2:
         raise SystemExit("needs taskset (util-linux) and at least 2 cores to pin target/generator")
     nice = ["nice", "-n", str(args.nice)] if args.nice else []
-    target_pin = [*nice, taskset, "-c", str(args.target_core)]
-    gen_pin = [*nice, taskset, "-c", str(args.generator_core)]
-    rt = ["chrt", "-f", str(args.rt)] if args.rt else []
-    wrk = shutil.which("wrk")
+    pins = Pins(
+        target=[*nice, taskset, "-c", str(args.target_core)],
+        gen=[*nice, taskset, "-c", str(args.generator_core)],
+        rt=["chrt", "-f", str(args.rt)] if args.rt else [],
+        wrk=shutil.which("wrk"),
+    )
     print(
         f"bench_load {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC, "
         f"{os.cpu_count()} cores, target on core {args.target_core}, generators on core "
         f"{args.generator_core}, nice {args.nice}, section 1 SCHED_FIFO {args.rt or 'no'}, "
-        f"wrk: {wrk or 'not installed (apt-get install wrk)'}",
+        f"wrk: {pins.wrk or 'not installed (apt-get install wrk)'}",
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         base = Path(tmp)
-        with Target(base / "full", [*rt, *target_pin], bare=False) as target:
-            print(
-                f"\n== 1. {args.rps:g} req/s for {args.duration:g} s, instrumented target "
-                f"(load average {loadavg()}) ==",
-                flush=True,
-            )
-            gen_pin_1 = [*rt, *gen_pin]
-            rows = [run_driver(target, base / "driver", gen_pin_1, args.rps, args.duration)]
-            print(f"  driver: {fidelity(rows[0])}", flush=True)
-            if args.baseline is not None:
-                rows.append(
-                    run_driver(
-                        target,
-                        base / "baseline",
-                        gen_pin_1,
-                        args.rps,
-                        args.duration,
-                        baseline=args.baseline.resolve(),
-                    )
-                )
-                print(f"  baseline: {fidelity(rows[-1])}", flush=True)
-            if not args.only_driver:
-                if not args.skip_locust:
-                    rows.append(run_locust_usual(target, base / "locust", gen_pin_1, args.duration))
-                if rt:
-                    target.normal_policy()
-                ceiling = run_wrk(target, base, gen_pin, args.duration, wrk)
-                if ceiling is not None:
-                    rows.append(ceiling)
-            print(table(rows, args.rps))
-            drv = rows[0]
-            if drv.server_samples and drv.client_p50 is not None and drv.client_p99 is not None:
-                assert drv.server_p50 is not None
-                assert drv.server_p99 is not None
-                print(
-                    f"driver client - server: p50 +{(drv.client_p50 - drv.server_p50) * 1000:.2f}"
-                    f" ms (target <= 0.3), p99 +{(drv.client_p99 - drv.server_p99) * 1000:.2f} ms"
-                    f" (target <= 2)"
-                )
-            if args.profile:
-                # A run of its own: py-spy reading the process's memory 250 times a second
-                # costs CPU and cache, so its run's figures are not the table's.
-                profiler = Profiler(args.profile, base / "profile.txt")
-                run_driver(
-                    target,
-                    base / "profiled",
-                    gen_pin,
-                    args.rps,
-                    max(args.duration, args.profile + 10),
-                    profiler=profiler,
-                )
-                print("\n-- py-spy profile of the driver's Locust process (a separate run) --")
-                print(profiler.summary())
-            print(f"load average after section 1: {loadavg()}", flush=True)
+        with Target(base / "full", [*pins.rt, *pins.target], bare=False) as target:
+            section_one(args, target, base, pins)
         if not args.skip_ceiling and not args.only_driver:
-            with Target(base / "static", target_pin, bare=True, static=True) as bare:
-                print(
-                    f"\n== 2. ceiling against a static target (uvloop, fixed answers) "
-                    f"(load average {loadavg()}) ==",
-                    flush=True,
-                )
-                m = run_driver(bare, base / "ceiling", gen_pin, args.ceiling_rps, args.step)
-                print(f"  driver at {args.ceiling_rps:g} req/s for {args.step:g} s: {fidelity(m)}")
-                top = run_wrk(bare, base, gen_pin, args.step, wrk)
-                if top is not None:
-                    print(
-                        f"  wrk closed-loop on the same target: {top.achieved_rps:.0f} req/s, "
-                        f"p50/p99 {ms(top.client_p50)} / {ms(top.client_p99)} ms"
-                    )
+            section_ceiling(args, base, pins)
         if not args.skip_workers and not args.only_driver:
-            with Target(base / "workers", target_pin, bare=True, static=True) as bare:
-                print(
-                    f"\n== 3. --workers N at {args.workers_rps:g} req/s, all on core "
-                    f"{args.generator_core}, static target (load average {loadavg()}) ==",
-                    flush=True,
-                )
-                for n in [int(x) for x in args.workers_list.split(",") if x.strip()]:
-                    m = run_driver(
-                        bare,
-                        base / f"workers-{n}",
-                        gen_pin,
-                        args.workers_rps,
-                        args.step,
-                        workers=n,
-                    )
-                    print(
-                        f"  --workers {n}: {m.achieved_rps / max(1, n):.0f} req/s per worker; "
-                        f"{fidelity(m)}; whole tree {us(m.total_us)} µs/request with start-up",
-                        flush=True,
-                    )
+            section_workers(args, base, pins)
         print(f"\nload average at the end: {loadavg()}")
 
 

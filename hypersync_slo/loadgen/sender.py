@@ -100,17 +100,39 @@ def parse_response(
     if end < 0:
         _incomplete_head(buf, eof)
         return None
+    status = _status(buf)
+    if 100 <= status < 200 and status != 101:  # interim response (100 Continue, 103 Early Hints)
+        return parse_response(buf[end + 4 :], eof=eof, head_request=head_request)
+    length, chunked, keep_alive = _framing(buf, end)
+    start = end + 4
+    if head_request or status in (204, 304):
+        body, consumed = b"", start
+    else:
+        read = _body(buf, start, length, chunked=chunked, eof=eof)
+        if read is None:
+            return None
+        body, consumed = read
+        if length is None and not chunked:  # the body ran until the server closed
+            keep_alive = False
+    if consumed != len(buf):
+        raise ProtocolError("bytes after the response (no request was pipelined)")
+    return Response(status, body, keep_alive)
+
+
+def _status(buf: bytes | bytearray) -> int:
+    """The status code of the HTTP/1.x status line at the start of ``buf``."""
     if not buf.startswith(b"HTTP/1."):
         raise ProtocolError(f"not an HTTP/1.x status line: {bytes(buf[:40])!r}")
     try:
-        status = int(buf[9:12])
+        return int(buf[9:12])
     except ValueError as exc:
         raise ProtocolError(f"bad status line: {bytes(buf[:40])!r}") from exc
-    if 100 <= status < 200 and status != 101:  # interim response (100 Continue, 103 Early Hints)
-        return parse_response(buf[end + 4 :], eof=eof, head_request=head_request)
+
+
+def _framing(buf: bytes | bytearray, end: int) -> tuple[int | None, bool, bool]:
+    """Content-Length (None if absent), chunked or not, and keep-alive, from the head."""
     head = buf[:end].lower()
     length: int | None = None
-    chunked = False
     keep_alive = buf[7] != 0x30  # HTTP/1.0 closes unless it says keep-alive
     at = head.find(b"\r\ncontent-length:")
     if at >= 0:
@@ -119,8 +141,8 @@ def parse_response(
             length = int(value)
         except ValueError as exc:
             raise ProtocolError(f"bad Content-Length {value!r}") from exc
-    if b"\r\ntransfer-encoding:" in head:
-        chunked = b"chunked" in _header_value(head, head.find(b"\r\ntransfer-encoding:") + 20)
+    at = head.find(b"\r\ntransfer-encoding:")
+    chunked = at >= 0 and b"chunked" in _header_value(head, at + 20)
     at = head.find(b"\r\nconnection:")
     if at >= 0:
         tokens = _header_value(head, at + 13).replace(b" ", b"").split(b",")
@@ -128,34 +150,29 @@ def parse_response(
             keep_alive = False
         elif b"keep-alive" in tokens:
             keep_alive = True
-    start = end + 4
+    return length, chunked, keep_alive
+
+
+def _body(
+    buf: bytes | bytearray, start: int, length: int | None, *, chunked: bool, eof: bool
+) -> tuple[bytes, int] | None:
+    """The body and where the response ends, or None while more must be read."""
     size = len(buf)
-    if head_request or status in (204, 304):
-        body = b""
-        consumed = start
-    elif chunked:
+    if chunked:
         parsed = _dechunk(buf, start)
-        if parsed is None:
-            if eof:
-                raise ProtocolError("connection closed inside a chunked body")
-            return None
-        body, consumed = parsed
-    elif length is not None:
+        if parsed is None and eof:
+            raise ProtocolError("connection closed inside a chunked body")
+        return parsed
+    if length is not None:
         consumed = start + length
         if size < consumed:
             if eof:
                 raise ProtocolError("connection closed before the body ended")
             return None
-        body = bytes(buf[start:consumed])
-    else:  # no length: the body runs until the server closes
-        if not eof:
-            return None
-        body = bytes(buf[start:])
-        consumed = size
-        keep_alive = False
-    if consumed != size:
-        raise ProtocolError("bytes after the response (no request was pipelined)")
-    return Response(status, body, keep_alive)
+        return bytes(buf[start:consumed]), consumed
+    if not eof:  # no length: the body runs until the server closes
+        return None
+    return bytes(buf[start:]), size
 
 
 def _incomplete_head(buf: bytes | bytearray, eof: bool) -> None:
@@ -453,7 +470,6 @@ class Sender:
             self._read(conn, offset)
 
     def _read(self, conn: _Conn, offset: float) -> None:
-        eof = False
         try:
             data, ancillary, _flags, _addr = conn.sock.recvmsg(_RECV_SIZE, _CMSG_SPACE)
         except BlockingIOError:
@@ -464,12 +480,9 @@ class Sender:
             else:
                 self._drop(conn)
             return
-        if not data:
-            eof = True
-        for level, kind, payload in ancillary:
-            if level == _socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
-                sec, nsec = _TIMESPEC.unpack(payload[: _TIMESPEC.size])
-                conn.stamp = sec + nsec * 1e-9 - offset
+        eof = not data
+        if ancillary:
+            conn.stamp = _kernel_stamp(ancillary, offset, conn.stamp)
         if conn.state != "busy":  # an idle connection is readable: the server closed it
             self._drop(conn)
             return
@@ -537,3 +550,14 @@ class Sender:
         self.next_deadline = min(
             (c.deadline for c in self.conns if c.request is not None), default=float("inf")
         )
+
+
+def _kernel_stamp(
+    ancillary: list[tuple[int, int, bytes]], offset: float, stamp: float | None
+) -> float | None:
+    """The kernel's receive time (SO_TIMESTAMPNS) on the driver's clock, else ``stamp`` as it was."""
+    for level, kind, payload in ancillary:
+        if level == _socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+            sec, nsec = _TIMESPEC.unpack(payload[: _TIMESPEC.size])
+            stamp = sec + nsec * 1e-9 - offset
+    return stamp
