@@ -782,13 +782,17 @@ def write_run_page(out: Path) -> dict[str, Path]:
     return written
 
 
-def publish_run_page(out: Path) -> None:
+def publish_run_page(out: Path, *, update: str = "") -> None:
     """Write the run page and say where it is; a failure here is said, never lost silently,
-    and never changes the run's verdict (every other file is already written)."""
+    and never changes the run's verdict (every other file is already written). ``update``
+    says what a second writing adds (the line then says so, rather than repeat itself)."""
     try:
         written = write_run_page(out)
     except Exception as exc:  # the page is a view of files already on disk
         print(f"  run page: could not write {out}/index.html: {type(exc).__name__}: {exc}")
         return
     names = ", ".join(path.name for path in written.values())
-    print(f"  run page: {written['html']} ({names})", flush=True)
+    if update:
+        print(f"  run page updated with {update}: {written['html']}", flush=True)
+    else:
+        print(f"  run page: {written['html']} ({names})", flush=True)

@@ -143,7 +143,7 @@ def handle(args: argparse.Namespace) -> int:
         started = time.time()  # alerts are listed from here: start-up is not part of the run
         verdict = run_job(settings)
         report_fired_alerts(stack.prometheus.url, started, time.time(), out)
-        publish_run_page(out)  # again, now with the alerts that fired
+        publish_run_page(out, update="the alerts that fired")
         if args.keep_running and verdict != ExitCode.INTERRUPTED:
             print("\nthe stack is still up (Ctrl-C to stop it)", flush=True)
             with contextlib.suppress(KeyboardInterrupt):
