@@ -15,7 +15,7 @@ from hypersync_slo.inputs import header_arg, seconds_arg, url_arg
 from hypersync_slo.outputs import probe_file
 
 DESCRIPTION = """\
-Check that a HyperSync deployment keeps its monitoring contract (CONTRACT.md sections 1-3):
+Check that a HyperSync deployment keeps its monitoring contract (docs/contracts.md §1–3):
 health endpoints (status codes, JSON shape, no redirects, HEAD, robustness), /metrics (format
 and Content-Type, no duplicate series, naming lint and promtool, required families, latency
 buckets at the SLO thresholds, counters), tracing (traceparent/traceresponse, X-Request-ID) and,

@@ -82,6 +82,9 @@ def test_demo_runs_every_stage_and_writes_every_result(tmp_path: Path) -> None:
     assert all(k["source"] and k["samples"] is not None for k in kpis.values())
     assert summary["exit_code"] == result.returncode == 3
     assert "stopped the embedded default." in result.stdout
+    # The page is written once by the job, then updated with the alerts: said once each.
+    assert result.stdout.count("  run page: ") == 1, result.stdout[-3000:]
+    assert result.stdout.count("run page updated with the alerts that fired") == 1
     assert stack_processes(out) == []
 
 
