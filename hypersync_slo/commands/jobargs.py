@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hypersync_slo.audit.history import resolve_path
 from hypersync_slo.config import SloConfig, parse_quantity
-from hypersync_slo.errors import ConfigError
+from hypersync_slo.errors import ConfigError, UsageError
 from hypersync_slo.outputs import probe_dir, probe_file
 from hypersync_slo.timestamps import file_stamp
 from hypersync_slo.traffic import make_model
@@ -170,3 +170,18 @@ def trace_stage_args(args: argparse.Namespace) -> list[str]:
         *(("--trace-backend", args.trace_backend) if args.trace_backend else ()),
         *("--trace-wait", f"{args.trace_wait:g}"),
     ]
+
+
+def trace_backend_arg(sample: float, backend: str | None) -> tuple[str, str] | None:
+    """(kind, url) of ``--trace-backend`` when ``--trace-sample`` asks for traces, else None."""
+    if not sample and not backend:
+        return None
+    if not 0 < sample <= 1:
+        raise UsageError(f"--trace-sample must be a share in (0, 1], got {sample:g}.")
+    kind, sep, url = (backend or "").partition("=")
+    if not sep or kind not in ("jaeger", "zipkin") or not url.startswith(("http://", "https://")):
+        raise UsageError(
+            "--trace-sample needs --trace-backend jaeger=URL or zipkin=URL (the query API's "
+            f"base URL, e.g. jaeger=http://127.0.0.1:16686); got {backend!r}."
+        )
+    return kind, url.rstrip("/")

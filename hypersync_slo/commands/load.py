@@ -10,7 +10,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from hypersync_slo.commands.jobargs import add_traffic_arguments, check_traffic
+from hypersync_slo.commands.jobargs import add_traffic_arguments, check_traffic, trace_backend_arg
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import UsageError
 from hypersync_slo.exitcodes import ExitCode, epilog
@@ -229,21 +229,6 @@ _RANK = {
     ExitCode.LOAD_SATURATED: 1,
     ExitCode.FAIL: 2,
 }
-
-
-def trace_backend_arg(sample: float, backend: str | None) -> tuple[str, str] | None:
-    """(kind, url) of ``--trace-backend`` when ``--trace-sample`` asks for traces, else None."""
-    if not sample and not backend:
-        return None
-    if not 0 < sample <= 1:
-        raise UsageError(f"--trace-sample must be a share in (0, 1], got {sample:g}.")
-    kind, sep, url = (backend or "").partition("=")
-    if not sep or kind not in ("jaeger", "zipkin") or not url.startswith(("http://", "https://")):
-        raise UsageError(
-            "--trace-sample needs --trace-backend jaeger=URL or zipkin=URL (the query API's "
-            f"base URL, e.g. jaeger=http://127.0.0.1:16686); got {backend!r}."
-        )
-    return kind, url.rstrip("/")
 
 
 def check_traces(

@@ -11,9 +11,9 @@ from hypersync_slo.commands.jobargs import (
     check_traffic,
     default_out_dir,
     probe_outputs,
+    trace_backend_arg,
     trace_stage_args,
 )
-from hypersync_slo.commands.load import trace_backend_arg
 from hypersync_slo.commands.prometheus_args import prometheus_client
 from hypersync_slo.config import SloConfig
 from hypersync_slo.errors import UsageError, explain

@@ -192,10 +192,10 @@ def test_render_and_the_gate_plugin_never_load_the_prometheus_client() -> None:
 
 
 def test_the_load_bounds_come_without_the_load_extra() -> None:
-    """`demo --skip load` checks --rps/--duration with loadgen.safety; that import needs no hdrh."""
+    """`run`/`demo --skip load` check --rps/--duration with loadgen.safety: no hdrh needed."""
     code = (
         "import sys; sys.modules.update(hdrh=None, locust=None, gevent=None);"
-        "import hypersync_slo.commands.demo;"
+        "import hypersync_slo.commands.demo, hypersync_slo.commands.run;"
         "from hypersync_slo.loadgen import safety; print(safety.check_rate(10.0))"
     )
     result = subprocess.run(
