@@ -33,22 +33,14 @@ def error_and_success_kpis(
         "dropped_non_finite": errors_ratio.dropped,
         "counting": by_status.method,
     }
-    results["error_rate"] = judge(
-        config.objective("error_rate"),
-        errors_ratio.value,
-        total,
-        source="prometheus",
-        window=window,
-        query=by_status.query,
-        detail=detail,
-    )
-    results["success_rate"] = judge(
-        config.objective("success_rate"),
-        success.value,
-        total,
-        source="prometheus",
-        window=window,
-        query=by_status.query,
-        detail=detail,
-    )
+    for name, value in (("error_rate", errors_ratio.value), ("success_rate", success.value)):
+        results[name] = judge(
+            config.objective(name),
+            value,
+            total,
+            source="prometheus",
+            window=window,
+            query=by_status.query,
+            detail=detail,
+        )
     return errors_ratio
