@@ -83,38 +83,29 @@ def test_prometheus_is_neutral_ground() -> None:
     assert not offenders, sorted(offenders)
 
 
-def test_the_prometheus_package_imports_only_lower_layers() -> None:
-    """hypersync_slo.prometheus (layers 2-3) imports the foundation and itself, nothing above."""
-    allowed = (
-        "hypersync_slo.prometheus",
-        "hypersync_slo.config",
-        "hypersync_slo.errors",
-        "hypersync_slo.profiles",
-        "hypersync_slo.traffic_spec",
-    )
+@pytest.mark.parametrize(
+    ("package", "allowed"),
+    [
+        # hypersync_slo.prometheus (layers 2-3): the foundation and itself, nothing above.
+        (
+            "prometheus",
+            ("config", "errors", "profiles", "traffic_spec"),
+        ),
+        # The reference service (the thing under test): never the gate, reporter or load code.
+        (
+            "reference",
+            ("config", "errors", "profiles", "exitcodes"),
+        ),
+    ],
+)
+def test_package_imports_only_the_foundation(package: str, allowed: tuple[str, ...]) -> None:
+    """The prometheus package and the reference service import the foundation and themselves."""
+    prefixes = tuple(f"hypersync_slo.{name}" for name in (package, *allowed))
     offenders = {
         f"{relative(path)} -> {name}"
-        for path in (PACKAGE / "prometheus").rglob("*.py")
+        for path in (PACKAGE / package).rglob("*.py")
         for name in imports_of(path)
-        if name.startswith("hypersync_slo") and not name.startswith(allowed)
-    }
-    assert not offenders, sorted(offenders)
-
-
-def test_reference_service_imports_only_the_foundation() -> None:
-    """The reference service (the thing under test) never imports the gate, reporter or load code."""
-    allowed = (
-        "hypersync_slo.reference",
-        "hypersync_slo.config",
-        "hypersync_slo.errors",
-        "hypersync_slo.profiles",
-        "hypersync_slo.exitcodes",
-    )
-    offenders = {
-        f"{relative(path)} -> {name}"
-        for path in (PACKAGE / "reference").rglob("*.py")
-        for name in imports_of(path)
-        if name.startswith("hypersync_slo") and not name.startswith(allowed)
+        if name.startswith("hypersync_slo") and not name.startswith(prefixes)
     }
     assert not offenders, sorted(offenders)
 
