@@ -157,15 +157,18 @@ def test_foundation_imports_nothing_above_it() -> None:
                 assert imported.startswith(foundation), f"{name} imports {imported}"
 
 
+def fresh_python(code: str, *, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a new interpreter (nothing imported yet), its output captured."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=check)
+
+
 def test_importing_the_package_and_cli_never_loads_locust() -> None:
     """Locust monkey-patches the process with gevent: the CLI and the package must not import it."""
     code = (
         "import sys, hypersync_slo, hypersync_slo.cli, hypersync_slo.loadgen, hypersync_slo.commands.load;"
         "print(sorted(m for m in ('locust', 'gevent') if m in sys.modules))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
+    result = fresh_python(code)
     assert result.stdout.strip() == "[]"
 
 
@@ -176,9 +179,7 @@ def test_render_and_the_gate_plugin_never_load_the_prometheus_client() -> None:
         "print(sorted(m for m in ('prometheus_api_client', 'hypersync_slo.prometheus.client')"
         " if m in sys.modules))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
+    result = fresh_python(code)
     assert result.stdout.strip() == "[]"
 
 
@@ -189,9 +190,7 @@ def test_the_load_bounds_come_without_the_load_extra() -> None:
         "import hypersync_slo.commands.demo, hypersync_slo.commands.run;"
         "from hypersync_slo.loadgen import safety; print(safety.check_rate(10.0))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False
-    )
+    result = fresh_python(code, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
 
 
