@@ -403,7 +403,7 @@ class OpenModelRun:
             if now >= next_yield:  # Locust's greenlets: reporter, heartbeats, messages
                 yield_to_gevent(0)
                 next_yield = now + YIELD_EVERY
-            if now >= next_read:
+            if now >= next_read or not sender.timestamps:  # without kernel stamps, read now
                 poll()
                 next_read = now + READ_EVERY
             request = self.model.next()
