@@ -78,15 +78,18 @@ def _loads(body: bytes) -> Any:
     UTF-16, a byte-order mark, ...) goes to ``json.loads``, whose answer is the answer. Without
     it, UTF-8 is decoded without ``json.loads``'s encoding detection.
     """
-    if _orjson_loads is not None:
-        try:
-            return _orjson_loads(body)
-        except ValueError:
-            return json.loads(body)
     try:
-        return _decode_json(body.decode())
-    except ValueError:
-        return json.loads(body)  # UTF-16/32 or a BOM: what json.loads accepts
+        if _orjson_loads is not None:
+            try:
+                return _orjson_loads(body)
+            except ValueError:
+                return json.loads(body)
+        try:
+            return _decode_json(body.decode())
+        except ValueError:
+            return json.loads(body)  # UTF-16/32 or a BOM: what json.loads accepts
+    except RecursionError as exc:  # json's answer to deep nesting; an unreadable answer here
+        raise ValueError("the answer's JSON is nested too deeply") from exc
 
 
 def _forms(raw: Any) -> Value:
